@@ -1,0 +1,77 @@
+"""The pieces of the method's objective: bootstrapped targets, mixup, regulariser.
+
+Cross-entropy is linear in its target distribution, so the paper's bootstrapped
+mixup loss
+
+    lam * [(1-B_i) CE(y_i) + B_i CE(z_i)] + (1-lam) * [(1-B_j) CE(y_j) + B_j CE(z_j)]
+
+equals the cross-entropy of the mixed input's prediction against the single
+soft target `lam * t_i + (1-lam) * t_j`, with `t = (1-B) y + B z`. The train
+step builds that target with `bootstrap_targets` and `mix`, and hands it to
+the compiled (categorical cross-entropy) loss.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def bootstrap_targets(labels_one_hot, logits, noise_posterior, mode: str, temperature=1.0):
+    """Per-sample targets `(1 - B) * y + B * z` of dynamic bootstrapping.
+
+    Args:
+        labels_one_hot: `(batch, C)` one-hot given (possibly noisy) labels `y`.
+        logits: `(batch, C)` network logits on the un-mixed inputs; gradients
+            are stopped here.
+        noise_posterior: `(batch,)` p(noisy | loss) per sample, `B`.
+        mode: `"hard"` (z = one-hot arg-max prediction, M-DYR-H) or `"soft"`
+            (z = softmax prediction, M-DYR-S).
+        temperature: softmax temperature for `"soft"` mode.
+
+    Returns:
+        A `(batch, C)` tensor whose rows sum to 1.
+    """
+    logits = tf.stop_gradient(tf.cast(logits, labels_one_hot.dtype))
+    if mode == "hard":
+        num_classes = tf.shape(labels_one_hot)[-1]
+        z = tf.one_hot(tf.argmax(logits, axis=-1), num_classes, dtype=labels_one_hot.dtype)
+    elif mode == "soft":
+        z = tf.nn.softmax(logits / temperature, axis=-1)
+    else:
+        raise ValueError(f"Unknown bootstrapping mode {mode!r}; expected 'hard' or 'soft'.")
+    b = tf.cast(noise_posterior, labels_one_hot.dtype)[:, None]
+    return (1.0 - b) * labels_one_hot + b * z
+
+
+def mix(values, permutation, lam):
+    """Mixup of a batch with a permutation of itself: `lam * v + (1 - lam) * v[perm]`.
+
+    Args:
+        values: tensor with the batch on axis 0.
+        permutation: `(batch,)` int permutation of the batch.
+        lam: scalar mixing weight.
+
+    Returns:
+        The mixed tensor, same shape and dtype as `values`.
+    """
+    lam = tf.cast(lam, values.dtype)
+    return lam * values + (1.0 - lam) * tf.gather(values, permutation)
+
+
+def class_balance_regularizer(probabilities):
+    """The paper's regulariser against predicting a single class.
+
+    `sum_c (1/C) * log((1/C) / mean_prediction_c)`, the KL divergence from the
+    uniform prior to the batch's mean prediction, for any number of classes C.
+
+    Args:
+        probabilities: `(batch, C)` softmax predictions.
+
+    Returns:
+        A scalar tensor, 0 when the mean prediction is uniform.
+    """
+    probabilities = tf.cast(probabilities, tf.float32)
+    num_classes = tf.cast(tf.shape(probabilities)[-1], tf.float32)
+    prior = 1.0 / num_classes
+    mean = tf.maximum(tf.reduce_mean(probabilities, axis=0), 1e-12)
+    return tf.reduce_sum(prior * (tf.math.log(prior) - tf.math.log(mean)))

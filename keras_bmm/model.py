@@ -1,0 +1,360 @@
+"""`BootstrappingModel`: mixup with BMM-guided dynamic bootstrapping in `train_step`."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_bmm import losses as bmm_losses
+from keras_bmm.mixture import TABLE_SIZE, normalize_losses, table_lookup
+
+METHODS = ("ce", "mixup", "m-dyr-h", "m-dyr-s")
+BOOTSTRAP_MODES = {"m-dyr-h": "hard", "m-dyr-s": "soft"}
+
+
+def split_inputs(x):
+    """Splits fit inputs into `(images, index)`; `index` is None when absent.
+
+    Inputs are either an image tensor, or a dict with key `"image"` and,
+    optionally, `"index"` (each sample's position in the training set).
+    """
+    if isinstance(x, dict):
+        if "image" not in x:
+            raise ValueError(f"Input dicts need an 'image' key; got keys {sorted(x)}.")
+        return x["image"], x.get("index")
+    return x, None
+
+
+def _flat_labels(y):
+    return tf.reshape(tf.cast(y, tf.int32), [-1])
+
+
+def per_sample_cross_entropy(labels, logits):
+    """Per-sample cross-entropy in float32 (reduction none)."""
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=_flat_labels(labels), logits=tf.cast(logits, tf.float32)
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_bmm")
+class BootstrappingModel(keras.Model):
+    """Wraps a logits classifier and trains it with the paper's methods.
+
+    `method` selects the objective of `train_step`:
+
+    - `"ce"`: cross-entropy on the given labels (baseline).
+    - `"mixup"`: mixup with `lam ~ Beta(mixup_alpha, mixup_alpha)` (baseline,
+      and the warm-up of the bootstrapping methods).
+    - `"m-dyr-h"`: mixup plus dynamic hard bootstrapping (M-DYR-H): each
+      sample's target is `(1 - B) * y + B * z`, with `z` the one-hot arg-max
+      of the network's own prediction on the un-mixed input and `B` the
+      beta mixture's p(noisy | loss), plus `reg_weight` times the
+      class-balance regulariser.
+    - `"m-dyr-s"`: the same with the softmax prediction as `z` (M-DYR-S).
+
+    Bootstrapping starts at epoch `warmup_epochs` (0-based) once a
+    `keras_bmm.BMMCallback` has fitted a mixture; before that the
+    bootstrapping methods train with plain mixup, as in the paper.
+
+    Per train step, the bootstrapping methods run one inference-mode forward
+    pass on the un-mixed batch (no gradient) that gives the targets `z`, the
+    per-sample losses that `B` is read from, and the losses recorded for the
+    next mixture fit; then the mixed pass with gradients. (The reference code
+    takes `z` from a separate training-mode pass.)
+
+    The mixture's posterior table, its parameters and the loss normalisation
+    bounds live in non-trainable weights, so they are saved and restored
+    with the model's weights and checkpoints.
+
+    Training inputs are either images, or a dict `{"image": ..., "index": ...}`
+    whose `index` is each sample's position in the training set: with
+    indices and `num_samples` set, the train step records every sample's loss
+    for `BMMCallback()`. Labels are integer class indices. The compiled loss
+    receives soft targets (mixed, bootstrapped distributions) and logits; it
+    defaults to `keras.losses.CategoricalCrossentropy(from_logits=True)`.
+
+    Args:
+        backbone: a Keras model mapping images to logits `(batch, C)`.
+        method: one of `"ce"`, `"mixup"`, `"m-dyr-h"`, `"m-dyr-s"`.
+        num_samples: number of training samples, to record per-sample losses
+            by index during training. `None` records nothing (then pass
+            `data=` to `BMMCallback`).
+        mixup_alpha: `alpha` of the Beta distribution of mixup's `lam`.
+        reg_weight: weight of the class-balance regulariser.
+        warmup_epochs: epochs of plain mixup before bootstrapping starts.
+        posterior_clip: `B` is clipped into `[posterior_clip, 1 - posterior_clip]`
+            while bootstrapping, as in the reference code.
+        seed: seed of the `keras.random.SeedGenerator` for mixup.
+        **kwargs: passed on to `keras.Model`.
+
+    Example:
+
+    >>> model = keras_bmm.BootstrappingModel(backbone, method="m-dyr-h",
+    ...                                      num_samples=len(y_train), warmup_epochs=10)
+    >>> model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9))
+    >>> model.fit({"image": x_train, "index": np.arange(len(y_train))}, y_train,
+    ...           epochs=30, callbacks=[keras_bmm.BMMCallback()])
+
+    Reference:
+        Arazo, Ortego, Albert, O'Connor, McGuinness. "Unsupervised Label Noise
+        Modeling and Loss Correction", ICML 2019.
+    """
+
+    def __init__(
+        self,
+        backbone: keras.Model,
+        method: str = "m-dyr-h",
+        num_samples: int | None = None,
+        mixup_alpha: float = 32.0,
+        reg_weight: float = 1.0,
+        warmup_epochs: int = 10,
+        posterior_clip: float = 1e-4,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if method not in METHODS:
+            raise ValueError(f"Unknown method {method!r}; expected one of {METHODS}.")
+        if num_samples is not None and int(num_samples) < 1:
+            raise ValueError(f"num_samples must be a positive integer, got {num_samples}.")
+        if not mixup_alpha > 0:
+            raise ValueError(f"mixup_alpha must be > 0, got {mixup_alpha}.")
+        if not reg_weight >= 0:
+            raise ValueError(f"reg_weight must be >= 0, got {reg_weight}.")
+        if int(warmup_epochs) < 0:
+            raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs}.")
+        self.backbone = backbone
+        self.method = method
+        self.num_samples = None if num_samples is None else int(num_samples)
+        self.mixup_alpha = float(mixup_alpha)
+        self.reg_weight = float(reg_weight)
+        self.warmup_epochs = int(warmup_epochs)
+        self.posterior_clip = float(posterior_clip)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+
+        def state(name, shape, dtype="float32", initializer="zeros"):
+            return self.add_weight(
+                name=name,
+                shape=shape,
+                dtype=dtype,
+                initializer=initializer,
+                trainable=False,
+                autocast=False,
+            )
+
+        self.bmm_table = state("bmm_posterior_table", (TABLE_SIZE,))
+        self.bmm_parameters = state("bmm_parameters", (3, 2))  # alphas, betas, weights
+        self.bmm_bounds = state("bmm_loss_bounds", (2,), initializer=keras.initializers.Constant([0.0, 1.0]))
+        self.bmm_fitted = state("bmm_fitted", (), dtype="int32")
+        self.epoch = state("epoch", (), dtype="int32")
+        if self.num_samples is not None:
+            self.sample_losses = state("sample_losses", (self.num_samples,))
+            self.sample_counts = state("sample_counts", (self.num_samples,), dtype="int32")
+
+    # ------------------------------------------------------------------
+    # Keras plumbing.
+
+    def build(self, input_shape=None):
+        if not self.backbone.built and input_shape is not None:
+            self.backbone.build(input_shape)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        images, _ = split_inputs(inputs)
+        return self.backbone(images, training=training)
+
+    def compile(self, optimizer="sgd", loss=None, **kwargs):
+        """Like `keras.Model.compile`; `loss` defaults to soft-target cross-entropy."""
+        if loss is None:
+            loss = keras.losses.CategoricalCrossentropy(from_logits=True)
+        super().compile(optimizer=optimizer, loss=loss, **kwargs)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.accuracy_tracker]
+
+    @property
+    def uses_bmm(self) -> bool:
+        """Whether the method needs a fitted beta mixture (bootstrapping)."""
+        return self.method in BOOTSTRAP_MODES
+
+    def fit(self, *args, **kwargs):
+        from keras_bmm.callback import BMMCallback
+
+        callbacks = kwargs.get("callbacks") or []
+        if self.uses_bmm and not any(isinstance(c, BMMCallback) for c in callbacks):
+            raise ValueError(
+                f"method={self.method!r} bootstraps with a beta mixture fitted at each epoch's "
+                "end: pass callbacks=[keras_bmm.BMMCallback()] to fit()."
+            )
+        return super().fit(*args, **kwargs)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "method": self.method,
+            "num_samples": self.num_samples,
+            "mixup_alpha": self.mixup_alpha,
+            "reg_weight": self.reg_weight,
+            "warmup_epochs": self.warmup_epochs,
+            "posterior_clip": self.posterior_clip,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)
+
+    # ------------------------------------------------------------------
+    # The noise model, as the train step reads it.
+
+    def bootstrapping_active(self):
+        """Scalar bool tensor: past warm-up and a mixture has been fitted."""
+        return tf.logical_and(
+            tf.convert_to_tensor(self.epoch) >= self.warmup_epochs,
+            tf.convert_to_tensor(self.bmm_fitted) > 0,
+        )
+
+    def noise_posterior(self, losses):
+        """p(noisy | loss) from the last fitted mixture, for raw per-sample losses."""
+        normalized = normalize_losses(tf.cast(losses, tf.float32), self.bmm_bounds)
+        return table_lookup(tf.convert_to_tensor(self.bmm_table), normalized)
+
+    def set_noise_model(self, mixture, bounds) -> None:
+        """Stores a fitted `BetaMixture` and its normalisation bounds in the weights."""
+        self.bmm_table.assign(np.asarray(mixture.table, np.float32))
+        self.bmm_parameters.assign(
+            np.stack([mixture.alphas, mixture.betas, mixture.weights]).astype(np.float32)
+        )
+        self.bmm_bounds.assign(np.asarray(bounds, np.float32))
+        self.bmm_fitted.assign(1)
+
+    def reset_sample_losses(self) -> None:
+        """Forgets which samples were seen, at the start of an epoch."""
+        if self.num_samples is not None:
+            self.sample_counts.assign(tf.zeros_like(self.sample_counts))
+
+    def recorded_losses(self):
+        """Returns `(losses, counts)` recorded since the last reset, as numpy arrays."""
+        if self.num_samples is None:
+            raise ValueError("This model records no losses: it was built without num_samples.")
+        return (
+            keras.ops.convert_to_numpy(self.sample_losses),
+            keras.ops.convert_to_numpy(self.sample_counts),
+        )
+
+    def _record(self, index, losses):
+        if index is None or self.num_samples is None:
+            return
+        index = tf.reshape(tf.cast(index, tf.int32), [-1, 1])
+        self.sample_losses.value.scatter_nd_update(index, tf.cast(losses, tf.float32))
+        self.sample_counts.value.scatter_nd_add(index, tf.ones_like(index[:, 0]))
+
+    # ------------------------------------------------------------------
+    # Steps.
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        images, index = split_inputs(x)
+        labels = _flat_labels(y)
+        if self.method == "ce":
+            with tf.GradientTape() as tape:
+                logits = self(images, training=True)
+                one_hot = tf.one_hot(labels, tf.shape(logits)[-1], dtype=logits.dtype)
+                loss = self.compute_loss(
+                    x=images, y=one_hot, y_pred=logits, sample_weight=sample_weight
+                )
+            predictions = tf.stop_gradient(logits)
+            clean_losses = per_sample_cross_entropy(labels, predictions)
+        else:
+            predictions = tf.stop_gradient(self(images, training=False))
+            clean_losses = per_sample_cross_entropy(labels, predictions)
+            one_hot = tf.one_hot(labels, tf.shape(predictions)[-1], dtype=tf.float32)
+            targets = one_hot
+            active = self.bootstrapping_active()
+            if self.uses_bmm:
+                b = tf.clip_by_value(
+                    self.noise_posterior(clean_losses),
+                    self.posterior_clip,
+                    1.0 - self.posterior_clip,
+                )
+                b = b * tf.cast(active, b.dtype)
+                targets = bmm_losses.bootstrap_targets(
+                    one_hot, predictions, b, BOOTSTRAP_MODES[self.method]
+                )
+            lam = keras.random.beta((), self.mixup_alpha, self.mixup_alpha, seed=self.seed_generator)
+            batch = tf.shape(labels)[0]
+            permutation = keras.random.shuffle(tf.range(batch), seed=self.seed_generator)
+            mixed_images = bmm_losses.mix(images, permutation, lam)
+            mixed_targets = bmm_losses.mix(targets, permutation, lam)
+            mixed_weight = None
+            if sample_weight is not None:
+                mixed_weight = bmm_losses.mix(tf.cast(sample_weight, tf.float32), permutation, lam)
+            with tf.GradientTape() as tape:
+                logits = self(mixed_images, training=True)
+                loss = self.compute_loss(
+                    x=mixed_images, y=mixed_targets, y_pred=logits, sample_weight=mixed_weight
+                )
+                if self.uses_bmm and self.reg_weight > 0:
+                    reg = bmm_losses.class_balance_regularizer(tf.nn.softmax(logits))
+                    reg = reg * tf.cast(active, reg.dtype) * self.reg_weight
+                    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+                    loss = loss + tf.cast(reg, loss.dtype) / replicas
+        gradients = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply(gradients, self.trainable_weights)
+        self._record(index, clean_losses)
+        self.loss_tracker.update_state(loss)
+        self.accuracy_tracker.update_state(labels, predictions)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        images, _ = split_inputs(x)
+        labels = _flat_labels(y)
+        logits = self(images, training=False)
+        one_hot = tf.one_hot(labels, tf.shape(logits)[-1], dtype=logits.dtype)
+        loss = self.compute_loss(
+            x=images, y=one_hot, y_pred=logits, sample_weight=sample_weight, training=False
+        )
+        self.loss_tracker.update_state(loss)
+        self.accuracy_tracker.update_state(labels, logits, sample_weight=sample_weight)
+        return {m.name: m.result() for m in self.metrics}
+
+    @tf.function(reduce_retracing=True)
+    def _inference_losses(self, images, labels):
+        logits = self(images, training=False)
+        return per_sample_cross_entropy(labels, logits), logits
+
+    def sample_losses_of(self, data):
+        """Per-sample losses in inference mode over a dataset, in sample order.
+
+        Args:
+            data: a `tf.data.Dataset` of `(x, y)` batches where `x` is images or
+                a dict with `"image"` and optionally `"index"`.
+
+        Returns:
+            `(losses, indices)` numpy arrays; `indices` are the datasets's
+            indices, or positions in iteration order when it has none.
+        """
+        all_losses, all_indices, seen = [], [], 0
+        for batch in data:
+            x, y, _ = keras.utils.unpack_x_y_sample_weight(batch)
+            images, index = split_inputs(x)
+            losses, _ = self._inference_losses(images, y)
+            losses = losses.numpy()
+            if index is None:
+                index = np.arange(seen, seen + losses.size)
+            all_losses.append(losses)
+            all_indices.append(np.asarray(index).reshape(-1))
+            seen += losses.size
+        if not all_losses:
+            raise ValueError("The dataset passed for loss tracking is empty.")
+        return np.concatenate(all_losses), np.concatenate(all_indices)
