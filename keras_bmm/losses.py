@@ -68,10 +68,13 @@ def class_balance_regularizer(probabilities):
         probabilities: `(batch, C)` softmax predictions.
 
     Returns:
-        A scalar tensor, 0 when the mean prediction is uniform.
+        A scalar tensor (float32, or float64 for float64 input), 0 when the
+        mean prediction is uniform.
     """
-    probabilities = tf.cast(probabilities, tf.float32)
-    num_classes = tf.cast(tf.shape(probabilities)[-1], tf.float32)
+    probabilities = tf.convert_to_tensor(probabilities)
+    dtype = tf.float64 if probabilities.dtype == tf.float64 else tf.float32
+    probabilities = tf.cast(probabilities, dtype)
+    num_classes = tf.cast(tf.shape(probabilities)[-1], dtype)
     prior = 1.0 / num_classes
     mean = tf.maximum(tf.reduce_mean(probabilities, axis=0), 1e-12)
     return tf.reduce_sum(prior * (tf.math.log(prior) - tf.math.log(mean)))

@@ -71,7 +71,7 @@ def normalize_losses(losses, bounds) -> tf.Tensor:
     losses = tf.convert_to_tensor(losses)
     if not losses.dtype.is_floating:
         losses = tf.cast(losses, tf.float32)
-    bounds = tf.cast(tf.convert_to_tensor(bounds), losses.dtype)
+    bounds = tf.cast(tf.convert_to_tensor(bounds, dtype_hint=losses.dtype), losses.dtype)
     low, high = bounds[0], bounds[1]
     scaled = (losses - low) / (tf.maximum(high - low, 0.0) + 1e-6)
     scaled = tf.where(tf.math.is_nan(scaled), tf.ones_like(scaled), scaled)

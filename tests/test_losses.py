@@ -1,0 +1,137 @@
+"""The bootstrapping losses and the regulariser against a numpy reference."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from reference import log_softmax, softmax
+
+from keras_bmm import BetaMixture, BootstrappingModel
+from keras_bmm import losses as bmm_losses
+
+C = 10
+
+
+def reference_loss(mixed_logits, clean_logits, labels, b, lam, perm, mode, reg_weight):
+    """lam*[(1-B_i)CE(y_i)+B_i CE(z_i)] + (1-lam)*[(1-B_j)CE(y_j)+B_j CE(z_j)] + reg."""
+    logp = log_softmax(mixed_logits)
+    n = len(labels)
+    ce_y = -logp[np.arange(n), labels]
+    if mode == "hard":
+        z = clean_logits.argmax(axis=1)
+        ce_z = -logp[np.arange(n), z]
+        ce_zj = -logp[np.arange(n), z[perm]]
+    else:
+        q = softmax(clean_logits)
+        ce_z = -(q * logp).sum(axis=1)
+        ce_zj = -(q[perm] * logp).sum(axis=1)
+    ce_yj = -logp[np.arange(n), labels[perm]]
+    per_sample = lam * ((1 - b) * ce_y + b * ce_z) + (1 - lam) * (
+        (1 - b[perm]) * ce_yj + b[perm] * ce_zj
+    )
+    mean_pred = softmax(mixed_logits).mean(axis=0)
+    k = mean_pred.shape[0]
+    reg = np.sum((1.0 / k) * np.log((1.0 / k) / mean_pred))
+    return per_sample.mean() + reg_weight * reg
+
+
+@pytest.fixture
+def batch():
+    rng = np.random.default_rng(0)
+    n = 16
+    return dict(
+        mixed_logits=rng.normal(size=(n, C)) * 2,
+        clean_logits=rng.normal(size=(n, C)) * 2,
+        labels=rng.integers(0, C, n),
+        b=rng.random(n),
+        lam=0.37,
+        perm=rng.permutation(n),
+    )
+
+
+@pytest.mark.parametrize("mode", ["hard", "soft"])
+def test_bootstrapped_mixup_loss_matches_reference(batch, mode):
+    one_hot = tf.one_hot(batch["labels"], C, dtype=tf.float64)
+    targets = bmm_losses.bootstrap_targets(one_hot, batch["clean_logits"], batch["b"], mode)
+    mixed = bmm_losses.mix(targets, batch["perm"], batch["lam"])
+    np.testing.assert_allclose(tf.reduce_sum(mixed, axis=1).numpy(), 1.0, atol=1e-12)
+    ce = keras.losses.CategoricalCrossentropy(from_logits=True)(mixed, batch["mixed_logits"])
+    reg = bmm_losses.class_balance_regularizer(tf.nn.softmax(batch["mixed_logits"]))
+    ours = float(ce) + 0.7 * float(reg)
+    expected = reference_loss(**batch, mode=mode, reg_weight=0.7)
+    assert ours == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("num_classes", [2, 10, 100])
+def test_regularizer_any_number_of_classes(num_classes):
+    rng = np.random.default_rng(num_classes)
+    probs = softmax(rng.normal(size=(32, num_classes)))
+    mean = probs.mean(axis=0)
+    expected = np.sum((1 / num_classes) * np.log((1 / num_classes) / mean))
+    assert float(bmm_losses.class_balance_regularizer(probs)) == pytest.approx(expected, rel=1e-5)
+    uniform = np.full((4, num_classes), 1 / num_classes)
+    assert float(bmm_losses.class_balance_regularizer(uniform)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_unknown_mode():
+    with pytest.raises(ValueError, match="bootstrapping mode"):
+        bmm_losses.bootstrap_targets(tf.eye(2), tf.eye(2), tf.zeros(2), "medium")
+
+
+def linear_backbone(seed=0):
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Dense(C, kernel_initializer=keras.initializers.RandomNormal(seed=seed))(inputs)
+    return keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize("method,mode", [("m-dyr-h", "hard"), ("m-dyr-s", "soft")])
+def test_train_step_loss_matches_reference(method, mode):
+    """One real train step: its reported loss is the reference loss at the
+    pre-update weights, with lam and the permutation drawn from the same seed."""
+    rng = np.random.default_rng(1)
+    n = 32
+    x = rng.normal(size=(n, 4)).astype(np.float32)
+    y = rng.integers(0, C, n)
+    model = BootstrappingModel(linear_backbone(), method=method, warmup_epochs=0, reg_weight=0.5, seed=42)
+    model.compile(optimizer=keras.optimizers.SGD(0.0))
+    model.build((None, 4))
+    mixture = BetaMixture().fit(np.concatenate([rng.beta(2, 8, 500), rng.beta(8, 2, 500)]))
+    bounds = (0.5, 4.0)
+    model.set_noise_model(mixture, bounds)
+
+    kernel, bias = [w.numpy().astype(np.float64) for w in model.backbone.weights]
+    clean_logits = x.astype(np.float64) @ kernel + bias
+    clean_losses = -log_softmax(clean_logits)[np.arange(n), y]
+    normalized = np.clip((clean_losses - 0.5) / (3.5 + 1e-6), 1e-3, 1 - 1e-3)
+    b = np.interp(normalized, np.linspace(0, 1, mixture.table.size), mixture.table)
+    b = np.clip(b, 1e-4, 1 - 1e-4)
+    generator = keras.random.SeedGenerator(42)
+    lam = float(keras.random.beta((), 32.0, 32.0, seed=generator))
+    perm = keras.random.shuffle(tf.range(n), seed=generator).numpy()
+    mixed_x = lam * x + (1 - lam) * x[perm]
+    mixed_logits = mixed_x.astype(np.float64) @ kernel + bias
+    expected = reference_loss(mixed_logits, clean_logits, y, b, lam, perm, mode, reg_weight=0.5)
+
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert logs["loss"] == pytest.approx(expected, rel=1e-4)
+    assert logs["accuracy"] == pytest.approx(np.mean(clean_logits.argmax(1) == y))
+
+
+def test_warmup_is_plain_mixup():
+    """Before the warm-up ends, B = 0 and there is no regulariser."""
+    rng = np.random.default_rng(2)
+    n = 16
+    x = rng.normal(size=(n, 4)).astype(np.float32)
+    y = rng.integers(0, C, n)
+
+    def first_loss(method, epoch):
+        model = BootstrappingModel(linear_backbone(), method=method, warmup_epochs=3, seed=5)
+        model.compile(optimizer=keras.optimizers.SGD(0.0))
+        model.build((None, 4))
+        model.set_noise_model(BetaMixture().fit(rng.random(100)), (0.0, 5.0))
+        model.epoch.assign(epoch)
+        return model.train_on_batch(x, y, return_dict=True)["loss"]
+
+    mixup = first_loss("mixup", 0)
+    assert first_loss("m-dyr-h", 2) == pytest.approx(mixup, rel=1e-6)
+    assert first_loss("m-dyr-h", 3) != pytest.approx(mixup, rel=1e-3)
