@@ -199,6 +199,7 @@ def train(config: TrainConfig, export: bool = True) -> TrainResult:
         epochs=config.epochs,
         validation_data=test_ds,
         callbacks=[callback],
+        shuffle=False,  # the pipeline shuffles
         verbose=config.verbose,
     ).history
     aucs = history.get("bmm_auc", [])

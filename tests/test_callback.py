@@ -1,0 +1,169 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_bmm import BMMCallback, BootstrappingModel
+from keras_bmm.data import train_pipeline
+from keras_bmm.mixture import loss_bounds
+
+N, C = 200, 4
+
+
+def toy_data(seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, C, N)
+    x = (rng.normal(size=(N, 6)) + 2.0 * np.eye(C, 6)[y]).astype(np.float32)
+    return x, y
+
+
+def backbone():
+    inputs = keras.Input((6,))
+    hidden = keras.layers.Dense(16, activation="relu")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(C)(hidden))
+
+
+def make_model(method="m-dyr-h", num_samples=N, **kwargs):
+    model = BootstrappingModel(backbone(), method=method, num_samples=num_samples, seed=0, **kwargs)
+    model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
+    return model
+
+
+class CountCheck(keras.callbacks.Callback):
+    """Reads the model's record at each epoch's end (before BMMCallback resets it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.counts = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.counts.append(self.model.recorded_losses()[1].copy())
+
+
+def test_records_every_sample_once_per_epoch_and_logs():
+    x, y = toy_data()
+    model = make_model(warmup_epochs=1)
+    check = CountCheck()
+    callback = BMMCallback(noise_mask=np.arange(N) < 50)
+    history = model.fit(
+        train_pipeline(x, y, batch_size=32), epochs=3, callbacks=[callback, check], verbose=0
+    )
+    for counts in check.counts:
+        np.testing.assert_array_equal(counts, np.ones(N))
+    for key in ("bmm_alpha_clean", "bmm_beta_noisy", "bmm_weight_noisy", "bmm_noise_fraction", "bmm_auc"):
+        assert len(history.history[key]) == 3 and np.all(np.isfinite(history.history[key]))
+    assert len(callback.epoch_logs) == 3
+    # The stored state is what the callback fitted.
+    np.testing.assert_allclose(model.bmm_bounds.numpy(), loss_bounds(callback.losses), rtol=1e-6)
+    np.testing.assert_allclose(model.bmm_table.numpy(), callback.mixture.table, atol=1e-6)
+    assert int(model.bmm_fitted.numpy()) == 1 and int(model.epoch.numpy()) == 2
+    assert 0.0 <= history.history["accuracy"][-1] <= 1.0 and history.history["accuracy"][-1] > 0.0
+    assert history.history["loss"][-1] > 0.0
+
+
+def test_recorded_losses_are_inference_losses_of_the_batch_weights():
+    """With learning rate 0 the record equals a separate inference pass."""
+    x, y = toy_data()
+    model = BootstrappingModel(backbone(), method="mixup", num_samples=N)
+    model.compile(optimizer=keras.optimizers.SGD(0.0))
+    model.fit(train_pipeline(x, y, batch_size=64), epochs=1, callbacks=[BMMCallback()], verbose=0)
+    recorded = model.recorded_losses()[0]
+    logits = model.predict(x, verbose=0)
+    expected = tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits).numpy()
+    np.testing.assert_allclose(recorded, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_separate_pass_with_data():
+    x, y = toy_data()
+    model = make_model(num_samples=None, warmup_epochs=1)
+    track = tf.data.Dataset.from_tensor_slices((x, y)).batch(50)
+    callback = BMMCallback(data=track)
+    model.fit(x, y, batch_size=32, epochs=2, callbacks=[callback], verbose=0)
+    logits = model.predict(x, verbose=0)
+    expected = tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits).numpy()
+    np.testing.assert_allclose(callback.losses, expected, rtol=1e-5, atol=1e-6)
+    assert np.all(np.isfinite(callback.posterior))
+
+
+def test_checkpoint_restores_bmm_state(tmp_path):
+    x, y = toy_data()
+    model = make_model(warmup_epochs=1)
+    model.fit(train_pipeline(x, y, batch_size=32), epochs=2, callbacks=[BMMCallback()], verbose=0)
+    path = str(tmp_path / "model.weights.h5")
+    model.save_weights(path)
+    fresh = make_model(warmup_epochs=1)
+    fresh.build((None, 6))
+    assert int(fresh.bmm_fitted.numpy()) == 0
+    fresh.load_weights(path)
+    for name in ("bmm_table", "bmm_parameters", "bmm_bounds", "bmm_fitted", "epoch"):
+        np.testing.assert_array_equal(getattr(fresh, name).numpy(), getattr(model, name).numpy())
+
+
+def test_saved_model_round_trip(tmp_path):
+    x, y = toy_data()
+    model = make_model(warmup_epochs=1)
+    model.fit(train_pipeline(x, y, batch_size=32), epochs=2, callbacks=[BMMCallback()], verbose=0)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, BootstrappingModel) and loaded.method == "m-dyr-h"
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+    np.testing.assert_array_equal(loaded.bmm_table.numpy(), model.bmm_table.numpy())
+    assert loaded.evaluate(x, y, verbose=0, return_dict=True)["accuracy"] > 0
+
+
+def test_bootstrapping_needs_the_callback():
+    x, y = toy_data()
+    with pytest.raises(ValueError, match="BMMCallback"):
+        make_model().fit(x, y, epochs=1, verbose=0)
+
+
+def test_no_losses_to_read():
+    x, y = toy_data()
+    with pytest.raises(ValueError, match="num_samples"):
+        make_model(num_samples=None).fit(x, y, epochs=1, callbacks=[BMMCallback()], verbose=0)
+    with pytest.raises(ValueError, match="no \"index\""):
+        make_model().fit(x, y, epochs=1, callbacks=[BMMCallback()], verbose=0)
+
+
+def test_wrong_model_type():
+    inputs = keras.Input((6,))
+    plain = keras.Model(inputs, keras.layers.Dense(C)(inputs))
+    plain.compile(loss="sparse_categorical_crossentropy")
+    x, y = toy_data()
+    with pytest.raises(TypeError, match="BootstrappingModel"):
+        plain.fit(x, y, epochs=1, callbacks=[BMMCallback()], verbose=0)
+
+
+def test_nan_losses_are_a_clear_error():
+    x, y = toy_data()
+    x[7] = np.nan  # a linear backbone carries the NaN through to the loss
+    inputs = keras.Input((6,))
+    model = BootstrappingModel(keras.Model(inputs, keras.layers.Dense(C)(inputs)), "mixup", N)
+    model.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match=r"NaN or infinite \(first at sample 7\)"):
+        model.fit(train_pipeline(x, y, batch_size=N), epochs=1, callbacks=[BMMCallback()], verbose=0)
+
+
+def test_noise_mask_size_mismatch():
+    with pytest.raises(ValueError, match="noise_mask has 3 entries"):
+        make_model().fit(
+            train_pipeline(*toy_data(), batch_size=32),
+            epochs=1,
+            callbacks=[BMMCallback(noise_mask=[True, False, True])],
+            verbose=0,
+        )
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(method="bogus"), "Unknown method"),
+        (dict(mixup_alpha=0.0), "mixup_alpha"),
+        (dict(num_samples=0), "num_samples"),
+        (dict(warmup_epochs=-1), "warmup_epochs"),
+    ],
+)
+def test_model_argument_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        BootstrappingModel(backbone(), **kwargs)
