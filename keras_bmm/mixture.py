@@ -264,7 +264,7 @@ class BetaMixture:
         self.num_dropped = 0
         self.table = np.zeros(TABLE_SIZE, dtype=np.float64)
 
-    def fit(self, x) -> "BetaMixture":
+    def fit(self, x) -> BetaMixture:
         """Fits the mixture by EM to values in [0, 1].
 
         Args:

@@ -148,7 +148,9 @@ class BootstrappingModel(keras.Model):
 
         self.bmm_table = state("bmm_posterior_table", (TABLE_SIZE,))
         self.bmm_parameters = state("bmm_parameters", (3, 2))  # alphas, betas, weights
-        self.bmm_bounds = state("bmm_loss_bounds", (2,), initializer=keras.initializers.Constant([0.0, 1.0]))
+        self.bmm_bounds = state(
+            "bmm_loss_bounds", (2,), initializer=keras.initializers.Constant([0.0, 1.0])
+        )
         self.bmm_fitted = state("bmm_fitted", (), dtype="int32")
         self.epoch = state("epoch", (), dtype="int32")
         if self.num_samples is not None:
@@ -296,7 +298,9 @@ class BootstrappingModel(keras.Model):
                 targets = bmm_losses.bootstrap_targets(
                     one_hot, predictions, b, BOOTSTRAP_MODES[self.method]
                 )
-            lam = keras.random.beta((), self.mixup_alpha, self.mixup_alpha, seed=self.seed_generator)
+            lam = keras.random.beta(
+                (), self.mixup_alpha, self.mixup_alpha, seed=self.seed_generator
+            )
             batch = tf.shape(labels)[0]
             permutation = keras.random.shuffle(tf.range(batch), seed=self.seed_generator)
             mixed_images = bmm_losses.mix(images, permutation, lam)

@@ -71,7 +71,7 @@ class TrainConfig:
     name: str | None = None
     verbose: int = 1
 
-    def resolved(self) -> "TrainConfig":
+    def resolved(self) -> TrainConfig:
         """Validates the configuration and fills in the dataset's defaults.
 
         Raises:
@@ -82,7 +82,9 @@ class TrainConfig:
         if self.method not in METHODS:
             raise ValueError(f"Unknown method {self.method!r}; expected one of {METHODS}.")
         if self.noise_type not in NOISE_TYPES:
-            raise ValueError(f"Unknown noise type {self.noise_type!r}; expected one of {NOISE_TYPES}.")
+            raise ValueError(
+                f"Unknown noise type {self.noise_type!r}; expected one of {NOISE_TYPES}."
+            )
         if not 0.0 <= self.noise <= 1.0:
             raise ValueError(f"--noise must be in [0, 1], got {self.noise}.")
         defaults = DEFAULTS.get(self.dataset, DEFAULTS["digits"])
@@ -186,7 +188,11 @@ def train(config: TrainConfig, export: bool = True) -> TrainResult:
     keras.utils.set_random_seed(config.seed)
     data = load_dataset(config.dataset)
     noise = symmetric_noise(
-        data.train_labels, config.noise, data.num_classes, seed=config.seed, noise_type=config.noise_type
+        data.train_labels,
+        config.noise,
+        data.num_classes,
+        seed=config.seed,
+        noise_type=config.noise_type,
     )
     if config.verbose:
         print(noise.summary())
@@ -203,7 +209,9 @@ def train(config: TrainConfig, export: bool = True) -> TrainResult:
         verbose=config.verbose,
     ).history
     aucs = history.get("bmm_auc", [])
-    auc_after_warmup = aucs[config.warmup_epochs - 1] if 0 < config.warmup_epochs <= len(aucs) else float("nan")
+    auc_after_warmup = (
+        aucs[config.warmup_epochs - 1] if 0 < config.warmup_epochs <= len(aucs) else float("nan")
+    )
     export_path = None
     if export:
         export_path = export_classifier(

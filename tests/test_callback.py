@@ -50,7 +50,13 @@ def test_records_every_sample_once_per_epoch_and_logs():
     )
     for counts in check.counts:
         np.testing.assert_array_equal(counts, np.ones(N))
-    for key in ("bmm_alpha_clean", "bmm_beta_noisy", "bmm_weight_noisy", "bmm_noise_fraction", "bmm_auc"):
+    for key in (
+        "bmm_alpha_clean",
+        "bmm_beta_noisy",
+        "bmm_weight_noisy",
+        "bmm_noise_fraction",
+        "bmm_auc",
+    ):
         assert len(history.history[key]) == 3 and np.all(np.isfinite(history.history[key]))
     assert len(callback.epoch_logs) == 3
     # The stored state is what the callback fitted.
@@ -122,7 +128,7 @@ def test_no_losses_to_read():
     x, y = toy_data()
     with pytest.raises(ValueError, match="num_samples"):
         make_model(num_samples=None).fit(x, y, epochs=1, callbacks=[BMMCallback()], verbose=0)
-    with pytest.raises(ValueError, match="no \"index\""):
+    with pytest.raises(ValueError, match='no "index"'):
         make_model().fit(x, y, epochs=1, callbacks=[BMMCallback()], verbose=0)
 
 
@@ -142,7 +148,9 @@ def test_nan_losses_are_a_clear_error():
     model = BootstrappingModel(keras.Model(inputs, keras.layers.Dense(C)(inputs)), "mixup", N)
     model.compile(optimizer="sgd")
     with pytest.raises(ValueError, match=r"NaN or infinite \(first at sample 7\)"):
-        model.fit(train_pipeline(x, y, batch_size=N), epochs=1, callbacks=[BMMCallback()], verbose=0)
+        model.fit(
+            train_pipeline(x, y, batch_size=N), epochs=1, callbacks=[BMMCallback()], verbose=0
+        )
 
 
 def test_noise_mask_size_mismatch():

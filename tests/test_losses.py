@@ -80,7 +80,9 @@ def test_unknown_mode():
 
 def linear_backbone(seed=0):
     inputs = keras.Input((4,))
-    outputs = keras.layers.Dense(C, kernel_initializer=keras.initializers.RandomNormal(seed=seed))(inputs)
+    outputs = keras.layers.Dense(C, kernel_initializer=keras.initializers.RandomNormal(seed=seed))(
+        inputs
+    )
     return keras.Model(inputs, outputs)
 
 
@@ -92,7 +94,9 @@ def test_train_step_loss_matches_reference(method, mode):
     n = 32
     x = rng.normal(size=(n, 4)).astype(np.float32)
     y = rng.integers(0, C, n)
-    model = BootstrappingModel(linear_backbone(), method=method, warmup_epochs=0, reg_weight=0.5, seed=42)
+    model = BootstrappingModel(
+        linear_backbone(), method=method, warmup_epochs=0, reg_weight=0.5, seed=42
+    )
     model.compile(optimizer=keras.optimizers.SGD(0.0))
     model.build((None, 4))
     mixture = BetaMixture().fit(np.concatenate([rng.beta(2, 8, 500), rng.beta(8, 2, 500)]))

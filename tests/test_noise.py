@@ -64,7 +64,9 @@ def test_unknown_noise_type():
 
 
 def test_labels_out_of_range():
-    with pytest.raises(ValueError, match=r"out of range: 1 value\(s\) outside \[0, 9\].*position 2 \(value 10\)"):
+    with pytest.raises(
+        ValueError, match=r"out of range: 1 value\(s\) outside \[0, 9\].*position 2 \(value 10\)"
+    ):
         symmetric_noise(np.array([0, 1, 10, 3]), 0.1, 10)
     with pytest.raises(ValueError, match="out of range"):
         validate_labels(np.array([-1, 0]), 10)

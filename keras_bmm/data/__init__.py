@@ -30,4 +30,11 @@ def load_dataset(name: str, **kwargs) -> ImageDataset:
     raise ValueError(f"Unknown dataset {name!r}; expected one of {DATASETS}.")
 
 
-__all__ = ["DATASETS", "ImageDataset", "eval_pipeline", "load_dataset", "load_digits", "train_pipeline"]
+__all__ = [
+    "DATASETS",
+    "ImageDataset",
+    "eval_pipeline",
+    "load_dataset",
+    "load_digits",
+    "train_pipeline",
+]

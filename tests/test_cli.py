@@ -1,0 +1,61 @@
+"""scripts/train.py rejects bad input before any training starts."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, "scripts", "train.py")
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("train_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--noise", "1.5"], "--noise must be in [0, 1], got 1.5"),
+        (["--noise", "-0.1"], "--noise must be in [0, 1]"),
+        (["--dataset", "mnist"], "invalid choice: 'mnist'"),
+        (["--method", "coteaching"], "invalid choice: 'coteaching'"),
+        (["--epochs", "10", "--warmup-epochs", "20"], "epochs (10) must exceed warmup_epochs (20)"),
+        (["--epochs", "0"], "epochs must be >= 1"),
+        (["--noise-type", "asym"], "invalid choice: 'asym'"),
+    ],
+)
+def test_bad_arguments(script, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        script.parse_args(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_good_arguments_resolve_defaults(script):
+    config = script.parse_args(["--noise", "0.8", "--method", "ce"])
+    assert config.epochs > config.warmup_epochs and config.name == "digits-ce-0.8"
+
+
+def test_process_exits_before_training(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, SCRIPT, "--noise", "2", "--output", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2 and "--noise must be in [0, 1], got 2.0" in proc.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_cifar_not_yet_available(script):
+    from keras_bmm import TrainConfig, train
+
+    with pytest.raises(NotImplementedError, match="cifar10"):
+        train(TrainConfig(dataset="cifar10", verbose=0))
