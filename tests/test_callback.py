@@ -91,10 +91,15 @@ def test_separate_pass_with_data():
     assert np.all(np.isfinite(callback.posterior))
 
 
-def test_checkpoint_restores_bmm_state(tmp_path):
+def trained_model():
     x, y = toy_data()
     model = make_model(warmup_epochs=1)
     model.fit(train_pipeline(x, y, batch_size=32), epochs=2, callbacks=[BMMCallback()], verbose=0)
+    return model, x, y
+
+
+def test_checkpoint_restores_bmm_state(tmp_path):
+    model, _, _ = trained_model()
     path = str(tmp_path / "model.weights.h5")
     model.save_weights(path)
     fresh = make_model(warmup_epochs=1)
@@ -106,9 +111,7 @@ def test_checkpoint_restores_bmm_state(tmp_path):
 
 
 def test_saved_model_round_trip(tmp_path):
-    x, y = toy_data()
-    model = make_model(warmup_epochs=1)
-    model.fit(train_pipeline(x, y, batch_size=32), epochs=2, callbacks=[BMMCallback()], verbose=0)
+    model, x, y = trained_model()
     path = str(tmp_path / "model.keras")
     model.save(path)
     loaded = keras.models.load_model(path)
