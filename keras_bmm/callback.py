@@ -37,7 +37,8 @@ class BMMCallback(keras.callbacks.Callback):
 
     - with no `data` (the default), from the model's own record: the train
       step of a `BootstrappingModel(num_samples=N)` stores every sample's
-      inference-mode loss by the `"index"` in its inputs during the epoch;
+      loss on its un-mixed input (inference mode; training mode for `"ce"`)
+      by the `"index"` in its inputs during the epoch;
     - with `data`, from a separate inference-mode pass over that dataset at
       the epoch's end, as the reference code does (slower, exact for the
       end-of-epoch weights).
@@ -126,6 +127,16 @@ class BMMCallback(keras.callbacks.Callback):
         if self.data is not None:
             losses, index = self.model.sample_losses_of(self.data)
             size = self.model.num_samples or int(index.max()) + 1
+            if index.min() < 0 or index.max() >= size:
+                raise ValueError(
+                    f"BMMCallback(data=...): sample indices must lie in [0, {size - 1}], got "
+                    f"[{int(index.min())}, {int(index.max())}]."
+                )
+            if np.unique(index).size != index.size:
+                raise ValueError(
+                    "BMMCallback(data=...): the dataset repeats sample indices; pass each "
+                    "training sample once (no .repeat(), no augmentation copies)."
+                )
             full = np.zeros(size, dtype=np.float64)
             seen = np.zeros(size, dtype=bool)
             full[index] = losses

@@ -132,14 +132,16 @@ def _monotone(raw: np.ndarray, anchor: int) -> np.ndarray:
 # EM.
 
 
-def _weighted_log_likelihoods(x, alphas, betas, weights):
-    """log(w_k * Beta(x; a_k, b_k)), floored as in the reference; shape (2, N)."""
+def _responsibilities(x, alphas, betas, weights, floor=True):
+    """Posterior of each component at `x`, shape (2, N).
+
+    With `floor`, each weighted likelihood `w_k * Beta(x; a_k, b_k)` is first
+    raised to at least 1e-12, as in the reference code's E-step.
+    """
     log_prob = tfp.distributions.Beta(alphas[:, None], betas[:, None]).log_prob(x[None, :])
-    return tf.maximum(tf.math.log(weights)[:, None] + log_prob, math.log(LIKELIHOOD_FLOOR))
-
-
-def _responsibilities(x, alphas, betas, weights):
-    log_wl = _weighted_log_likelihoods(x, alphas, betas, weights)
+    log_wl = tf.math.log(weights)[:, None] + log_prob
+    if floor:
+        log_wl = tf.maximum(log_wl, math.log(LIKELIHOOD_FLOOR))
     return tf.exp(log_wl - tf.reduce_logsumexp(log_wl, axis=0, keepdims=True))
 
 
@@ -325,6 +327,7 @@ class BetaMixture:
             tf.constant(self.alphas),
             tf.constant(self.betas),
             tf.constant(self.weights),
+            floor=False,
         )
         return r[self.noisy_component].numpy().reshape(values.shape)
 

@@ -57,11 +57,13 @@ class BootstrappingModel(keras.Model):
     `keras_bmm.BMMCallback` has fitted a mixture; before that the
     bootstrapping methods train with plain mixup, as in the paper.
 
-    Per train step, the bootstrapping methods run one inference-mode forward
-    pass on the un-mixed batch (no gradient) that gives the targets `z`, the
-    per-sample losses that `B` is read from, and the losses recorded for the
-    next mixture fit; then the mixed pass with gradients. (The reference code
-    takes `z` from a separate training-mode pass.)
+    Per train step, the mixup and bootstrapping methods run one
+    inference-mode forward pass on the un-mixed batch (no gradient) that
+    gives the targets `z`, the per-sample losses that `B` is read from, and
+    the losses recorded for the next mixture fit; then the mixed pass with
+    gradients. (The reference code takes `z` from a separate training-mode
+    pass.) The `"ce"` baseline makes no extra pass: it records the
+    training-mode losses of its own forward pass.
 
     The mixture's posterior table, its parameters and the loss normalisation
     bounds live in non-trainable weights, so they are saved and restored
@@ -169,11 +171,31 @@ class BootstrappingModel(keras.Model):
         images, _ = split_inputs(inputs)
         return self.backbone(images, training=training)
 
-    def compile(self, optimizer="sgd", loss=None, **kwargs):
-        """Like `keras.Model.compile`; `loss` defaults to soft-target cross-entropy."""
+    def compile(self, optimizer="sgd", loss=None, metrics=None, jit_compile=False, **kwargs):
+        """Like `keras.Model.compile`, with the defaults this model needs.
+
+        `loss` defaults to `keras.losses.CategoricalCrossentropy(from_logits=True)`;
+        it receives soft targets and logits, so a loss given here must accept
+        both (a string name is refused, since `"categorical_crossentropy"`
+        would read the logits as probabilities). The model tracks `loss` and
+        `accuracy` itself: `metrics` may only be `None` or `["accuracy"]`.
+        `jit_compile` defaults to False: XLA cannot compile the Beta sampling
+        of mixup's lambda (`StatelessRandomGammaV3`).
+        """
         if loss is None:
             loss = keras.losses.CategoricalCrossentropy(from_logits=True)
-        super().compile(optimizer=optimizer, loss=loss, **kwargs)
+        elif isinstance(loss, str):
+            raise ValueError(
+                f"BootstrappingModel.compile(loss={loss!r}): pass a loss object that takes soft "
+                "targets and logits, e.g. keras.losses.CategoricalCrossentropy(from_logits=True), "
+                "or leave loss unset."
+            )
+        if metrics not in (None, [], ["accuracy"], ("accuracy",), "accuracy"):
+            raise ValueError(
+                "BootstrappingModel tracks 'loss' and 'accuracy' itself; other compiled "
+                f"metrics are not supported (got metrics={metrics!r})."
+            )
+        super().compile(optimizer=optimizer, loss=loss, jit_compile=jit_compile, **kwargs)
 
     def compile_from_config(self, config):
         config = keras.saving.deserialize_keras_object(config)
@@ -263,30 +285,73 @@ class BootstrappingModel(keras.Model):
         if index is None or self.num_samples is None:
             return
         index = tf.reshape(tf.cast(index, tf.int32), [-1, 1])
-        self.sample_losses.value.scatter_nd_update(index, tf.cast(losses, tf.float32))
-        self.sample_counts.value.scatter_nd_add(index, tf.ones_like(index[:, 0]))
+        checks = [
+            tf.debugging.assert_non_negative(index, message="Sample index below 0."),
+            tf.debugging.assert_less(
+                index,
+                self.num_samples,
+                message=f"Sample index out of range: must be < num_samples={self.num_samples}.",
+            ),
+        ]
+        with tf.control_dependencies(checks):
+            self.sample_losses.value.scatter_nd_update(index, tf.cast(losses, tf.float32))
+            self.sample_counts.value.scatter_nd_add(index, tf.ones_like(index[:, 0]))
+
+    def _inputs(self, data):
+        """Unpacks a batch into float images, index, checked int labels, weights."""
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        images, index = split_inputs(x)
+        if not images.dtype.is_floating:
+            images = tf.cast(images, "float32")
+        y = tf.convert_to_tensor(y)
+        if y.shape.rank is not None and (
+            y.shape.rank > 2 or (y.shape.rank == 2 and y.shape[-1] not in (1, None))
+        ):
+            raise ValueError(
+                f"Labels must be integer class indices of shape (batch,) or (batch, 1), got "
+                f"shape {y.shape}; pass class indices (e.g. argmax of one-hot labels)."
+            )
+        return images, index, _flat_labels(y), sample_weight
+
+    def _check_labels(self, labels, num_classes):
+        return [
+            tf.debugging.assert_non_negative(labels, message="Label below 0."),
+            tf.debugging.assert_less(
+                labels,
+                tf.cast(num_classes, labels.dtype),
+                message="Label out of range: must be < the number of classes (model outputs).",
+            ),
+        ]
+
+    def _update_trackers(self, loss, labels, logits, sample_weight):
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self.loss_tracker.update_state(loss * replicas, sample_weight=tf.shape(labels)[0])
+        self.accuracy_tracker.update_state(labels, logits, sample_weight=sample_weight)
+        return {m.name: m.result() for m in self.metrics}
 
     # ------------------------------------------------------------------
     # Steps.
 
     def train_step(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        images, index = split_inputs(x)
-        labels = _flat_labels(y)
+        images, index, labels, sample_weight = self._inputs(data)
         if self.method == "ce":
             with tf.GradientTape() as tape:
                 logits = self(images, training=True)
-                one_hot = tf.one_hot(labels, tf.shape(logits)[-1], dtype=logits.dtype)
+                num_classes = tf.shape(logits)[-1]
+                with tf.control_dependencies(self._check_labels(labels, num_classes)):
+                    one_hot = tf.one_hot(labels, num_classes, dtype=logits.dtype)
                 loss = self.compute_loss(
                     x=images, y=one_hot, y_pred=logits, sample_weight=sample_weight
                 )
+                scaled_loss = self.optimizer.scale_loss(loss)
             predictions = tf.stop_gradient(logits)
             clean_losses = per_sample_cross_entropy(labels, predictions)
         else:
             predictions = tf.stop_gradient(self(images, training=False))
-            clean_losses = per_sample_cross_entropy(labels, predictions)
-            one_hot = tf.one_hot(labels, tf.shape(predictions)[-1], dtype=tf.float32)
-            targets = one_hot
+            num_classes = tf.shape(predictions)[-1]
+            with tf.control_dependencies(self._check_labels(labels, num_classes)):
+                clean_losses = per_sample_cross_entropy(labels, predictions)
+            targets = tf.one_hot(labels, num_classes, dtype=tf.float32)
             active = self.bootstrapping_active()
             if self.uses_bmm:
                 b = tf.clip_by_value(
@@ -296,8 +361,11 @@ class BootstrappingModel(keras.Model):
                 )
                 b = b * tf.cast(active, b.dtype)
                 targets = bmm_losses.bootstrap_targets(
-                    one_hot, predictions, b, BOOTSTRAP_MODES[self.method]
+                    targets, predictions, b, BOOTSTRAP_MODES[self.method]
                 )
+            if sample_weight is not None:
+                # CE is linear in its target: weighting the targets weights each half.
+                targets = targets * tf.reshape(tf.cast(sample_weight, tf.float32), [-1, 1])
             lam = keras.random.beta(
                 (), self.mixup_alpha, self.mixup_alpha, seed=self.seed_generator
             )
@@ -305,38 +373,30 @@ class BootstrappingModel(keras.Model):
             permutation = keras.random.shuffle(tf.range(batch), seed=self.seed_generator)
             mixed_images = bmm_losses.mix(images, permutation, lam)
             mixed_targets = bmm_losses.mix(targets, permutation, lam)
-            mixed_weight = None
-            if sample_weight is not None:
-                mixed_weight = bmm_losses.mix(tf.cast(sample_weight, tf.float32), permutation, lam)
             with tf.GradientTape() as tape:
                 logits = self(mixed_images, training=True)
-                loss = self.compute_loss(
-                    x=mixed_images, y=mixed_targets, y_pred=logits, sample_weight=mixed_weight
-                )
+                loss = self.compute_loss(x=mixed_images, y=mixed_targets, y_pred=logits)
                 if self.uses_bmm and self.reg_weight > 0:
                     reg = bmm_losses.class_balance_regularizer(tf.nn.softmax(logits))
                     reg = reg * tf.cast(active, reg.dtype) * self.reg_weight
                     replicas = tf.distribute.get_strategy().num_replicas_in_sync
                     loss = loss + tf.cast(reg, loss.dtype) / replicas
-        gradients = tape.gradient(loss, self.trainable_weights)
+                scaled_loss = self.optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
         self._record(index, clean_losses)
-        self.loss_tracker.update_state(loss)
-        self.accuracy_tracker.update_state(labels, predictions)
-        return {m.name: m.result() for m in self.metrics}
+        return self._update_trackers(loss, labels, predictions, sample_weight)
 
     def test_step(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        images, _ = split_inputs(x)
-        labels = _flat_labels(y)
+        images, _, labels, sample_weight = self._inputs(data)
         logits = self(images, training=False)
-        one_hot = tf.one_hot(labels, tf.shape(logits)[-1], dtype=logits.dtype)
+        num_classes = tf.shape(logits)[-1]
+        with tf.control_dependencies(self._check_labels(labels, num_classes)):
+            one_hot = tf.one_hot(labels, num_classes, dtype=logits.dtype)
         loss = self.compute_loss(
             x=images, y=one_hot, y_pred=logits, sample_weight=sample_weight, training=False
         )
-        self.loss_tracker.update_state(loss)
-        self.accuracy_tracker.update_state(labels, logits, sample_weight=sample_weight)
-        return {m.name: m.result() for m in self.metrics}
+        return self._update_trackers(loss, labels, logits, sample_weight)
 
     @tf.function(reduce_retracing=True)
     def _inference_losses(self, images, labels):

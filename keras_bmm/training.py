@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from keras_bmm.callback import BMMCallback
-from keras_bmm.data import DATASETS, eval_pipeline, load_dataset, train_pipeline
+from keras_bmm.data import AVAILABLE_DATASETS, DATASETS, eval_pipeline, load_dataset, train_pipeline
 from keras_bmm.export import export_classifier
 from keras_bmm.model import METHODS, BootstrappingModel
 from keras_bmm.models import small_cnn
@@ -79,6 +79,11 @@ class TrainConfig:
         """
         if self.dataset not in DATASETS:
             raise ValueError(f"Unknown dataset {self.dataset!r}; expected one of {DATASETS}.")
+        if self.dataset not in AVAILABLE_DATASETS:
+            raise ValueError(
+                f"Dataset {self.dataset!r} (tensorflow-datasets) has no loader yet; "
+                f"available: {AVAILABLE_DATASETS}."
+            )
         if self.method not in METHODS:
             raise ValueError(f"Unknown method {self.method!r}; expected one of {METHODS}.")
         if self.noise_type not in NOISE_TYPES:

@@ -104,10 +104,13 @@ def test_checkpoint_restores_bmm_state(tmp_path):
     model.save_weights(path)
     fresh = make_model(warmup_epochs=1)
     fresh.build((None, 6))
+    fresh.optimizer.build(fresh.trainable_variables)
     assert int(fresh.bmm_fitted.numpy()) == 0
     fresh.load_weights(path)
     for name in ("bmm_table", "bmm_parameters", "bmm_bounds", "bmm_fitted", "epoch"):
         np.testing.assert_array_equal(getattr(fresh, name).numpy(), getattr(model, name).numpy())
+    for saved, restored in zip(model.optimizer.variables, fresh.optimizer.variables):
+        np.testing.assert_array_equal(saved.numpy(), restored.numpy())
 
 
 def test_saved_model_round_trip(tmp_path):
@@ -178,3 +181,57 @@ def test_noise_mask_size_mismatch():
 def test_model_argument_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         BootstrappingModel(backbone(), **kwargs)
+
+
+def test_compile_refuses_what_it_cannot_honour():
+    model = BootstrappingModel(backbone(), method="mixup")
+    with pytest.raises(ValueError, match="loss object that takes soft targets"):
+        model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    with pytest.raises(ValueError, match="other compiled metrics are not supported"):
+        model.compile(optimizer="sgd", metrics=["top_k_categorical_accuracy"])
+    model.compile(optimizer="sgd", metrics=["accuracy"])
+
+
+@pytest.mark.parametrize("method", ["ce", "mixup"])
+def test_label_out_of_range_is_named(method):
+    x, y = toy_data()
+    y[5] = C
+    model = make_model(method=method)
+    with pytest.raises(Exception, match="Label out of range"):
+        model.fit(x, y, epochs=1, verbose=0)
+
+
+def test_index_out_of_range_is_named():
+    x, y = toy_data()
+    model = make_model(method="mixup", num_samples=N - 1)
+    with pytest.raises(Exception, match="Sample index out of range"):
+        model.fit(train_pipeline(x, y, 64), epochs=1, callbacks=[BMMCallback()], verbose=0)
+
+
+def test_one_hot_labels_are_refused():
+    x, y = toy_data()
+    with pytest.raises(ValueError, match="integer class indices of shape"):
+        make_model(method="mixup").fit(x, np.eye(C)[y], epochs=1, verbose=0)
+
+
+def test_uint8_images_train():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, (64, 6)).astype(np.uint8)
+    y = rng.integers(0, C, 64)
+    history = make_model(method="mixup").fit(x, y, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_data_path_rejects_bad_indices():
+    x, y = toy_data()
+    bad = tf.data.Dataset.from_tensor_slices(({"image": x, "index": np.arange(N) - 1}, y)).batch(50)
+    with pytest.raises(ValueError, match="sample indices must lie in"):
+        make_model(num_samples=None, warmup_epochs=1).fit(
+            x, y, epochs=1, callbacks=[BMMCallback(data=bad)], verbose=0
+        )
+    indexed = tf.data.Dataset.from_tensor_slices(({"image": x, "index": np.arange(N)}, y))
+    twice = indexed.batch(50).repeat(2)
+    with pytest.raises(ValueError, match="repeats sample indices"):
+        make_model(num_samples=N, warmup_epochs=1).fit(
+            x, y, epochs=1, callbacks=[BMMCallback(data=twice)], verbose=0
+        )

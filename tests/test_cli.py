@@ -54,8 +54,7 @@ def test_process_exits_before_training(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_cifar_not_yet_available(script):
-    from keras_bmm import TrainConfig, train
-
-    with pytest.raises(NotImplementedError, match="cifar10"):
-        train(TrainConfig(dataset="cifar10", verbose=0))
+def test_cifar_not_yet_available(script, capsys):
+    with pytest.raises(SystemExit):
+        script.parse_args(["--dataset", "cifar10"])
+    assert "'cifar10' (tensorflow-datasets) has no loader yet" in capsys.readouterr().err

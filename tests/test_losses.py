@@ -12,8 +12,13 @@ from keras_bmm import losses as bmm_losses
 C = 10
 
 
-def reference_loss(mixed_logits, clean_logits, labels, b, lam, perm, mode, reg_weight):
-    """lam*[(1-B_i)CE(y_i)+B_i CE(z_i)] + (1-lam)*[(1-B_j)CE(y_j)+B_j CE(z_j)] + reg."""
+def reference_loss(
+    mixed_logits, clean_logits, labels, b, lam, perm, mode, reg_weight, weights=None
+):
+    """lam*[(1-B_i)CE(y_i)+B_i CE(z_i)] + (1-lam)*[(1-B_j)CE(y_j)+B_j CE(z_j)] + reg.
+
+    With `weights`, each half is weighted by its own sample's weight.
+    """
     logp = log_softmax(mixed_logits)
     n = len(labels)
     ce_y = -logp[np.arange(n), labels]
@@ -26,7 +31,8 @@ def reference_loss(mixed_logits, clean_logits, labels, b, lam, perm, mode, reg_w
         ce_z = -(q * logp).sum(axis=1)
         ce_zj = -(q[perm] * logp).sum(axis=1)
     ce_yj = -logp[np.arange(n), labels[perm]]
-    per_sample = lam * ((1 - b) * ce_y + b * ce_z) + (1 - lam) * (
+    w = np.ones(n) if weights is None else weights
+    per_sample = lam * w * ((1 - b) * ce_y + b * ce_z) + (1 - lam) * w[perm] * (
         (1 - b[perm]) * ce_yj + b[perm] * ce_zj
     )
     mean_pred = softmax(mixed_logits).mean(axis=0)
@@ -86,39 +92,112 @@ def linear_backbone(seed=0):
     return keras.Model(inputs, outputs)
 
 
-@pytest.mark.parametrize("method,mode", [("m-dyr-h", "hard"), ("m-dyr-s", "soft")])
-def test_train_step_loss_matches_reference(method, mode):
-    """One real train step: its reported loss is the reference loss at the
-    pre-update weights, with lam and the permutation drawn from the same seed."""
-    rng = np.random.default_rng(1)
-    n = 32
+def one_step_setup(method, seed=1, n=32, lr=0.0, momentum=0.0):
+    """A model ready for one bootstrapping step, and everything the reference needs."""
+    rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 4)).astype(np.float32)
     y = rng.integers(0, C, n)
     model = BootstrappingModel(
         linear_backbone(), method=method, warmup_epochs=0, reg_weight=0.5, seed=42
     )
-    model.compile(optimizer=keras.optimizers.SGD(0.0))
+    model.compile(optimizer=keras.optimizers.SGD(lr, momentum=momentum))
     model.build((None, 4))
     mixture = BetaMixture().fit(np.concatenate([rng.beta(2, 8, 500), rng.beta(8, 2, 500)]))
-    bounds = (0.5, 4.0)
-    model.set_noise_model(mixture, bounds)
-
+    model.set_noise_model(mixture, (0.5, 4.0))
     kernel, bias = [w.numpy().astype(np.float64) for w in model.backbone.weights]
     clean_logits = x.astype(np.float64) @ kernel + bias
     clean_losses = -log_softmax(clean_logits)[np.arange(n), y]
     normalized = np.clip((clean_losses - 0.5) / (3.5 + 1e-6), 1e-3, 1 - 1e-3)
     b = np.interp(normalized, np.linspace(0, 1, mixture.table.size), mixture.table)
     b = np.clip(b, 1e-4, 1 - 1e-4)
+    # The train step's draws: lam first, then the permutation, from seed 42.
     generator = keras.random.SeedGenerator(42)
     lam = float(keras.random.beta((), 32.0, 32.0, seed=generator))
     perm = keras.random.shuffle(tf.range(n), seed=generator).numpy()
-    mixed_x = lam * x + (1 - lam) * x[perm]
-    mixed_logits = mixed_x.astype(np.float64) @ kernel + bias
-    expected = reference_loss(mixed_logits, clean_logits, y, b, lam, perm, mode, reg_weight=0.5)
+    mixed_x = (lam * x + (1 - lam) * x[perm]).astype(np.float64)
+    return (
+        model,
+        x,
+        y,
+        dict(
+            kernel=kernel,
+            bias=bias,
+            clean_logits=clean_logits,
+            b=b,
+            lam=lam,
+            perm=perm,
+            mixed_x=mixed_x,
+        ),
+    )
 
+
+@pytest.mark.parametrize("method,mode", [("m-dyr-h", "hard"), ("m-dyr-s", "soft")])
+def test_train_step_loss_matches_reference(method, mode):
+    """One real train step: its reported loss is the reference loss at the
+    pre-update weights, with lam and the permutation drawn from the same seed."""
+    model, x, y, r = one_step_setup(method)
+    mixed_logits = r["mixed_x"] @ r["kernel"] + r["bias"]
+    expected = reference_loss(
+        mixed_logits, r["clean_logits"], y, r["b"], r["lam"], r["perm"], mode, reg_weight=0.5
+    )
     logs = model.train_on_batch(x, y, return_dict=True)
     assert logs["loss"] == pytest.approx(expected, rel=1e-4)
-    assert logs["accuracy"] == pytest.approx(np.mean(clean_logits.argmax(1) == y))
+    assert logs["accuracy"] == pytest.approx(np.mean(r["clean_logits"].argmax(1) == y))
+
+
+def test_train_step_with_sample_weights_matches_reference():
+    model, x, y, r = one_step_setup("m-dyr-h")
+    weights = np.random.default_rng(3).random(len(y))
+    mixed_logits = r["mixed_x"] @ r["kernel"] + r["bias"]
+    expected = reference_loss(
+        mixed_logits, r["clean_logits"], y, r["b"], r["lam"], r["perm"], "hard", 0.5, weights
+    )
+    logs = model.train_on_batch(x, y, sample_weight=weights, return_dict=True)
+    assert logs["loss"] == pytest.approx(expected, rel=1e-4)
+
+
+@pytest.mark.parametrize("method,mode", [("m-dyr-h", "hard"), ("m-dyr-s", "soft")])
+def test_train_step_update_follows_reference_gradient(method, mode):
+    """The SGD update equals -lr times the finite-difference gradient of the
+    numpy reference loss in which targets and B are constants (stop-gradient)."""
+    lr = 0.1
+    model, x, y, r = one_step_setup(method, lr=lr)
+
+    def loss_at(params):
+        kernel = params[: 4 * C].reshape(4, C)
+        bias = params[4 * C :]
+        logits = r["mixed_x"] @ kernel + bias
+        return reference_loss(
+            logits, r["clean_logits"], y, r["b"], r["lam"], r["perm"], mode, reg_weight=0.5
+        )
+
+    params = np.concatenate([r["kernel"].ravel(), r["bias"]])
+    grad = np.zeros_like(params)
+    for i in range(params.size):
+        step = np.zeros_like(params)
+        step[i] = 1e-6
+        grad[i] = (loss_at(params + step) - loss_at(params - step)) / 2e-6
+    model.train_on_batch(x, y)
+    kernel, bias = [w.numpy() for w in model.backbone.weights]
+    updated = np.concatenate([kernel.ravel(), bias])
+    np.testing.assert_allclose(updated, params - lr * grad, rtol=1e-4, atol=1e-5)
+
+
+def test_mixed_precision_updates_like_float32():
+    """Under mixed_float16 the loss is scaled and unscaled: same step size."""
+
+    def step_size(policy):
+        keras.config.set_dtype_policy(policy)
+        try:
+            model, x, y, _ = one_step_setup("m-dyr-h", lr=0.1)
+            before = model.backbone.weights[0].numpy().copy()
+            model.train_on_batch(x, y)
+            return np.abs(model.backbone.weights[0].numpy() - before).max()
+        finally:
+            keras.config.set_dtype_policy("float32")
+
+    full, mixed = step_size("float32"), step_size("mixed_float16")
+    assert mixed == pytest.approx(full, rel=0.05)
 
 
 def test_warmup_is_plain_mixup():

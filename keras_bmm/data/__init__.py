@@ -7,6 +7,8 @@ from keras_bmm.data.digits import load_digits
 from keras_bmm.data.pipeline import eval_pipeline, train_pipeline
 
 DATASETS = ("digits", "cifar10", "cifar100")
+#: The datasets that have a loader in this version.
+AVAILABLE_DATASETS = ("digits",)
 
 
 def load_dataset(name: str, **kwargs) -> ImageDataset:
