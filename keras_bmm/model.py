@@ -400,8 +400,7 @@ class BootstrappingModel(keras.Model):
 
     @tf.function(reduce_retracing=True)
     def _inference_losses(self, images, labels):
-        logits = self(images, training=False)
-        return per_sample_cross_entropy(labels, logits), logits
+        return per_sample_cross_entropy(labels, self(images, training=False))
 
     def sample_losses_of(self, data):
         """Per-sample losses in inference mode over a dataset, in sample order.
@@ -418,7 +417,7 @@ class BootstrappingModel(keras.Model):
         for batch in data:
             x, y, _ = keras.utils.unpack_x_y_sample_weight(batch)
             images, index = split_inputs(x)
-            losses, _ = self._inference_losses(images, y)
+            losses = self._inference_losses(images, y)
             losses = losses.numpy()
             if index is None:
                 index = np.arange(seen, seen + losses.size)
