@@ -49,13 +49,32 @@ def mix(values, permutation, lam):
     Args:
         values: tensor with the batch on axis 0.
         permutation: `(batch,)` int permutation of the batch.
-        lam: scalar mixing weight.
+        lam: scalar mixing weight, or `(batch,)` weights, one per sample.
 
     Returns:
         The mixed tensor, same shape and dtype as `values`.
     """
     lam = tf.cast(lam, values.dtype)
+    if lam.shape.rank == 1:
+        lam = tf.reshape(lam, tf.concat([[-1], tf.ones([tf.rank(values) - 1], tf.int32)], 0))
     return lam * values + (1.0 - lam) * tf.gather(values, permutation)
+
+
+def dynamic_mixup_weights(noise_posterior, permutation):
+    """Per-sample weights of dynamic mixup: `(1 - B_i) / (2 - B_i - B_j)`, `j = perm[i]`.
+
+    The likelier-noisy of the two samples gets the smaller weight; two
+    equally (un)trusted samples are mixed half and half.
+
+    Args:
+        noise_posterior: `(batch,)` p(noisy | loss), clipped away from 0 and 1.
+        permutation: `(batch,)` partner of each sample.
+
+    Returns:
+        `(batch,)` weights in (0, 1) of each sample against its partner.
+    """
+    clean = 1.0 - tf.convert_to_tensor(noise_posterior)
+    return clean / (clean + tf.gather(clean, permutation))
 
 
 def class_balance_regularizer(probabilities):

@@ -9,8 +9,8 @@ import tensorflow as tf
 from keras_bmm import losses as bmm_losses
 from keras_bmm.mixture import TABLE_SIZE, normalize_losses, table_lookup
 
-METHODS = ("ce", "mixup", "m-dyr-h", "m-dyr-s")
-BOOTSTRAP_MODES = {"m-dyr-h": "hard", "m-dyr-s": "soft"}
+METHODS = ("ce", "mixup", "m-dyr-h", "m-dyr-s", "md-dyr-sh")
+BOOTSTRAP_MODES = {"m-dyr-h": "hard", "m-dyr-s": "soft", "md-dyr-sh": "soft"}
 
 
 def split_inputs(x):
@@ -52,6 +52,18 @@ class BootstrappingModel(keras.Model):
       beta mixture's p(noisy | loss), plus `reg_weight` times the
       class-balance regulariser.
     - `"m-dyr-s"`: the same with the softmax prediction as `z` (M-DYR-S).
+    - `"md-dyr-sh"`: dynamic mixup, then soft-to-hard bootstrapping
+      (MD-DYR-SH). For `dynamic_epochs` epochs after the warm-up, sample `i`
+      enters the mixed input with weight `w_i = (1 - B_i) / (2 - B_i - B_j)`
+      (its partner `j` with `1 - w_i`), so a likely-noisy sample is mostly
+      replaced by its partner; the targets are the given labels. After that,
+      the same dynamic mixing of soft bootstrapped targets whose softmax
+      temperature falls linearly from 1 to `final_temperature` over
+      `temperature_epochs` epochs (then stays), plus the regulariser. The
+      targets are mixed with the same weights `w_i` as the inputs; the
+      reference code instead weights the two targets 0.5/0.5 in the
+      soft-to-hard phase and by a fresh `lam ~ Beta(32, 32)` in the dynamic
+      phase, so that its target does not describe the mixed input.
 
     Bootstrapping starts at epoch `warmup_epochs` (0-based) once a
     `keras_bmm.BMMCallback` has fitted a mixture; before that the
@@ -85,6 +97,16 @@ class BootstrappingModel(keras.Model):
         mixup_alpha: `alpha` of the Beta distribution of mixup's `lam`.
         reg_weight: weight of the class-balance regulariser.
         warmup_epochs: epochs of plain mixup before bootstrapping starts.
+        weight_decay: coupled L2 weight decay, as in PyTorch's SGD (the
+            paper's 1e-4): `weight_decay / 2 * sum(w**2)` over all trainable
+            weights is added to the loss, so its gradient is
+            `weight_decay * w`. (Keras optimizers' own `weight_decay` is
+            decoupled and, with momentum 0.9, about 10x weaker.)
+        dynamic_epochs: MD-DYR-SH only: epochs of dynamic mixup after the
+            warm-up, before soft-to-hard bootstrapping.
+        temperature_epochs: MD-DYR-SH only: epochs over which the
+            temperature falls from 1 to `final_temperature`.
+        final_temperature: MD-DYR-SH only: the last temperature.
         posterior_clip: `B` is clipped into `[posterior_clip, 1 - posterior_clip]`
             while bootstrapping, as in the reference code.
         seed: seed of the `keras.random.SeedGenerator` for mixup.
@@ -111,6 +133,10 @@ class BootstrappingModel(keras.Model):
         mixup_alpha: float = 32.0,
         reg_weight: float = 1.0,
         warmup_epochs: int = 10,
+        weight_decay: float = 0.0,
+        dynamic_epochs: int = 5,
+        temperature_epochs: int = 89,
+        final_temperature: float = 1e-3,
         posterior_clip: float = 1e-4,
         seed: int | None = None,
         **kwargs,
@@ -126,12 +152,25 @@ class BootstrappingModel(keras.Model):
             raise ValueError(f"reg_weight must be >= 0, got {reg_weight}.")
         if int(warmup_epochs) < 0:
             raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs}.")
+        if not weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}.")
+        if int(dynamic_epochs) < 0 or int(temperature_epochs) < 1:
+            raise ValueError(
+                f"dynamic_epochs must be >= 0 and temperature_epochs >= 1, got "
+                f"{dynamic_epochs} and {temperature_epochs}."
+            )
+        if not 0 < final_temperature <= 1:
+            raise ValueError(f"final_temperature must be in (0, 1], got {final_temperature}.")
         self.backbone = backbone
         self.method = method
         self.num_samples = None if num_samples is None else int(num_samples)
         self.mixup_alpha = float(mixup_alpha)
         self.reg_weight = float(reg_weight)
         self.warmup_epochs = int(warmup_epochs)
+        self.weight_decay = float(weight_decay)
+        self.dynamic_epochs = int(dynamic_epochs)
+        self.temperature_epochs = int(temperature_epochs)
+        self.final_temperature = float(final_temperature)
         self.posterior_clip = float(posterior_clip)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -233,6 +272,10 @@ class BootstrappingModel(keras.Model):
             "mixup_alpha": self.mixup_alpha,
             "reg_weight": self.reg_weight,
             "warmup_epochs": self.warmup_epochs,
+            "weight_decay": self.weight_decay,
+            "dynamic_epochs": self.dynamic_epochs,
+            "temperature_epochs": self.temperature_epochs,
+            "final_temperature": self.final_temperature,
             "posterior_clip": self.posterior_clip,
             "seed": self.seed,
         }
@@ -332,6 +375,25 @@ class BootstrappingModel(keras.Model):
     # ------------------------------------------------------------------
     # Steps.
 
+    def _weight_decay_loss(self):
+        if not self.weight_decay:
+            return 0.0
+        squares = [tf.reduce_sum(tf.square(tf.cast(w, tf.float32))) for w in self.trainable_weights]
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return 0.5 * self.weight_decay * tf.add_n(squares) / replicas
+
+    def _phases(self):
+        """Scalar bools `(bootstrapping, dynamic_mixup)` and the soft temperature."""
+        active = self.bootstrapping_active()
+        if self.method != "md-dyr-sh":
+            return active, tf.constant(False), 1.0
+        since = tf.convert_to_tensor(self.epoch) - self.warmup_epochs - self.dynamic_epochs
+        bootstrapping = tf.logical_and(active, since >= 0)
+        step = tf.cast(tf.clip_by_value(since, 0, self.temperature_epochs - 1), tf.float32)
+        fraction = step / max(self.temperature_epochs - 1, 1)
+        temperature = 1.0 + (self.final_temperature - 1.0) * fraction
+        return bootstrapping, active, temperature
+
     def train_step(self, data):
         images, index, labels, sample_weight = self._inputs(data)
         if self.method == "ce":
@@ -343,6 +405,7 @@ class BootstrappingModel(keras.Model):
                 loss = self.compute_loss(
                     x=images, y=one_hot, y_pred=logits, sample_weight=sample_weight
                 )
+                loss = loss + tf.cast(self._weight_decay_loss(), loss.dtype)
                 scaled_loss = self.optimizer.scale_loss(loss)
             predictions = tf.stop_gradient(logits)
             clean_losses = per_sample_cross_entropy(labels, predictions)
@@ -352,25 +415,28 @@ class BootstrappingModel(keras.Model):
             with tf.control_dependencies(self._check_labels(labels, num_classes)):
                 clean_losses = per_sample_cross_entropy(labels, predictions)
             targets = tf.one_hot(labels, num_classes, dtype=tf.float32)
-            active = self.bootstrapping_active()
+            bootstrapping, dynamic, temperature = self._phases()
+            lam = keras.random.beta(
+                (), self.mixup_alpha, self.mixup_alpha, seed=self.seed_generator
+            )
+            batch = tf.shape(labels)[0]
+            permutation = keras.random.shuffle(tf.range(batch), seed=self.seed_generator)
             if self.uses_bmm:
                 b = tf.clip_by_value(
                     self.noise_posterior(clean_losses),
                     self.posterior_clip,
                     1.0 - self.posterior_clip,
                 )
-                b = b * tf.cast(active, b.dtype)
-                targets = bmm_losses.bootstrap_targets(
-                    targets, predictions, b, BOOTSTRAP_MODES[self.method]
+                bootstrapped = bmm_losses.bootstrap_targets(
+                    targets, predictions, b, BOOTSTRAP_MODES[self.method], temperature
                 )
+                targets = tf.where(bootstrapping, bootstrapped, targets)
+                if self.method == "md-dyr-sh":
+                    dynamic_lam = bmm_losses.dynamic_mixup_weights(b, permutation)
+                    lam = tf.where(dynamic, dynamic_lam, tf.fill([batch], lam))
             if sample_weight is not None:
                 # CE is linear in its target: weighting the targets weights each half.
                 targets = targets * tf.reshape(tf.cast(sample_weight, tf.float32), [-1, 1])
-            lam = keras.random.beta(
-                (), self.mixup_alpha, self.mixup_alpha, seed=self.seed_generator
-            )
-            batch = tf.shape(labels)[0]
-            permutation = keras.random.shuffle(tf.range(batch), seed=self.seed_generator)
             mixed_images = bmm_losses.mix(images, permutation, lam)
             mixed_targets = bmm_losses.mix(targets, permutation, lam)
             with tf.GradientTape() as tape:
@@ -378,9 +444,10 @@ class BootstrappingModel(keras.Model):
                 loss = self.compute_loss(x=mixed_images, y=mixed_targets, y_pred=logits)
                 if self.uses_bmm and self.reg_weight > 0:
                     reg = bmm_losses.class_balance_regularizer(tf.nn.softmax(logits))
-                    reg = reg * tf.cast(active, reg.dtype) * self.reg_weight
+                    reg = reg * tf.cast(bootstrapping, reg.dtype) * self.reg_weight
                     replicas = tf.distribute.get_strategy().num_replicas_in_sync
                     loss = loss + tf.cast(reg, loss.dtype) / replicas
+                loss = loss + tf.cast(self._weight_decay_loss(), loss.dtype)
                 scaled_loss = self.optimizer.scale_loss(loss)
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)

@@ -6,7 +6,11 @@ import dataclasses
 
 import numpy as np
 
-NOISE_TYPES = ("symmetric", "symmetric-exclusive")
+NOISE_TYPES = ("symmetric", "symmetric-exclusive", "asymmetric")
+
+#: The standard CIFAR-10 asymmetric flips (Patrini et al., 2017), by class index:
+#: truck->automobile, bird->airplane, deer->horse, cat<->dog.
+CIFAR10_ASYMMETRIC = {9: 1, 2: 0, 4: 7, 3: 5, 5: 3}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,8 +25,9 @@ class LabelNoise:
         resampled_mask: bool array, `True` where a new label was drawn. Under
             the paper's definition some draws land on the true class again, so
             this is a superset of `noise_mask`.
-        rate: the requested noise rate `r` (the fraction of labels resampled).
-        noise_type: `"symmetric"` or `"symmetric-exclusive"`.
+        rate: the requested noise rate `r` (the fraction of labels resampled,
+            or of each source class flipped for asymmetric noise).
+        noise_type: one of `NOISE_TYPES`, or `"none"`/`"real"`/`"loaded"`.
     """
 
     labels: np.ndarray
@@ -38,6 +43,52 @@ class LabelNoise:
         if self.noise_mask.size == 0:
             return 0.0
         return float(self.noise_mask.mean())
+
+    def save(self, path: str) -> None:
+        """Writes the labels and masks to an `.npz` file, atomically."""
+        import os
+
+        tmp = f"{path}.tmp.npz"
+        np.savez(
+            tmp,
+            labels=self.labels,
+            clean_labels=self.clean_labels,
+            noise_mask=self.noise_mask,
+            resampled_mask=self.resampled_mask,
+            rate=self.rate,
+            noise_type=self.noise_type,
+        )
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str, clean_labels=None) -> LabelNoise:
+        """Reads a `LabelNoise` written by `save`.
+
+        Args:
+            path: the `.npz` file.
+            clean_labels: if given, the file must have been made from these
+                labels (same length and values); a clear error otherwise.
+        """
+        with np.load(path, allow_pickle=False) as f:
+            noise = cls(
+                labels=f["labels"],
+                clean_labels=f["clean_labels"],
+                noise_mask=f["noise_mask"],
+                resampled_mask=f["resampled_mask"],
+                rate=float(f["rate"]),
+                noise_type=str(f["noise_type"]),
+            )
+        if clean_labels is not None:
+            clean_labels = np.asarray(clean_labels)
+            if clean_labels.shape != noise.clean_labels.shape or np.any(
+                clean_labels != noise.clean_labels
+            ):
+                raise ValueError(
+                    f"Noisy labels in {path!r} were made for another dataset: "
+                    f"{noise.clean_labels.size} clean labels there, {clean_labels.size} here, "
+                    "or different values."
+                )
+        return noise
 
     def summary(self) -> str:
         """One line saying which definition was used and what it achieved."""
@@ -116,8 +167,11 @@ def symmetric_noise(
     >>> noise = keras_bmm.symmetric_noise(y_train, rate=0.8, num_classes=10, seed=1)
     >>> print(noise.summary())
     """
-    if noise_type not in NOISE_TYPES:
-        raise ValueError(f"Unknown noise type {noise_type!r}; expected one of {NOISE_TYPES}.")
+    if noise_type not in ("symmetric", "symmetric-exclusive"):
+        raise ValueError(
+            f"Unknown symmetric noise type {noise_type!r}; expected 'symmetric' or "
+            "'symmetric-exclusive' (asymmetric noise: asymmetric_noise)."
+        )
     if not isinstance(rate, (int, float, np.floating)) or not 0.0 <= float(rate) <= 1.0:
         raise ValueError(f"Noise rate must be a number in [0, 1], got {rate!r}.")
     clean = validate_labels(labels, num_classes)
@@ -140,4 +194,82 @@ def symmetric_noise(
         resampled_mask=resampled,
         rate=float(rate),
         noise_type=noise_type,
+    )
+
+
+def asymmetric_noise(
+    labels, rate: float, num_classes: int, seed: int = 0, mapping: dict | None = None
+) -> LabelNoise:
+    """Corrupts labels with class-dependent (asymmetric) noise.
+
+    In each source class of `mapping`, exactly `round(rate * n_c)` of its `n_c`
+    samples, chosen at random, get the mapped class; other classes are left
+    alone. The default mapping is the standard CIFAR-10 one
+    (`CIFAR10_ASYMMETRIC`) for 10 classes, and "next class" (`c -> c+1 mod C`)
+    otherwise, as used for CIFAR-100.
+
+    Args:
+        labels: clean integer labels.
+        rate: fraction of each source class flipped, in `[0, 1]`.
+        num_classes: number of classes.
+        seed: seed of the choice of samples.
+        mapping: `{source_class: target_class}`.
+
+    Returns:
+        A `LabelNoise` with `noise_type="asymmetric"`.
+
+    Example:
+
+    >>> noise = keras_bmm.noise.asymmetric_noise(y_train, rate=0.4, num_classes=10)
+    """
+    if not isinstance(rate, (int, float, np.floating)) or not 0.0 <= float(rate) <= 1.0:
+        raise ValueError(f"Noise rate must be a number in [0, 1], got {rate!r}.")
+    clean = validate_labels(labels, num_classes)
+    if mapping is None:
+        if num_classes == 10:
+            mapping = CIFAR10_ASYMMETRIC
+        else:
+            mapping = {c: (c + 1) % num_classes for c in range(num_classes)}
+    for source, target in mapping.items():
+        if not (0 <= source < num_classes and 0 <= target < num_classes) or source == target:
+            raise ValueError(f"Invalid asymmetric mapping {source} -> {target}.")
+    rng = np.random.default_rng(seed)
+    noisy = clean.copy()
+    flipped = np.zeros(clean.size, dtype=bool)
+    for source in sorted(mapping):
+        members = np.flatnonzero(clean == source)
+        chosen = rng.permutation(members)[: int(round(float(rate) * members.size))]
+        noisy[chosen] = mapping[source]
+        flipped[chosen] = True
+    return LabelNoise(
+        labels=noisy,
+        clean_labels=clean,
+        noise_mask=noisy != clean,
+        resampled_mask=flipped,
+        rate=float(rate),
+        noise_type="asymmetric",
+    )
+
+
+def make_noise(
+    labels, rate: float, num_classes: int, seed: int = 0, noise_type: str = "symmetric"
+) -> LabelNoise:
+    """Dispatches to `symmetric_noise` or `asymmetric_noise` by `noise_type`."""
+    if noise_type == "asymmetric":
+        return asymmetric_noise(labels, rate, num_classes, seed)
+    return symmetric_noise(labels, rate, num_classes, seed, noise_type)
+
+
+def real_noise(given_labels, clean_labels, num_classes: int) -> LabelNoise:
+    """A `LabelNoise` for labels that are noisy already (e.g. CIFAR-N's human labels)."""
+    given = validate_labels(given_labels, num_classes, "given labels")
+    clean = validate_labels(clean_labels, num_classes, "clean labels")
+    mask = given != clean
+    return LabelNoise(
+        labels=given,
+        clean_labels=clean,
+        noise_mask=mask,
+        resampled_mask=mask,
+        rate=float(mask.mean()) if mask.size else 0.0,
+        noise_type="real",
     )

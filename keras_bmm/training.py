@@ -2,116 +2,172 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import os
+import shutil
 
 import keras
 import numpy as np
 
 from keras_bmm.callback import BMMCallback
-from keras_bmm.data import AVAILABLE_DATASETS, DATASETS, eval_pipeline, load_dataset, train_pipeline
+from keras_bmm.data import DATASETS, eval_pipeline, load_dataset, steps_per_epoch, train_pipeline
 from keras_bmm.export import export_classifier
 from keras_bmm.model import METHODS, BootstrappingModel
-from keras_bmm.models import small_cnn
-from keras_bmm.noise import NOISE_TYPES, LabelNoise, symmetric_noise
+from keras_bmm.models import preact_resnet18, small_cnn
+from keras_bmm.noise import NOISE_TYPES, LabelNoise, make_noise, real_noise
+from keras_bmm.presets import DATASET_DEFAULTS, preset_values
 
-#: Per-dataset schedule defaults, used for every field left as None.
-DEFAULTS = {
-    "digits": dict(
-        epochs=60,
-        warmup_epochs=25,
-        batch_size=64,
-        learning_rate=0.05,
-        lr_milestones=(20, 45),
-    ),
-}
+MODELS = ("small_cnn", "preact_resnet18")
+
+#: `TrainConfig`'s values for what neither a flag, a preset nor the dataset sets.
+BASE_DEFAULTS = dict(
+    dataset="digits",
+    noise=0.0,
+    noise_type="symmetric",
+    method="m-dyr-h",
+    momentum=0.9,
+    mixup_alpha=32.0,
+    reg_weight=1.0,
+    seed=0,
+    output="exported_models",
+    verbose=1,
+)
 
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Everything that defines a run; `None` fields take the dataset's default.
+    """Everything that defines a run; `None` fields take the preset's, then the dataset's value.
 
     Attributes:
+        preset: `"paper"`, `"cpu"` or `None` (see `keras_bmm.presets`).
         dataset: dataset name (see `keras_bmm.data.DATASETS`).
-        noise: symmetric noise rate in [0, 1].
-        noise_type: `"symmetric"` (paper: over all classes) or
-            `"symmetric-exclusive"` (over the other classes).
-        method: `"ce"`, `"mixup"`, `"m-dyr-h"` or `"m-dyr-s"`.
+        data_dir: TFDS data directory, or the image folder (or `.tar.gz`).
+        per_class: first K training images per class (image folders).
+        image_size: `(H, W)` to resize folder images to.
+        label_set: CIFAR-N label set (`aggre`, `random1`, `worst`, ...).
+        noise: synthetic noise rate in [0, 1] (0 for CIFAR-N's real noise).
+        noise_type: `"symmetric"` (paper: over all classes),
+            `"symmetric-exclusive"` (over the other classes) or `"asymmetric"`.
+        noise_seed: seed of the noise (default: `seed`).
+        noisy_labels: an `.npz` written by `LabelNoise.save` to train on
+            instead of drawing noise, so that methods share identical labels.
+        method: one of `keras_bmm.METHODS`.
+        model: `"small_cnn"` or `"preact_resnet18"`.
+        width: channels of the backbone's first stage.
         epochs: number of epochs.
         warmup_epochs: epochs of plain mixup before bootstrapping.
+        dynamic_epochs: MD-DYR-SH: epochs of dynamic mixup after the warm-up.
+        temperature_epochs: MD-DYR-SH: epochs of the temperature's fall.
         batch_size: batch size.
         learning_rate: initial SGD learning rate.
         lr_milestones: epochs at which the learning rate is multiplied by 0.1.
         momentum: SGD momentum.
-        weight_decay: decoupled weight decay.
+        weight_decay: coupled L2 weight decay (PyTorch-style, as the paper).
         mixup_alpha: mixup's Beta(alpha, alpha) parameter.
         reg_weight: weight of the class-balance regulariser.
-        seed: seed of noise, initialisation, shuffling and mixup.
+        seed: seed of initialisation, shuffling, augmentation and mixup.
         output: folder under which the SavedModel is exported.
-        name: model name of the export; default `<dataset>-<method>-<noise>`.
+        name: run and export name; default `<dataset>-<method>-<noise>`.
+        run_dir: folder of the run's checkpoint, history and labels;
+            default `runs/<name>`.
         verbose: Keras verbosity (1: progress bar).
     """
 
-    dataset: str = "digits"
-    noise: float = 0.0
-    noise_type: str = "symmetric"
-    method: str = "m-dyr-h"
+    preset: str | None = None
+    dataset: str | None = None
+    data_dir: str | None = None
+    per_class: int | None = None
+    image_size: tuple | None = None
+    label_set: str | None = None
+    noise: float | None = None
+    noise_type: str | None = None
+    noise_seed: int | None = None
+    noisy_labels: str | None = None
+    method: str | None = None
+    model: str | None = None
+    width: int | None = None
     epochs: int | None = None
     warmup_epochs: int | None = None
+    dynamic_epochs: int | None = None
+    temperature_epochs: int | None = None
     batch_size: int | None = None
     learning_rate: float | None = None
     lr_milestones: tuple | None = None
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    mixup_alpha: float = 32.0
-    reg_weight: float = 1.0
-    seed: int = 0
-    output: str = "exported_models"
+    momentum: float | None = None
+    weight_decay: float | None = None
+    mixup_alpha: float | None = None
+    reg_weight: float | None = None
+    seed: int | None = None
+    output: str | None = None
     name: str | None = None
-    verbose: int = 1
+    run_dir: str | None = None
+    verbose: int | None = None
 
     def resolved(self) -> TrainConfig:
-        """Validates the configuration and fills in the dataset's defaults.
+        """Validates the configuration and fills every unset field.
 
         Raises:
             ValueError: naming the first invalid setting.
         """
-        if self.dataset not in DATASETS:
-            raise ValueError(f"Unknown dataset {self.dataset!r}; expected one of {DATASETS}.")
-        if self.dataset not in AVAILABLE_DATASETS:
-            raise ValueError(
-                f"Dataset {self.dataset!r} (tensorflow-datasets) has no loader yet; "
-                f"available: {AVAILABLE_DATASETS}."
-            )
+        preset = preset_values(self.preset)
+        dataset = self.dataset or preset.get("dataset") or BASE_DEFAULTS["dataset"]
+        if dataset not in DATASETS:
+            raise ValueError(f"Unknown dataset {dataset!r}; expected one of {DATASETS}.")
+        layers = [BASE_DEFAULTS, DATASET_DEFAULTS[dataset], preset]
+        values = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is None:
+                for layer in layers:
+                    value = layer.get(field.name, value)
+            values[field.name] = value
+        values["dataset"] = dataset
+        config = TrainConfig(**values)
+        config._validate()
+        if config.noise_seed is None:
+            config.noise_seed = config.seed
+        if config.name is None:
+            config.name = f"{config.dataset}-{config.method}-{config.noise:g}"
+        if config.run_dir is None:
+            config.run_dir = os.path.join("runs", config.name)
+        return config
+
+    def _validate(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"Unknown method {self.method!r}; expected one of {METHODS}.")
+        if self.model not in MODELS:
+            raise ValueError(f"Unknown model {self.model!r}; expected one of {MODELS}.")
         if self.noise_type not in NOISE_TYPES:
             raise ValueError(
                 f"Unknown noise type {self.noise_type!r}; expected one of {NOISE_TYPES}."
             )
-        if not 0.0 <= self.noise <= 1.0:
-            raise ValueError(f"--noise must be in [0, 1], got {self.noise}.")
-        defaults = DEFAULTS.get(self.dataset, DEFAULTS["digits"])
-        config = dataclasses.replace(
-            self, **{k: v for k, v in defaults.items() if getattr(self, k) is None}
-        )
-        config.lr_milestones = tuple(int(m) for m in config.lr_milestones)
-        for field in ("epochs", "batch_size"):
-            if getattr(config, field) < 1:
-                raise ValueError(f"{field} must be >= 1, got {getattr(config, field)}.")
-        if config.warmup_epochs < 0:
-            raise ValueError(f"warmup_epochs must be >= 0, got {config.warmup_epochs}.")
-        if not config.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {config.learning_rate}.")
-        if config.method in ("m-dyr-h", "m-dyr-s") and config.epochs <= config.warmup_epochs:
+        if not isinstance(self.noise, (int, float)) or not 0.0 <= self.noise <= 1.0:
+            raise ValueError(f"--noise must be a rate in [0, 1], got {self.noise}.")
+        if self.dataset.endswith("_n") and self.noise > 0:
             raise ValueError(
-                f"epochs ({config.epochs}) must exceed warmup_epochs ({config.warmup_epochs}) "
-                f"for {config.method}: bootstrapping starts after the warm-up."
+                f"{self.dataset} carries real human label noise; --noise must be 0 "
+                f"(got {self.noise})."
             )
-        if config.name is None:
-            config.name = f"{config.dataset}-{config.method}-{config.noise:g}"
-        return config
+        self.lr_milestones = tuple(int(m) for m in self.lr_milestones)
+        if self.image_size is not None:
+            self.image_size = tuple(int(s) for s in self.image_size)
+        for field in ("epochs", "batch_size", "width", "temperature_epochs"):
+            if int(getattr(self, field)) < 1:
+                raise ValueError(f"{field} must be >= 1, got {getattr(self, field)}.")
+        for field in ("warmup_epochs", "dynamic_epochs"):
+            if int(getattr(self, field)) < 0:
+                raise ValueError(f"{field} must be >= 0, got {getattr(self, field)}.")
+        if self.per_class is not None and int(self.per_class) < 1:
+            raise ValueError(f"per_class must be >= 1, got {self.per_class}.")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}.")
+        if self.method in ("m-dyr-h", "m-dyr-s", "md-dyr-sh") and self.epochs <= self.warmup_epochs:
+            raise ValueError(
+                f"epochs ({self.epochs}) must exceed warmup_epochs ({self.warmup_epochs}) "
+                f"for {self.method}: bootstrapping starts after the warm-up."
+            )
 
 
 @dataclasses.dataclass
@@ -121,13 +177,14 @@ class TrainResult:
     Attributes:
         config: the resolved configuration.
         noise: the `LabelNoise` trained on.
-        history: the Keras History dict (per-epoch logs).
+        history: per-epoch logs (lists by key), including resumed epochs.
         best_test_accuracy: best test accuracy over epochs.
         last_test_accuracy: test accuracy after the last epoch.
         auc_after_warmup: ROC AUC of the BMM's p(noisy) against the true
             noise mask, from the fit at the end of the warm-up (NaN if undefined).
         auc_last: the same from the last epoch's fit.
         export_path: folder of the exported SavedModel (or None).
+        run_dir: the run folder.
     """
 
     config: TrainConfig
@@ -138,6 +195,19 @@ class TrainResult:
     auc_after_warmup: float
     auc_last: float
     export_path: str | None
+    run_dir: str | None = None
+
+    def metrics(self) -> dict:
+        """The final figures as a JSON-ready dict."""
+        return {
+            "best_test_accuracy": self.best_test_accuracy,
+            "last_test_accuracy": self.last_test_accuracy,
+            "auc_after_warmup": self.auc_after_warmup,
+            "auc_last": self.auc_last,
+            "epochs_run": len(self.history.get("val_accuracy", [])),
+            "noise": self.noise.summary(),
+            "export_path": self.export_path,
+        }
 
     def summary(self) -> str:
         c = self.config
@@ -149,92 +219,239 @@ class TrainResult:
                 f"last {100 * self.last_test_accuracy:.2f}%",
                 f"BMM noise detection ROC AUC: after warm-up {self.auc_after_warmup:.4f}  "
                 f"last epoch {self.auc_last:.4f}",
+                f"run folder: {self.run_dir}",
                 f"exported SavedModel: {self.export_path}",
             ]
         )
 
 
-def build_model(config: TrainConfig, num_classes: int, image_shape, num_samples: int):
+def build_backbone(config: TrainConfig, num_classes: int, image_shape, mean, std) -> keras.Model:
+    """The classifier on raw pixels: normalisation (when needed), then the backbone."""
+    if config.model == "preact_resnet18":
+        backbone = preact_resnet18(num_classes, width=config.width, input_shape=image_shape)
+    else:
+        backbone = small_cnn(num_classes, input_shape=image_shape, width=config.width)
+    if np.allclose(mean, 0.0) and np.allclose(std, 1.0):
+        return backbone
+    inputs = keras.Input(shape=image_shape, name="image")
+    normalized = keras.layers.Normalization(
+        mean=list(mean), variance=[s * s for s in std], name="normalization"
+    )(inputs)
+    return keras.Model(inputs, backbone(normalized), name=f"normalized_{backbone.name}")
+
+
+def build_model(
+    config: TrainConfig, num_classes: int, image_shape, num_samples: int, mean=(0.0,), std=(1.0,)
+):
     """The backbone wrapped in a compiled `BootstrappingModel`."""
-    backbone = small_cnn(num_classes, input_shape=image_shape)
     model = BootstrappingModel(
-        backbone,
+        build_backbone(config, num_classes, image_shape, mean, std),
         method=config.method,
         num_samples=num_samples,
         mixup_alpha=config.mixup_alpha,
         reg_weight=config.reg_weight,
         warmup_epochs=config.warmup_epochs,
+        weight_decay=config.weight_decay,
+        dynamic_epochs=config.dynamic_epochs,
+        temperature_epochs=config.temperature_epochs,
         seed=config.seed,
     )
-    steps = -(-num_samples // config.batch_size)
+    steps = steps_per_epoch(num_samples, config.batch_size)
     schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
         boundaries=[m * steps for m in config.lr_milestones],
         values=[config.learning_rate * 0.1**i for i in range(len(config.lr_milestones) + 1)],
     )
-    model.compile(
-        optimizer=keras.optimizers.SGD(
-            schedule, momentum=config.momentum, weight_decay=config.weight_decay
-        )
-    )
+    model.compile(optimizer=keras.optimizers.SGD(schedule, momentum=config.momentum))
+    model.build((None, *image_shape))
     return model
 
 
-def train(config: TrainConfig, export: bool = True) -> TrainResult:
+def _labels(config: TrainConfig, data, run_dir: str, resume: bool) -> LabelNoise:
+    saved = os.path.join(run_dir, "noisy_labels.npz")
+    clean = data.train_clean_labels if data.train_clean_labels is not None else data.train_labels
+    if resume and os.path.exists(saved):
+        return LabelNoise.load(saved, clean_labels=clean)
+    if config.noisy_labels:
+        noise = LabelNoise.load(config.noisy_labels, clean_labels=clean)
+    elif data.train_clean_labels is not None:
+        noise = real_noise(data.train_labels, data.train_clean_labels, data.num_classes)
+    else:
+        noise = make_noise(
+            data.train_labels,
+            config.noise,
+            data.num_classes,
+            seed=config.noise_seed,
+            noise_type=config.noise_type,
+        )
+    noise.save(saved)
+    return noise
+
+
+def _prepare_run_dir(config: TrainConfig, resume: bool, overwrite: bool) -> int:
+    """Creates or checks the run folder; returns the epoch to start from."""
+    run_dir = config.run_dir
+    saved_config = os.path.join(run_dir, "config.json")
+    metadata = os.path.join(run_dir, "backup", "training_metadata.json")
+    current = _config_dict(config)
+    if resume:
+        if not os.path.exists(saved_config):
+            raise FileNotFoundError(f"--resume: no run to resume in {run_dir!r}.")
+        with open(saved_config) as f:
+            before = json.load(f)
+        differ = sorted(k for k in current if k not in ("verbose",) and before.get(k) != current[k])
+        if differ:
+            raise ValueError(
+                f"--resume: the settings differ from the run in {run_dir!r} for {differ}; "
+                "resume with the same settings."
+            )
+        if os.path.exists(metadata):
+            with open(metadata) as f:
+                return int(json.load(f)["epoch"])
+        return 0
+    if os.path.exists(saved_config):
+        if not overwrite:
+            raise FileExistsError(
+                f"Run folder {run_dir!r} already holds a run; pass --resume to continue it "
+                "or --overwrite to start again."
+            )
+        shutil.rmtree(run_dir)
+    os.makedirs(run_dir, exist_ok=True)
+    _write_json(saved_config, current)
+    return 0
+
+
+def _config_dict(config: TrainConfig) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def _write_json(path: str, value) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(value, f, indent=2)
+    os.replace(tmp, path)
+
+
+def read_history(path: str) -> dict:
+    """The per-epoch logs a `keras.callbacks.CSVLogger` wrote, as lists by key."""
+    if not os.path.exists(path):
+        return {}
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    history = {}
+    for row in rows:
+        for key, value in row.items():
+            if key != "epoch":
+                history.setdefault(key, []).append(float(value) if value else float("nan"))
+    return history
+
+
+def train(
+    config: TrainConfig,
+    export: bool = True,
+    resume: bool = False,
+    overwrite: bool = False,
+    callbacks: list | None = None,
+) -> TrainResult:
     """Runs one experiment: noise, training, evaluation, export.
+
+    The run folder (`config.run_dir`) receives `config.json`, the noisy
+    labels (`noisy_labels.npz`), a checkpoint after every epoch (`backup/`:
+    weights, optimizer and BMM state, epoch) and the history
+    (`history.csv`, one row per epoch with the BMM's parameters), then
+    `metrics.json`.
 
     Args:
         config: the run's settings (validated before any data is loaded).
         export: whether to export the SavedModel.
+        resume: continue the run in `config.run_dir` from its last
+            completed epoch, with the same labels; the settings must match.
+        overwrite: replace an existing run in `config.run_dir`.
+        callbacks: extra Keras callbacks.
 
     Returns:
         A `TrainResult`.
+
+    Example:
+
+    ```python
+    result = keras_bmm.train(keras_bmm.TrainConfig(dataset="digits", noise=0.8))
+    print(result.summary())
+    ```
     """
     config = config.resolved()
+    initial_epoch = _prepare_run_dir(config, resume, overwrite)
     keras.utils.set_random_seed(config.seed)
-    data = load_dataset(config.dataset)
-    noise = symmetric_noise(
-        data.train_labels,
-        config.noise,
-        data.num_classes,
-        seed=config.seed,
-        noise_type=config.noise_type,
+    data = load_dataset(
+        config.dataset,
+        data_dir=config.data_dir,
+        per_class=config.per_class,
+        image_size=config.image_size,
+        label_set=config.label_set,
     )
+    noise = _labels(config, data, config.run_dir, resume)
     if config.verbose:
         print(noise.summary())
-    model = build_model(config, data.num_classes, data.image_shape, data.num_train)
-    train_ds = train_pipeline(data.train_images, noise.labels, config.batch_size, seed=config.seed)
-    test_ds = eval_pipeline(data.test_images, data.test_labels, 256)
-    callback = BMMCallback(noise_mask=noise.noise_mask)
-    history = model.fit(
-        train_ds,
-        epochs=config.epochs,
-        validation_data=test_ds,
-        callbacks=[callback],
-        shuffle=False,  # the pipeline shuffles
-        verbose=config.verbose,
-    ).history
-    aucs = history.get("bmm_auc", [])
-    auc_after_warmup = (
-        aucs[config.warmup_epochs - 1] if 0 < config.warmup_epochs <= len(aucs) else float("nan")
+    model = build_model(
+        config, data.num_classes, data.image_shape, data.num_train, data.mean, data.std
     )
-    export_path = None
+    train_ds = train_pipeline(
+        data.train_images,
+        noise.labels,
+        config.batch_size,
+        seed=config.seed,
+        augment=data.augment,
+        epochs=config.epochs,
+        initial_epoch=initial_epoch,
+    )
+    test_ds = eval_pipeline(data.test_images, data.test_labels, 500)
+    history_path = os.path.join(config.run_dir, "history.csv")
+    run_callbacks = [
+        BMMCallback(noise_mask=noise.noise_mask),
+        keras.callbacks.BackupAndRestore(
+            os.path.join(config.run_dir, "backup"), delete_checkpoint=False
+        ),
+        keras.callbacks.CSVLogger(history_path, append=initial_epoch > 0),
+        *(callbacks or []),
+    ]
+    if initial_epoch < config.epochs:
+        model.fit(
+            train_ds,
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch(data.num_train, config.batch_size),
+            validation_data=test_ds,
+            callbacks=run_callbacks,
+            shuffle=False,  # the pipeline shuffles
+            verbose=config.verbose,
+        )
+    history = read_history(history_path)
+    result = _result(config, noise, history)
     if export:
-        export_path = export_classifier(
+        result.export_path = export_classifier(
             model,
             os.path.join(config.output, config.name),
             data.image_shape,
             extra_files={
-                "config.json": json.dumps(dataclasses.asdict(config), indent=2),
+                "config.json": json.dumps(_config_dict(config), indent=2),
                 "class_names.txt": "\n".join(data.class_names) + "\n",
             },
         )
+    _write_json(os.path.join(config.run_dir, "metrics.json"), result.metrics())
+    return result
+
+
+def _result(config: TrainConfig, noise: LabelNoise, history: dict) -> TrainResult:
+    accuracy = history.get("val_accuracy", [float("nan")])
+    aucs = history.get("bmm_auc", [])
+    warmup = config.warmup_epochs
     return TrainResult(
         config=config,
         noise=noise,
         history=history,
-        best_test_accuracy=float(np.max(history["val_accuracy"])),
-        last_test_accuracy=float(history["val_accuracy"][-1]),
-        auc_after_warmup=float(auc_after_warmup),
+        best_test_accuracy=float(np.nanmax(accuracy)),
+        last_test_accuracy=float(accuracy[-1]),
+        auc_after_warmup=float(aucs[warmup - 1]) if 0 < warmup <= len(aucs) else float("nan"),
         auc_last=float(aucs[-1]) if aucs else float("nan"),
-        export_path=export_path,
+        export_path=None,
+        run_dir=config.run_dir,
     )

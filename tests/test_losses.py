@@ -218,3 +218,68 @@ def test_warmup_is_plain_mixup():
     mixup = first_loss("mixup", 0)
     assert first_loss("m-dyr-h", 2) == pytest.approx(mixup, rel=1e-6)
     assert first_loss("m-dyr-h", 3) != pytest.approx(mixup, rel=1e-3)
+
+
+def reference_dynamic_loss(mixed_logits, clean_logits, labels, b, perm, temperature, phase):
+    """MD-DYR-SH: targets mixed with the inputs' weights w_i = (1-B_i)/(2-B_i-B_j).
+
+    `phase="dynamic"`: given labels, no regulariser. `phase="soft-hard"`:
+    (1-B) y + B softmax(z / T), plus the regulariser (weight 0.5 here).
+    """
+    n = len(labels)
+    w = (1 - b) / ((1 - b) + (1 - b[perm]))
+    y = np.eye(C)[labels]
+    if phase == "dynamic":
+        t = y
+        reg_weight = 0.0
+    else:
+        t = (1 - b[:, None]) * y + b[:, None] * softmax(clean_logits / temperature)
+        reg_weight = 0.5
+    target = w[:, None] * t + (1 - w[:, None]) * t[perm]
+    logp = log_softmax(mixed_logits)
+    mean_pred = softmax(mixed_logits).mean(axis=0)
+    reg = np.sum((1.0 / C) * np.log((1.0 / C) / mean_pred))
+    return -(target * logp).sum(axis=1).mean() + reg_weight * reg
+
+
+def test_dynamic_mixup_weights_against_numpy():
+    rng = np.random.default_rng(4)
+    b = rng.uniform(1e-4, 1 - 1e-4, 20)
+    perm = rng.permutation(20)
+    w = bmm_losses.dynamic_mixup_weights(b, perm).numpy()
+    np.testing.assert_allclose(w, (1 - b) / (2 - b - b[perm]), rtol=1e-6)
+    assert np.all((w > 0) & (w < 1))
+    # Per-sample weights broadcast over image dimensions.
+    images = rng.normal(size=(20, 3, 3, 2))
+    mixed = bmm_losses.mix(images, perm, w).numpy()
+    expected = w[:, None, None, None] * images + (1 - w[:, None, None, None]) * images[perm]
+    np.testing.assert_allclose(mixed, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "epoch,phase,temperature",
+    [(0, "dynamic", 1.0), (4, "dynamic", 1.0), (5, "soft-hard", 1.0), (49, "soft-hard", 0.5005)],
+)
+def test_md_dyr_sh_step_matches_reference(epoch, phase, temperature):
+    """Dynamic mixup for 5 epochs after the warm-up, then soft-to-hard
+    bootstrapping with T falling linearly from 1 to 0.001 over 89 epochs."""
+    model, x, y, r = one_step_setup("md-dyr-sh")
+    model.epoch.assign(epoch)
+    w = (1 - r["b"]) / ((1 - r["b"]) + (1 - r["b"][r["perm"]]))
+    mixed_x = w[:, None] * x + (1 - w[:, None]) * x[r["perm"]]
+    mixed_logits = mixed_x.astype(np.float64) @ r["kernel"] + r["bias"]
+    expected = reference_dynamic_loss(
+        mixed_logits, r["clean_logits"], y, r["b"], r["perm"], temperature, phase
+    )
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert logs["loss"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_coupled_weight_decay_adds_half_l2():
+    model, x, y, r = one_step_setup("m-dyr-h")
+    plain = model.train_on_batch(x, y, return_dict=True)["loss"]
+    decayed, x, y, r = one_step_setup("m-dyr-h")
+    decayed.weight_decay = 0.01
+    loss = decayed.train_on_batch(x, y, return_dict=True)["loss"]
+    l2 = np.sum(r["kernel"] ** 2) + np.sum(r["bias"] ** 2)
+    assert loss - plain == pytest.approx(0.005 * l2, rel=1e-3)

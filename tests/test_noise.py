@@ -59,7 +59,7 @@ def test_bad_rate(rate):
 
 
 def test_unknown_noise_type():
-    with pytest.raises(ValueError, match="Unknown noise type"):
+    with pytest.raises(ValueError, match="Unknown symmetric noise type .pairflip."):
         symmetric_noise(np.zeros(10, int), 0.1, 10, noise_type="pairflip")
 
 
@@ -72,3 +72,53 @@ def test_labels_out_of_range():
         validate_labels(np.array([-1, 0]), 10)
     with pytest.raises(ValueError, match="integer class indices"):
         validate_labels(np.array([0.5, 1.0]), 10)
+
+
+def test_asymmetric_cifar10_maps_exactly_the_listed_pairs():
+    from keras_bmm.noise import asymmetric_noise
+
+    labels = np.repeat(np.arange(10), 1000)
+    noise = asymmetric_noise(labels, 0.4, 10, seed=2)
+    pairs = {(9, 1), (2, 0), (4, 7), (3, 5), (5, 3)}  # truck->automobile, bird->airplane, ...
+    changed = set(zip(labels[noise.noise_mask], noise.labels[noise.noise_mask]))
+    assert changed == pairs
+    for source, _ in pairs:
+        members = labels == source
+        assert noise.noise_mask[members].mean() == pytest.approx(0.4, abs=1e-9)
+    untouched = ~np.isin(labels, [s for s, _ in pairs])
+    assert not noise.noise_mask[untouched].any()
+    assert noise.noise_type == "asymmetric"
+
+
+def test_asymmetric_hundred_classes_is_next_class():
+    from keras_bmm.noise import asymmetric_noise
+
+    labels = np.repeat(np.arange(100), 50)
+    noise = asymmetric_noise(labels, 0.2, 100, seed=0)
+    flipped = noise.noise_mask
+    np.testing.assert_array_equal(noise.labels[flipped], (labels[flipped] + 1) % 100)
+    assert noise.achieved_rate == pytest.approx(0.2)
+    assert set(noise.labels[flipped]) == set(range(100))
+
+
+def test_noisy_labels_save_and_reload(tmp_path):
+    from keras_bmm.noise import LabelNoise
+
+    labels = np.random.default_rng(0).integers(0, 10, 300)
+    noise = symmetric_noise(labels, 0.6, 10, seed=5)
+    path = str(tmp_path / "labels.npz")
+    noise.save(path)
+    loaded = LabelNoise.load(path, clean_labels=labels)
+    for field in ("labels", "clean_labels", "noise_mask", "resampled_mask"):
+        np.testing.assert_array_equal(getattr(loaded, field), getattr(noise, field))
+    assert (loaded.rate, loaded.noise_type) == (0.6, "symmetric")
+    with pytest.raises(ValueError, match="made for another dataset"):
+        LabelNoise.load(path, clean_labels=labels[:-1])
+
+
+def test_real_noise_mask_compares_with_clean_labels():
+    from keras_bmm.noise import real_noise
+
+    noise = real_noise([0, 1, 2, 2], [0, 1, 1, 2], 3)
+    np.testing.assert_array_equal(noise.noise_mask, [False, False, True, False])
+    assert noise.noise_type == "real" and noise.achieved_rate == 0.25

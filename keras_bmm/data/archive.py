@@ -1,0 +1,58 @@
+"""`extracted_folder`: a `.tar.gz` image-folder dataset unpacked once into a cache."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+import tempfile
+
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+
+
+def cache_dir() -> str:
+    """`$KERAS_BMM_CACHE`, or `~/.cache/keras_bmm`."""
+    return os.environ.get("KERAS_BMM_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "keras_bmm"
+    )
+
+
+def extracted_folder(path: str, cache: str | None = None) -> str:
+    """Returns a dataset folder for `path`, extracting it first if it is an archive.
+
+    An archive is extracted once into `cache` (default `cache_dir()`), under a
+    name made of its file name, size and modification time, atomically: a
+    partial extraction never appears under the final name. If the archive
+    holds a single top-level folder with `train/` inside, that folder is used.
+
+    Args:
+        path: a dataset folder, or a `.tar.gz`/`.tgz`/`.tar` of one.
+        cache: where to extract archives.
+
+    Returns:
+        The folder that holds `train/` and `test/`.
+    """
+    if os.path.isdir(path) or not path.endswith(ARCHIVE_SUFFIXES):
+        return path
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Dataset archive {path!r} does not exist.")
+    stat = os.stat(path)
+    name = os.path.basename(path)
+    for suffix in ARCHIVE_SUFFIXES:
+        name = name.removesuffix(suffix)
+    cache = cache or cache_dir()
+    target = os.path.join(cache, f"{name}-{stat.st_size}-{int(stat.st_mtime)}")
+    if not os.path.isdir(target):
+        os.makedirs(cache, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=f".{name}-", dir=cache)
+        with tarfile.open(path) as archive:
+            archive.extractall(staging, filter="data")
+        try:
+            os.replace(staging, target)
+        except OSError:  # another process finished first
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
+    entries = [e for e in os.listdir(target) if not e.startswith(".")]
+    if "train" not in entries and len(entries) == 1:
+        return os.path.join(target, entries[0])
+    return target
