@@ -25,6 +25,8 @@ setup(
         "scikit-learn>=1.3,<2",
         "matplotlib>=3.7,<4",
         "tqdm>=4.60",
+        # tensorflow-datasets imports it when it prepares a dataset, without requiring it.
+        "importlib_resources>=5",
     ],
     extras_require={
         "test": [

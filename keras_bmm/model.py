@@ -174,6 +174,9 @@ class BootstrappingModel(keras.Model):
         self.posterior_clip = float(posterior_clip)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # Saved with the weights, so that a resumed run draws the same mixup
+        # lambdas and permutations as an uninterrupted one.
+        self._track_variable(self.seed_generator.state)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
 

@@ -185,6 +185,7 @@ class TrainResult:
         auc_last: the same from the last epoch's fit.
         export_path: folder of the exported SavedModel (or None).
         run_dir: the run folder.
+        model: the trained `BootstrappingModel`.
     """
 
     config: TrainConfig
@@ -196,6 +197,7 @@ class TrainResult:
     auc_last: float
     export_path: str | None
     run_dir: str | None = None
+    model: keras.Model | None = None
 
     def metrics(self) -> dict:
         """The final figures as a JSON-ready dict."""
@@ -426,6 +428,7 @@ def train(
         )
     history = read_history(history_path)
     result = _result(config, noise, history)
+    result.model = model
     if export:
         result.export_path = export_classifier(
             model,

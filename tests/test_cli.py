@@ -22,13 +22,16 @@ def script():
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["--noise", "1.5"], "--noise must be in [0, 1], got 1.5"),
-        (["--noise", "-0.1"], "--noise must be in [0, 1]"),
+        (["--noise", "1.5"], "--noise must be a rate in [0, 1], got 1.5"),
+        (["--noise", "-0.1"], "--noise must be a rate in [0, 1]"),
+        (["--preset", "gpu"], "invalid choice: 'gpu'"),
+        (["--dataset", "cifar10_n", "--noise", "0.2"], "real human label noise"),
         (["--dataset", "mnist"], "invalid choice: 'mnist'"),
         (["--method", "coteaching"], "invalid choice: 'coteaching'"),
         (["--epochs", "10", "--warmup-epochs", "20"], "epochs (10) must exceed warmup_epochs (20)"),
         (["--epochs", "0"], "epochs must be >= 1"),
         (["--noise-type", "asym"], "invalid choice: 'asym'"),
+        (["--method", "md-dyr-sh", "--epochs", "5", "--warmup-epochs", "5"], "must exceed"),
     ],
 )
 def test_bad_arguments(script, capsys, argv, message):
@@ -39,8 +42,19 @@ def test_bad_arguments(script, capsys, argv, message):
 
 
 def test_good_arguments_resolve_defaults(script):
-    config = script.parse_args(["--noise", "0.8", "--method", "ce"])
+    config, options = script.parse_args(["--noise", "0.8", "--method", "ce"])
     assert config.epochs > config.warmup_epochs and config.name == "digits-ce-0.8"
+    assert config.run_dir == os.path.join("runs", "digits-ce-0.8")
+    assert options == {"resume": False, "overwrite": False, "no_export": False}
+
+
+def test_flags_override_the_preset(script):
+    config, options = script.parse_args(
+        ["--preset", "paper", "--dataset", "cifar100", "--noise", "0.5", "--lr", "0.05", "--resume"]
+    )
+    assert (config.dataset, config.noise, config.learning_rate) == ("cifar100", 0.5, 0.05)
+    assert (config.epochs, config.lr_milestones, config.warmup_epochs) == (300, (100, 250), 105)
+    assert options["resume"]
 
 
 def test_process_exits_before_training(tmp_path):
@@ -50,11 +64,5 @@ def test_process_exits_before_training(tmp_path):
         text=True,
         timeout=300,
     )
-    assert proc.returncode == 2 and "--noise must be in [0, 1], got 2.0" in proc.stderr
+    assert proc.returncode == 2 and "--noise must be a rate in [0, 1], got 2.0" in proc.stderr
     assert os.listdir(tmp_path) == []
-
-
-def test_cifar_not_yet_available(script, capsys):
-    with pytest.raises(SystemExit):
-        script.parse_args(["--dataset", "cifar10"])
-    assert "'cifar10' (tensorflow-datasets) has no loader yet" in capsys.readouterr().err

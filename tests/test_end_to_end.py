@@ -21,7 +21,13 @@ def runs(tmp_path_factory):
     results = {}
     for method in ("ce", "m-dyr-h"):
         config = TrainConfig(
-            dataset="digits", noise=0.8, method=method, seed=0, output=str(out), verbose=0
+            dataset="digits",
+            noise=0.8,
+            method=method,
+            seed=0,
+            output=str(out),
+            run_dir=str(out / "runs" / method),
+            verbose=0,
         )
         results[method] = train(config)
     return results

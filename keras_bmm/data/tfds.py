@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import textwrap
+
 import numpy as np
 
 from keras_bmm.data.dataset import ImageDataset, channel_stats
@@ -26,12 +29,26 @@ CIFAR_N_LABEL_SETS = {
         "random1": "random_label1",
         "random2": "random_label2",
         "random3": "random_label3",
-        "worst": "worst_label",
+        "worst": "worse_label",
     },
     "cifar100_n": {"noisy": "noise_label"},
 }
 
 CIFAR_N_DEFAULT_LABEL_SET = {"cifar10_n": "worst", "cifar100_n": "noisy"}
+
+#: The label files TFDS reads from `<data_dir>/downloads/manual/`.
+CIFAR_N_MANUAL_FILES = {
+    "cifar10_n": (
+        "CIFAR-10_human_annotations.csv",
+        "side_info_cifar10N.csv",
+        "image_order_c10.npy",
+    ),
+    "cifar100_n": (
+        "CIFAR-100_human_annotations.csv",
+        "side_info_cifar100N.csv",
+        "image_order_c100.npy",
+    ),
+}
 
 
 def _class_names(builder) -> tuple:
@@ -43,15 +60,50 @@ def _class_names(builder) -> tuple:
 
 def _load_splits(name: str, data_dir: str | None, download: bool):
     import tensorflow_datasets as tfds
+    from tqdm.auto import tqdm
 
     builder = tfds.builder(name, data_dir=data_dir)
     if download:
+        if name in CIFAR_N_MANUAL_FILES and not _prepared(builder):
+            _check_manual_files(name, builder, data_dir)
         builder.download_and_prepare()
     splits = {}
     for split in ("train", "test"):
-        ds = builder.as_dataset(split=split, batch_size=-1)
-        splits[split] = tfds.as_numpy(ds)
+        chunks = {}
+        for batch in tqdm(
+            tfds.as_numpy(builder.as_dataset(split=split).batch(2048)),
+            desc=f"{name} {split}",
+            unit="batch",
+        ):
+            for key, value in batch.items():
+                chunks.setdefault(key, []).append(value)
+        splits[split] = {key: np.concatenate(values) for key, values in chunks.items()}
     return builder, splits
+
+
+def _prepared(builder) -> bool:
+    import tensorflow as tf
+
+    return tf.io.gfile.exists(os.path.join(builder.data_dir, "dataset_info.json"))
+
+
+def manual_dir(builder, data_dir: str | None = None) -> str:
+    """TFDS's manual download folder: `<data_dir>/downloads/manual`."""
+    root = data_dir or os.path.dirname(os.path.dirname(builder.data_dir))
+    return os.path.join(os.path.expanduser(root), "downloads", "manual")
+
+
+def _check_manual_files(name: str, builder, data_dir: str | None) -> None:
+    folder = manual_dir(builder, data_dir)
+    missing = [f for f in CIFAR_N_MANUAL_FILES[name] if not os.path.exists(os.path.join(folder, f))]
+    if missing:
+        instructions = getattr(builder, "MANUAL_DOWNLOAD_INSTRUCTIONS", "") or ""
+        raise FileNotFoundError(
+            f"{name} needs the CIFAR-N label files, downloaded by hand; missing {missing} "
+            f"in {folder}.\n{textwrap.dedent(instructions).strip()}\n"
+            f"Then put the three files {list(CIFAR_N_MANUAL_FILES[name])} in {folder} "
+            "(or pass --data-dir to use another TFDS data directory)."
+        )
 
 
 def load_cifar(name: str = "cifar10", data_dir: str | None = None, download: bool = True):
@@ -87,9 +139,10 @@ def load_cifar_n(
     Args:
         name: `"cifar10_n"` or `"cifar100_n"`.
         label_set: for CIFAR-10N `"aggre"`, `"random1"`, `"random2"`,
-            `"random3"` or `"worst"` (default); for CIFAR-100N `"noisy"`.
+            `"random3"` or `"worst"` (default; TFDS's `worse_label`); for
+            CIFAR-100N `"noisy"`.
         data_dir: the TFDS data directory (its `downloads/manual/` holds the
-            label files).
+            label files); default TFDS's own (`~/tensorflow_datasets`).
         download: prepare the dataset if missing.
 
     Returns:
@@ -105,26 +158,10 @@ def load_cifar_n(
         raise ValueError(
             f"Unknown label set {label_set!r} for {name}; expected one of {tuple(sets)}."
         )
-    try:
-        builder, splits = _load_splits(name, data_dir, download)
-    except AssertionError as error:  # TFDS's missing-manual-directory check
-        raise FileNotFoundError(_manual_instructions(name, data_dir, error)) from None
+    builder, splits = _load_splits(name, data_dir, download)
     dataset = _dataset(name, builder, splits, sets[label_set])
     dataset.name = f"{name}-{label_set}"
     return dataset
-
-
-def _manual_instructions(name: str, data_dir: str | None, error: Exception) -> str:
-    import tensorflow_datasets as tfds
-
-    builder = tfds.builder(name, data_dir=data_dir)
-    manual_dir = builder.data_dir.split(name)[0] if data_dir is None else data_dir
-    instructions = getattr(builder, "MANUAL_DOWNLOAD_INSTRUCTIONS", "") or ""
-    return (
-        f"{name} needs the CIFAR-N label files, downloaded by hand ({error}).\n"
-        f"Place them in the TFDS manual directory: <data_dir>/downloads/manual/ "
-        f"(data_dir: {manual_dir}).\n{instructions.strip()}"
-    )
 
 
 def _dataset(name: str, builder, splits: dict, train_label_key: str) -> ImageDataset:

@@ -1,0 +1,141 @@
+"""Presets, the run folder, and resuming a stopped run."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_bmm import TrainConfig, train
+from keras_bmm.presets import PRESETS
+
+
+class Crash(keras.callbacks.Callback):
+    """Simulates a killed process: raises in the middle of epoch `epoch`."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.crash_epoch = epoch
+        self.current = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current == self.crash_epoch and batch == 2:
+            raise KeyboardInterrupt("simulated crash")
+
+
+def config(run_dir, **kwargs):
+    values = dict(
+        dataset="digits",
+        noise=0.5,
+        method="m-dyr-h",
+        epochs=5,
+        warmup_epochs=2,
+        lr_milestones=(3,),
+        run_dir=str(run_dir),
+        verbose=0,
+    )
+    values.update(kwargs)
+    return TrainConfig(**values)
+
+
+def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path):
+    """Stopped in epoch 4 (after 3 complete epochs) and resumed, a run ends with
+    the same weights, BMM state, labels and history as an uninterrupted run:
+    data order, augmentation and mixup draws depend only on the seed and epoch,
+    and the checkpoint holds the optimizer, BMM and random-generator state."""
+    whole = train(config(tmp_path / "whole"), export=False)
+    with pytest.raises(KeyboardInterrupt):
+        train(config(tmp_path / "split"), export=False, callbacks=[Crash(3)])
+    with open(tmp_path / "split" / "backup" / "training_metadata.json") as f:
+        assert json.load(f)["epoch"] == 3
+    resumed = train(config(tmp_path / "split"), export=False, resume=True)
+    assert len(resumed.history["val_accuracy"]) == 5
+    np.testing.assert_array_equal(resumed.noise.labels, whole.noise.labels)
+    for a, b in zip(whole.model.weights, resumed.model.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5, err_msg=a.path)
+    np.testing.assert_allclose(
+        resumed.history["bmm_alpha_noisy"], whole.history["bmm_alpha_noisy"], rtol=1e-4
+    )
+
+
+def test_run_folder_contents_and_refusals(tmp_path):
+    run = tmp_path / "run"
+    result = train(config(run, epochs=3, warmup_epochs=1), export=False)
+    for name in ("config.json", "noisy_labels.npz", "history.csv", "metrics.json", "backup"):
+        assert os.path.exists(run / name), name
+    with open(run / "metrics.json") as f:
+        metrics = json.load(f)
+    assert metrics["epochs_run"] == 3
+    assert metrics["last_test_accuracy"] == pytest.approx(result.last_test_accuracy)
+    assert len(result.history["bmm_alpha_noisy"]) == 3
+    with pytest.raises(FileExistsError, match="--resume.*--overwrite"):
+        train(config(run, epochs=3, warmup_epochs=1), export=False)
+    with pytest.raises(ValueError, match=r"settings differ.*\['epochs'\]"):
+        train(config(run, epochs=4, warmup_epochs=1), export=False, resume=True)
+    with pytest.raises(FileNotFoundError, match="no run to resume"):
+        train(config(tmp_path / "none"), export=False, resume=True)
+
+
+def test_methods_share_saved_labels(tmp_path):
+    first = train(config(tmp_path / "a", epochs=1, warmup_epochs=0, method="ce"), export=False)
+    second = train(
+        config(
+            tmp_path / "b",
+            epochs=1,
+            warmup_epochs=0,
+            method="mixup",
+            noise_seed=99,
+            noisy_labels=str(tmp_path / "a" / "noisy_labels.npz"),
+        ),
+        export=False,
+    )
+    np.testing.assert_array_equal(first.noise.labels, second.noise.labels)
+
+
+def test_presets_and_precedence():
+    paper = TrainConfig(preset="paper").resolved()
+    assert (paper.dataset, paper.epochs, paper.batch_size, paper.learning_rate) == (
+        "cifar10",
+        300,
+        128,
+        0.1,
+    )
+    assert (paper.lr_milestones, paper.warmup_epochs, paper.weight_decay) == ((100, 250), 105, 1e-4)
+    assert (paper.mixup_alpha, paper.reg_weight, paper.width) == (32.0, 1.0, 64)
+    overridden = TrainConfig(preset="paper", epochs=150, dataset="cifar100").resolved()
+    assert (overridden.epochs, overridden.dataset, overridden.warmup_epochs) == (
+        150,
+        "cifar100",
+        105,
+    )
+    cpu = TrainConfig(preset="cpu").resolved()
+    assert cpu.dataset == "folder" and cpu.per_class == PRESETS["cpu"]["per_class"]
+    assert cpu.warmup_epochs == cpu.lr_milestones[0] + 6
+    with pytest.raises(ValueError, match="Unknown preset 'gpu'"):
+        TrainConfig(preset="gpu").resolved()
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(dataset="cifar10_n", noise=0.2), "real human label noise"),
+        (dict(noise=1.2), r"--noise must be a rate in \[0, 1\]"),
+        (dict(dataset="imagenet"), "Unknown dataset"),
+        (dict(method="ce", model="vgg"), "Unknown model"),
+        (dict(per_class=0), "per_class"),
+    ],
+)
+def test_bad_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs).resolved()
+
+
+def test_folder_dataset_needs_a_folder():
+    from keras_bmm.data import load_dataset
+
+    with pytest.raises(ValueError, match="--data-dir"):
+        load_dataset("folder")
