@@ -9,7 +9,7 @@ from keras_bmm.callback import BMMCallback
 from keras_bmm.export import export_classifier
 from keras_bmm.mixture import BetaMixture, loss_bounds, normalize_losses
 from keras_bmm.model import METHODS, BootstrappingModel
-from keras_bmm.noise import LabelNoise, symmetric_noise
+from keras_bmm.noise import LabelNoise, asymmetric_noise, symmetric_noise
 from keras_bmm.training import TrainConfig, TrainResult, train
 
 __version__ = "0.1.0"
@@ -22,6 +22,7 @@ __all__ = [
     "METHODS",
     "TrainConfig",
     "TrainResult",
+    "asymmetric_noise",
     "export_classifier",
     "loss_bounds",
     "normalize_losses",

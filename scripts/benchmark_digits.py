@@ -7,6 +7,7 @@ Example:
 import argparse
 import json
 import statistics
+import tempfile
 import time
 
 from keras_bmm import METHODS, TrainConfig, train
@@ -26,7 +27,12 @@ def main(argv=None):
         for seed in args.seeds:
             start = time.perf_counter()
             config = TrainConfig(
-                noise=args.noise, noise_type=args.noise_type, method=method, seed=seed, verbose=0
+                noise=args.noise,
+                noise_type=args.noise_type,
+                method=method,
+                seed=seed,
+                run_dir=tempfile.mkdtemp(prefix="keras-bmm-run-"),
+                verbose=0,
             )
             result = train(config, export=False)
             runs.append(

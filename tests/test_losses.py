@@ -226,7 +226,6 @@ def reference_dynamic_loss(mixed_logits, clean_logits, labels, b, perm, temperat
     `phase="dynamic"`: given labels, no regulariser. `phase="soft-hard"`:
     (1-B) y + B softmax(z / T), plus the regulariser (weight 0.5 here).
     """
-    n = len(labels)
     w = (1 - b) / ((1 - b) + (1 - b[perm]))
     y = np.eye(C)[labels]
     if phase == "dynamic":
