@@ -23,6 +23,31 @@ def detection_auc(noise_mask, scores) -> float:
     return float(roc_auc_score(noise_mask, scores))
 
 
+def detection_metrics(noise_mask, posterior, threshold: float = 0.5) -> dict:
+    """How well p(noisy) finds the truly noisy samples.
+
+    Args:
+        noise_mask: bool array, `True` for truly mislabelled samples.
+        posterior: p(noisy) per sample.
+        threshold: a sample is flagged noisy when p(noisy) > threshold.
+
+    Returns:
+        A dict with `bmm_auc` (ROC AUC; NaN if all or no samples are noisy),
+        `bmm_precision` and `bmm_recall` of the flagged samples (NaN when
+        undefined: nothing flagged, or nothing noisy) and
+        `true_noise_fraction`.
+    """
+    noise_mask = np.asarray(noise_mask, dtype=bool)
+    flagged = np.asarray(posterior) > threshold
+    hits = float(np.sum(flagged & noise_mask))
+    return {
+        "bmm_auc": detection_auc(noise_mask, posterior),
+        "bmm_precision": hits / flagged.sum() if flagged.any() else float("nan"),
+        "bmm_recall": hits / noise_mask.sum() if noise_mask.any() else float("nan"),
+        "true_noise_fraction": float(noise_mask.mean()) if noise_mask.size else float("nan"),
+    }
+
+
 class BMMCallback(keras.callbacks.Callback):
     """Fits a fresh two-component beta mixture to every sample's loss each epoch.
 
@@ -46,8 +71,10 @@ class BMMCallback(keras.callbacks.Callback):
     The epoch `logs` receive the mixture's parameters (`bmm_alpha_clean`,
     `bmm_beta_clean`, `bmm_alpha_noisy`, `bmm_beta_noisy`, `bmm_weight_noisy`),
     `bmm_noise_fraction` (the mean p(noisy) over all samples: the estimated
-    fraction of noisy labels) and, when `noise_mask` is given, `bmm_auc`
-    (ROC AUC of p(noisy) against the true mask). Place this callback before
+    fraction of noisy labels) and, when `noise_mask` is given, the detection
+    metrics of `detection_metrics`: `bmm_auc` (ROC AUC of p(noisy) against the
+    true mask), `bmm_precision` and `bmm_recall` of p(noisy) > 0.5, and
+    `true_noise_fraction` to set against `bmm_noise_fraction`. Place this callback before
     others that read the logs (e.g. `CSVLogger`), so that they see these values.
 
     Args:
@@ -117,6 +144,25 @@ class BMMCallback(keras.callbacks.Callback):
                 f"num_samples={self.model.num_samples}."
             )
         self._clear()
+
+    def report(self, images, labels=None, clean_labels=None, files=None, batch_size: int = 256):
+        """The per-sample noise report of the trained model (see `keras_bmm.noise_report`).
+
+        Args:
+            images: the training images, in index order, un-augmented.
+            labels: the given (noisy) labels; required.
+            clean_labels: ground-truth labels, when known.
+            files: optional file of each image.
+            batch_size: inference batch size.
+
+        Returns:
+            A list of row dicts, one per training sample.
+        """
+        from keras_bmm.report import noise_report
+
+        if self.model is None:
+            raise ValueError("BMMCallback.report(): the callback has not been used in fit() yet.")
+        return noise_report(self.model, images, labels, clean_labels, files, batch_size)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.model.epoch.assign(epoch)
@@ -194,7 +240,7 @@ class BMMCallback(keras.callbacks.Callback):
             "bmm_noise_fraction": float(posterior[seen].mean()),
         }
         if self.noise_mask is not None:
-            entries["bmm_auc"] = detection_auc(self.noise_mask[seen], posterior[seen])
+            entries.update(detection_metrics(self.noise_mask[seen], posterior[seen]))
         self.epoch_logs.append({"epoch": epoch, **entries})
         if logs is not None:
             logs.update(entries)

@@ -12,6 +12,20 @@ NOISE_TYPES = ("symmetric", "symmetric-exclusive", "asymmetric")
 #: truck->automobile, bird->airplane, deer->horse, cat<->dog.
 CIFAR10_ASYMMETRIC = {9: 1, 2: 0, 4: 7, 3: 5, 5: 3}
 
+#: CIFAR-10's classes in label order (the indices the pairs above refer to).
+CIFAR10_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class LabelNoise:
@@ -206,7 +220,10 @@ def asymmetric_noise(
     samples, chosen at random, get the mapped class; other classes are left
     alone. The default mapping is the standard CIFAR-10 one
     (`CIFAR10_ASYMMETRIC`) for 10 classes, and "next class" (`c -> c+1 mod C`)
-    otherwise, as used for CIFAR-100.
+    otherwise, as specified for CIFAR-100 here. (Patrini et al.'s CIFAR-100
+    protocol instead flips circularly within each of the 20 superclasses; pass
+    that as `mapping` to reproduce it.) `make_noise` applies the CIFAR-10
+    pairs only to datasets whose classes are CIFAR-10's.
 
     Args:
         labels: clean integer labels.
@@ -252,11 +269,23 @@ def asymmetric_noise(
 
 
 def make_noise(
-    labels, rate: float, num_classes: int, seed: int = 0, noise_type: str = "symmetric"
+    labels,
+    rate: float,
+    num_classes: int,
+    seed: int = 0,
+    noise_type: str = "symmetric",
+    class_names=None,
 ) -> LabelNoise:
-    """Dispatches to `symmetric_noise` or `asymmetric_noise` by `noise_type`."""
+    """Dispatches to `symmetric_noise` or `asymmetric_noise` by `noise_type`.
+
+    Asymmetric noise uses the CIFAR-10 pairs only when `class_names` are
+    CIFAR-10's (or not given for 10 classes), and next-class otherwise.
+    """
     if noise_type == "asymmetric":
-        return asymmetric_noise(labels, rate, num_classes, seed)
+        mapping = None
+        if class_names is not None and tuple(class_names) != CIFAR10_CLASSES:
+            mapping = {c: (c + 1) % num_classes for c in range(num_classes)}
+        return asymmetric_noise(labels, rate, num_classes, seed, mapping)
     return symmetric_noise(labels, rate, num_classes, seed, noise_type)
 
 

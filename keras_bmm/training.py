@@ -17,9 +17,14 @@ from keras_bmm.export import export_classifier
 from keras_bmm.model import METHODS, BootstrappingModel
 from keras_bmm.models import preact_resnet18, small_cnn
 from keras_bmm.noise import NOISE_TYPES, LabelNoise, make_noise, real_noise
+from keras_bmm.plots import PlotCallback, plot_training_curves
 from keras_bmm.presets import DATASET_DEFAULTS, preset_values
+from keras_bmm.report import noise_report, write_report
 
 MODELS = ("small_cnn", "preact_resnet18")
+
+#: Preset settings that describe the preset's dataset, dropped for another dataset.
+PRESET_DATA_FIELDS = ("data_dir", "per_class", "image_size", "label_set")
 
 #: `TrainConfig`'s values for what neither a flag, a preset nor the dataset sets.
 BASE_DEFAULTS = dict(
@@ -62,7 +67,9 @@ class TrainConfig:
         temperature_epochs: MD-DYR-SH: epochs of the temperature's fall.
         batch_size: batch size.
         learning_rate: initial SGD learning rate.
-        lr_milestones: epochs at which the learning rate is multiplied by 0.1.
+        lr_milestones: 1-based epochs from which the learning rate is 10x
+            lower, as the reference's `MultiStepLR` stepped at each epoch's
+            start (100, 250: epochs 1-99 at 0.1, 100-249 at 0.01, then 0.001).
         momentum: SGD momentum.
         weight_decay: coupled L2 weight decay (PyTorch-style, as the paper).
         mixup_alpha: mixup's Beta(alpha, alpha) parameter.
@@ -115,6 +122,9 @@ class TrainConfig:
         dataset = self.dataset or preset.get("dataset") or BASE_DEFAULTS["dataset"]
         if dataset not in DATASETS:
             raise ValueError(f"Unknown dataset {dataset!r}; expected one of {DATASETS}.")
+        if preset and dataset != preset.get("dataset"):
+            # The preset's data (folder, subset) belong to its own dataset only.
+            preset = {k: v for k, v in preset.items() if k not in PRESET_DATA_FIELDS}
         layers = [BASE_DEFAULTS, DATASET_DEFAULTS[dataset], preset]
         values = {}
         for field in dataclasses.fields(self):
@@ -129,10 +139,24 @@ class TrainConfig:
         if config.noise_seed is None:
             config.noise_seed = config.seed
         if config.name is None:
-            config.name = f"{config.dataset}-{config.method}-{config.noise:g}"
+            config.name = config.default_name()
         if config.run_dir is None:
             config.run_dir = os.path.join("runs", config.name)
         return config
+
+    def default_name(self) -> str:
+        """`<dataset>[-<label set>]-<method>-<noise>`, plus what differs from the defaults."""
+        parts = [self.dataset]
+        if self.label_set:
+            parts.append(self.label_set)
+        parts += [self.method, f"{self.noise:g}"]
+        if self.noise_type != "symmetric":
+            parts.append(self.noise_type)
+        if self.seed != 0:
+            parts.append(f"seed{self.seed}")
+        if self.noise_seed is not None and self.noise_seed != self.seed:
+            parts.append(f"noise{self.noise_seed}")
+        return "-".join(parts)
 
     def _validate(self) -> None:
         if self.method not in METHODS:
@@ -150,10 +174,28 @@ class TrainConfig:
                 f"{self.dataset} carries real human label noise; --noise must be 0 "
                 f"(got {self.noise})."
             )
-        self.lr_milestones = tuple(int(m) for m in self.lr_milestones)
+        self.lr_milestones = tuple(int(m) for m in self.lr_milestones or ())
+        if list(self.lr_milestones) != sorted(set(self.lr_milestones)) or any(
+            m < 1 for m in self.lr_milestones
+        ):
+            raise ValueError(
+                f"lr_milestones must be strictly increasing epochs >= 1 (1-based), "
+                f"got {list(self.lr_milestones)}."
+            )
+        if self.method == "md-dyr-sh" and self.epochs <= self.warmup_epochs + self.dynamic_epochs:
+            raise ValueError(
+                f"epochs ({self.epochs}) must exceed warmup_epochs + dynamic_epochs "
+                f"({self.warmup_epochs} + {self.dynamic_epochs}) for md-dyr-sh: soft-to-hard "
+                "bootstrapping starts after the dynamic mixup."
+            )
+        if int(self.temperature_epochs) < 2:
+            raise ValueError(
+                f"temperature_epochs must be >= 2 (the fall from 1 to 0.001), got "
+                f"{self.temperature_epochs}."
+            )
         if self.image_size is not None:
             self.image_size = tuple(int(s) for s in self.image_size)
-        for field in ("epochs", "batch_size", "width", "temperature_epochs"):
+        for field in ("epochs", "batch_size", "width"):
             if int(getattr(self, field)) < 1:
                 raise ValueError(f"{field} must be >= 1, got {getattr(self, field)}.")
         for field in ("warmup_epochs", "dynamic_epochs"):
@@ -186,6 +228,8 @@ class TrainResult:
         export_path: folder of the exported SavedModel (or None).
         run_dir: the run folder.
         model: the trained `BootstrappingModel`.
+        report_path: the per-sample noise report (CSV, most suspicious first).
+        plot_paths: the PNG files written with `plots=True`.
     """
 
     config: TrainConfig
@@ -198,6 +242,8 @@ class TrainResult:
     export_path: str | None
     run_dir: str | None = None
     model: keras.Model | None = None
+    report_path: str | None = None
+    plot_paths: list | None = None
 
     def metrics(self) -> dict:
         """The final figures as a JSON-ready dict."""
@@ -259,10 +305,13 @@ def build_model(
         seed=config.seed,
     )
     steps = steps_per_epoch(num_samples, config.batch_size)
-    schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
-        boundaries=[m * steps for m in config.lr_milestones],
-        values=[config.learning_rate * 0.1**i for i in range(len(config.lr_milestones) + 1)],
-    )
+    schedule = config.learning_rate
+    if config.lr_milestones:
+        # Epoch m (1-based) starts at step (m - 1) * steps, the first at the lower rate.
+        schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
+            boundaries=[(m - 1) * steps - 1 for m in config.lr_milestones],
+            values=[config.learning_rate * 0.1**i for i in range(len(config.lr_milestones) + 1)],
+        )
     model.compile(optimizer=keras.optimizers.SGD(schedule, momentum=config.momentum))
     model.build((None, *image_shape))
     return model
@@ -284,23 +333,29 @@ def _labels(config: TrainConfig, data, run_dir: str, resume: bool) -> LabelNoise
             data.num_classes,
             seed=config.noise_seed,
             noise_type=config.noise_type,
+            class_names=data.class_names,
         )
-    noise.save(saved)
     return noise
 
 
-def _prepare_run_dir(config: TrainConfig, resume: bool, overwrite: bool) -> int:
-    """Creates or checks the run folder; returns the epoch to start from."""
+def _is_run(run_dir: str) -> bool:
+    """Whether `run_dir` holds a started keras-bmm run (not just a failed start)."""
+    return os.path.exists(os.path.join(run_dir, "config.json")) and any(
+        os.path.exists(os.path.join(run_dir, name)) for name in ("backup", "history.csv")
+    )
+
+
+def _check_run_dir(config: TrainConfig, resume: bool, overwrite: bool) -> int:
+    """Checks the run folder before anything is loaded; returns the epoch to start from."""
     run_dir = config.run_dir
-    saved_config = os.path.join(run_dir, "config.json")
     metadata = os.path.join(run_dir, "backup", "training_metadata.json")
-    current = _config_dict(config)
     if resume:
-        if not os.path.exists(saved_config):
+        if not _is_run(run_dir):
             raise FileNotFoundError(f"--resume: no run to resume in {run_dir!r}.")
-        with open(saved_config) as f:
+        with open(os.path.join(run_dir, "config.json")) as f:
             before = json.load(f)
-        differ = sorted(k for k in current if k not in ("verbose",) and before.get(k) != current[k])
+        current = _config_dict(config)
+        differ = sorted(k for k in current if k != "verbose" and before.get(k) != current[k])
         if differ:
             raise ValueError(
                 f"--resume: the settings differ from the run in {run_dir!r} for {differ}; "
@@ -310,16 +365,28 @@ def _prepare_run_dir(config: TrainConfig, resume: bool, overwrite: bool) -> int:
             with open(metadata) as f:
                 return int(json.load(f)["epoch"])
         return 0
-    if os.path.exists(saved_config):
-        if not overwrite:
+    if _is_run(run_dir) and not overwrite:
+        raise FileExistsError(
+            f"Run folder {run_dir!r} already holds a run; pass --resume to continue it "
+            "or --overwrite to start again."
+        )
+    if os.path.isdir(run_dir) and os.listdir(run_dir) and not _is_run(run_dir):
+        if not os.path.exists(os.path.join(run_dir, "config.json")):
             raise FileExistsError(
-                f"Run folder {run_dir!r} already holds a run; pass --resume to continue it "
-                "or --overwrite to start again."
+                f"Run folder {run_dir!r} is not empty and holds no keras-bmm run; choose "
+                "another --run-dir."
             )
-        shutil.rmtree(run_dir)
-    os.makedirs(run_dir, exist_ok=True)
-    _write_json(saved_config, current)
     return 0
+
+
+def _start_run_dir(config: TrainConfig, resume: bool) -> None:
+    """Creates (or, for a fresh start, clears) the run folder and writes `config.json`."""
+    run_dir = config.run_dir
+    if not resume and os.path.isdir(run_dir):
+        shutil.rmtree(run_dir)  # a previous run (--overwrite) or a failed start
+    os.makedirs(run_dir, exist_ok=True)
+    if not resume:
+        _write_json(os.path.join(run_dir, "config.json"), _config_dict(config))
 
 
 def _config_dict(config: TrainConfig) -> dict:
@@ -353,6 +420,7 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     callbacks: list | None = None,
+    plots: bool = False,
 ) -> TrainResult:
     """Runs one experiment: noise, training, evaluation, export.
 
@@ -369,6 +437,9 @@ def train(
             completed epoch, with the same labels; the settings must match.
         overwrite: replace an existing run in `config.run_dir`.
         callbacks: extra Keras callbacks.
+        plots: write PNG plots to `<run_dir>/plots/`: the loss histogram
+            with the fitted mixture after the first epoch, the warm-up and
+            the last epoch, and the training curves.
 
     Returns:
         A `TrainResult`.
@@ -381,7 +452,7 @@ def train(
     ```
     """
     config = config.resolved()
-    initial_epoch = _prepare_run_dir(config, resume, overwrite)
+    initial_epoch = _check_run_dir(config, resume, overwrite)
     keras.utils.set_random_seed(config.seed)
     data = load_dataset(
         config.dataset,
@@ -391,6 +462,8 @@ def train(
         label_set=config.label_set,
     )
     noise = _labels(config, data, config.run_dir, resume)
+    _start_run_dir(config, resume)
+    noise.save(os.path.join(config.run_dir, "noisy_labels.npz"))
     if config.verbose:
         print(noise.summary())
     model = build_model(
@@ -407,15 +480,27 @@ def train(
     )
     test_ds = eval_pipeline(data.test_images, data.test_labels, 500)
     history_path = os.path.join(config.run_dir, "history.csv")
+    bmm_callback = BMMCallback(noise_mask=noise.noise_mask)
+    plot_callback = PlotCallback(
+        bmm_callback,
+        os.path.join(config.run_dir, "plots"),
+        epochs={0, config.warmup_epochs - 1, config.epochs - 1},
+        noise_mask=noise.noise_mask,
+    )
     run_callbacks = [
-        BMMCallback(noise_mask=noise.noise_mask),
+        bmm_callback,
+        *([plot_callback] if plots else []),
         keras.callbacks.BackupAndRestore(
             os.path.join(config.run_dir, "backup"), delete_checkpoint=False
         ),
         keras.callbacks.CSVLogger(history_path, append=initial_epoch > 0),
         *(callbacks or []),
     ]
-    if initial_epoch < config.epochs:
+    if initial_epoch >= config.epochs:
+        # Nothing left to train: restore the last checkpoint (fit would have).
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(os.path.join(config.run_dir, "backup", "latest.weights.h5"))
+    else:
         model.fit(
             train_ds,
             epochs=config.epochs,
@@ -429,6 +514,17 @@ def train(
     history = read_history(history_path)
     result = _result(config, noise, history)
     result.model = model
+    rows = noise_report(
+        model,
+        data.train_images,
+        noise.labels,
+        clean_labels=noise.clean_labels,
+        files=data.train_files,
+        sort_by="p_noisy",
+    )
+    result.report_path = write_report(rows, os.path.join(config.run_dir, "noise_report.csv"))
+    if plots:
+        result.plot_paths = _plots(config, history, plot_callback)
     if export:
         result.export_path = export_classifier(
             model,
@@ -441,6 +537,11 @@ def train(
         )
     _write_json(os.path.join(config.run_dir, "metrics.json"), result.metrics())
     return result
+
+
+def _plots(config: TrainConfig, history: dict, plot_callback) -> list:
+    curves = plot_training_curves(history, os.path.join(config.run_dir, "plots", "training.png"))
+    return [*plot_callback.paths, curves]
 
 
 def _result(config: TrainConfig, noise: LabelNoise, history: dict) -> TrainResult:

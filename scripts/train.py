@@ -7,6 +7,7 @@ Examples:
 """
 
 import argparse
+import sys
 
 from keras_bmm import METHODS, TrainConfig, train
 from keras_bmm.data import DATASETS
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--resume", action="store_true", help="continue the run in --run-dir")
     add("--overwrite", action="store_true", help="replace an existing run")
     add("--no-export", action="store_true", help="skip the SavedModel export")
+    add("--plots", action="store_true", help="write PNG plots to <run-dir>/plots/")
     return parser
 
 
@@ -65,7 +67,7 @@ def parse_args(argv=None):
     """Returns `(config, options)`: the resolved `TrainConfig` and the run options."""
     parser = build_parser()
     args = vars(parser.parse_args(argv))
-    options = {k: args.pop(k, False) for k in ("resume", "overwrite", "no_export")}
+    options = {k: args.pop(k, False) for k in ("resume", "overwrite", "no_export", "plots")}
     try:
         return TrainConfig(**args).resolved(), options
     except ValueError as error:
@@ -74,12 +76,16 @@ def parse_args(argv=None):
 
 def main(argv=None):
     config, options = parse_args(argv)
-    result = train(
-        config,
-        export=not options["no_export"],
-        resume=options["resume"],
-        overwrite=options["overwrite"],
-    )
+    try:
+        result = train(
+            config,
+            export=not options["no_export"],
+            resume=options["resume"],
+            overwrite=options["overwrite"],
+            plots=options["plots"],
+        )
+    except (FileExistsError, FileNotFoundError, ValueError) as error:
+        sys.exit(f"train.py: error: {error}")
     print(result.summary())
 
 

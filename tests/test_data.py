@@ -16,7 +16,7 @@ from keras_bmm.data import (
     train_pipeline,
 )
 
-SHARED_CIFAR10 = os.path.join(
+SHARED_CIFAR10 = os.environ.get("KERAS_BMM_CIFAR10_ARCHIVE") or os.path.join(
     os.path.dirname(__file__), "..", "..", "shared", "data", "cifar10-jpeg.tar.gz"
 )
 

@@ -114,7 +114,12 @@ def test_presets_and_precedence():
     )
     cpu = TrainConfig(preset="cpu").resolved()
     assert cpu.dataset == "folder" and cpu.per_class == PRESETS["cpu"]["per_class"]
-    assert cpu.warmup_epochs == cpu.lr_milestones[0] + 6
+    # Bootstrapping starts 6 epochs after the first drop (1-based), as in the paper.
+    assert cpu.warmup_epochs == cpu.lr_milestones[0] + 5
+    assert paper.warmup_epochs == paper.lr_milestones[0] + 5
+    # A preset's data settings stay with its own dataset.
+    other = TrainConfig(preset="cpu", dataset="cifar10").resolved()
+    assert other.data_dir is None and other.per_class is None
     with pytest.raises(ValueError, match="Unknown preset 'gpu'"):
         TrainConfig(preset="gpu").resolved()
 

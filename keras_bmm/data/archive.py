@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tarfile
 import tempfile
 
@@ -44,13 +45,18 @@ def extracted_folder(path: str, cache: str | None = None) -> str:
     if not os.path.isdir(target):
         os.makedirs(cache, exist_ok=True)
         staging = tempfile.mkdtemp(prefix=f".{name}-", dir=cache)
-        with tarfile.open(path) as archive:
-            archive.extractall(staging, filter="data")
         try:
+            with tarfile.open(path) as archive:
+                try:
+                    archive.extractall(staging, filter="data")
+                except TypeError:  # Python without extraction filters
+                    archive.extractall(staging)
             os.replace(staging, target)
-        except OSError:  # another process finished first
-            import shutil
-
+        except OSError:
+            if not os.path.isdir(target):
+                raise
+            # another process finished the same extraction first
+        finally:
             shutil.rmtree(staging, ignore_errors=True)
     entries = [e for e in os.listdir(target) if not e.startswith(".")]
     if "train" not in entries and len(entries) == 1:

@@ -95,7 +95,10 @@ def train_pipeline(
         def load(index):
             image = tf.gather(images, index)
             if augment:
-                image = augment_image(image, tf.stack([tf.cast(epoch, tf.int32) + seed, index]))
+                key = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
+                image = augment_image(
+                    image, tf.random.experimental.stateless_fold_in(key, tf.cast(index, tf.int64))
+                )
             return {"image": tf.cast(image, tf.float32), "index": index}, tf.gather(labels, index)
 
         return order.map(load, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)

@@ -8,19 +8,7 @@ import textwrap
 import numpy as np
 
 from keras_bmm.data.dataset import ImageDataset, channel_stats
-
-CIFAR10_CLASSES = (
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-)
+from keras_bmm.noise import CIFAR10_CLASSES
 
 #: CIFAR-N label sets: the TFDS feature holding each one.
 CIFAR_N_LABEL_SETS = {

@@ -29,9 +29,10 @@ def _conv(filters: int, kernel: int, stride: int, name: str) -> keras.layers.Lay
 
 
 def _preact_block(x, filters: int, stride: int, name: str):
-    """BN-ReLU-conv3x3-BN-ReLU-conv3x3, plus a 1x1 projection when the shape changes."""
+    """BN-ReLU, conv3x3-BN-ReLU-conv3x3, plus the BN-ReLU output (or its 1x1 projection)."""
     out = keras.layers.ReLU(name=f"{name}_relu1")(_bn(f"{name}_bn1")(x))
-    shortcut = x
+    # As in the reference: the shortcut starts from the pre-activated input.
+    shortcut = out
     if stride != 1 or x.shape[-1] != filters:
         shortcut = _conv(filters, 1, stride, f"{name}_shortcut")(out)
     out = _conv(filters, 3, stride, f"{name}_conv1")(out)
@@ -48,7 +49,8 @@ def preact_resnet18(
     The layout follows `PreResNet.py` of the reference implementation: a 3x3
     stem convolution with batch norm and ReLU, four stages of two
     pre-activation basic blocks (`width`, 2x, 4x, 8x channels; stride 2 from
-    the second stage on; 1x1 projection shortcuts without batch norm), global
+    the second stage on; the shortcut adds the block's BN-ReLU output, or its
+    1x1 projection without batch norm when the shape changes), global
     average pooling (the reference's 4x4 average pool at 32x32) and a linear
     layer. Weights start from PyTorch's default initialisation, as in the
     reference. At `width=64` and 10 classes it has 11,171,274 trainable
@@ -87,7 +89,11 @@ def preact_resnet18(
             stride = 2 if stage > 0 and block == 0 else 1
             x = _preact_block(x, width * multiplier, stride, f"stage{stage + 1}_block{block + 1}")
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    bound = 1.0 / (8 * width) ** 0.5
     outputs = keras.layers.Dense(
-        num_classes, kernel_initializer=_torch_default_init(), name="logits"
+        num_classes,
+        kernel_initializer=_torch_default_init(),
+        bias_initializer=keras.initializers.RandomUniform(-bound, bound),
+        name="logits",
     )(x)
     return keras.Model(inputs, outputs, name="preact_resnet18")

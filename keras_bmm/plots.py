@@ -1,0 +1,193 @@
+"""Plots of the noise model and of training (matplotlib, PNG)."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import keras
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str) -> str:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp.png"
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    os.replace(tmp, path)
+    return path
+
+
+def beta_pdf(x, alpha: float, beta: float) -> np.ndarray:
+    """The Beta(alpha, beta) density at `x` in (0, 1)."""
+    x = np.asarray(x, dtype=np.float64)
+    log_norm = math.lgamma(alpha) + math.lgamma(beta) - math.lgamma(alpha + beta)
+    return np.exp((alpha - 1) * np.log(x) + (beta - 1) * np.log1p(-x) - log_norm)
+
+
+def plot_loss_histogram(
+    normalized_losses, mixture, path: str, noise_mask=None, epoch: int | None = None
+) -> str:
+    """Histogram of normalised losses with the fitted betas and the posterior.
+
+    Args:
+        normalized_losses: per-sample losses scaled into [0, 1].
+        mixture: the fitted `keras_bmm.BetaMixture`.
+        path: the PNG file to write.
+        noise_mask: optional bool array: split the histogram into truly clean
+            and truly noisy samples.
+        epoch: epoch number for the title (1-based).
+
+    Returns:
+        `path`.
+    """
+    plt = _pyplot()
+    values = np.asarray(normalized_losses, dtype=np.float64)
+    bins = np.linspace(0.0, 1.0, 51)
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    if noise_mask is not None:
+        mask = np.asarray(noise_mask, dtype=bool)
+        heights, _, _ = ax.hist(
+            [values[~mask], values[mask]],
+            bins,
+            stacked=True,
+            density=True,
+            color=["tab:blue", "tab:red"],
+            alpha=0.55,
+            label=[f"truly clean ({(~mask).sum()})", f"truly noisy ({mask.sum()})"],
+        )
+        top = np.max(heights[-1])
+    else:
+        heights, _, _ = ax.hist(
+            values, bins, density=True, color="tab:gray", alpha=0.55, label="all samples"
+        )
+        top = np.max(heights)
+    x = np.linspace(0.002, 0.998, 500)
+    clean, noisy = mixture.clean_component, mixture.noisy_component
+    for k, name, color in ((clean, "clean", "tab:blue"), (noisy, "noisy", "tab:red")):
+        a, b, w = mixture.alphas[k], mixture.betas[k], mixture.weights[k]
+        ax.plot(
+            x,
+            w * beta_pdf(x, a, b),
+            color=color,
+            lw=2,
+            label=f"{name} component: Beta({a:.2f}, {b:.2f}), weight {w:.2f}",
+        )
+    ax.set_ylim(0, 1.3 * top)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("normalised per-sample loss")
+    ax.set_ylabel("density")
+    twin = ax.twinx()
+    twin.plot(x, mixture.posterior(x), color="black", ls="--", lw=1.5, label="p(noisy | loss)")
+    twin.set_ylim(0, 1.05)
+    twin.set_ylabel("p(noisy | loss)")
+    handles = ax.get_legend_handles_labels()
+    twin_handles = twin.get_legend_handles_labels()
+    ax.legend(
+        handles[0] + twin_handles[0], handles[1] + twin_handles[1], loc="upper center", fontsize=8
+    )
+    title = "Per-sample losses and the fitted beta mixture"
+    ax.set_title(title if epoch is None else f"{title}, epoch {epoch}")
+    path = _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def plot_training_curves(history: dict, path: str) -> str:
+    """Accuracy, loss, noise detection and estimated noise fraction over epochs.
+
+    Args:
+        history: per-epoch logs, lists by key (Keras History or `history.csv`).
+        path: the PNG file to write.
+
+    Returns:
+        `path`.
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    panels = [
+        ("accuracy", [("accuracy", "train (given labels)"), ("val_accuracy", "test")]),
+        ("loss", [("loss", "train"), ("val_loss", "test")]),
+        (
+            "noise detection",
+            [("bmm_auc", "ROC AUC"), ("bmm_precision", "precision"), ("bmm_recall", "recall")],
+        ),
+        (
+            "noise fraction",
+            [("bmm_noise_fraction", "estimated (mean p(noisy))"), ("true_noise_fraction", "true")],
+        ),
+    ]
+    for ax, (title, series) in zip(axes.ravel(), panels):
+        drawn = False
+        for key, label in series:
+            values = history.get(key)
+            if values:
+                ax.plot(np.arange(1, len(values) + 1), values, marker=".", label=label)
+                drawn = True
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        if drawn:
+            ax.legend(fontsize=8)
+        else:
+            ax.text(0.5, 0.5, "not recorded", ha="center", va="center", transform=ax.transAxes)
+    axes[0, 0].set_ylabel("accuracy")
+    axes[0, 1].set_ylabel("cross-entropy")
+    axes[1, 0].set_ylabel("score")
+    axes[1, 1].set_ylabel("fraction of samples")
+    fig.tight_layout()
+    path = _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+class PlotCallback(keras.callbacks.Callback):
+    """Writes the loss histogram of chosen epochs, from a `BMMCallback`'s last fit.
+
+    Place it after the `BMMCallback` it reads.
+
+    Args:
+        bmm_callback: the `keras_bmm.BMMCallback` of the same `fit`.
+        directory: folder of the PNG files (`losses_epoch_NNN.png`).
+        epochs: 0-based epochs to plot; `None` plots every epoch.
+        noise_mask: optional true noise mask, to split the histogram.
+
+    Example:
+
+    ```python
+    bmm = keras_bmm.BMMCallback()
+    model.fit(ds, epochs=30, callbacks=[bmm, keras_bmm.plots.PlotCallback(bmm, "plots")])
+    ```
+    """
+
+    def __init__(self, bmm_callback, directory: str, epochs=None, noise_mask=None):
+        super().__init__()
+        self.bmm_callback = bmm_callback
+        self.directory = directory
+        self.epochs = None if epochs is None else {int(e) for e in epochs}
+        self.noise_mask = noise_mask
+        self.paths = []
+
+    def on_train_begin(self, logs=None):
+        self.paths = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.epochs is not None and epoch not in self.epochs:
+            return
+        bmm = self.bmm_callback
+        if bmm.mixture is None:
+            return
+        from keras_bmm.mixture import normalize_losses
+
+        normalized = normalize_losses(bmm.losses, bmm.bounds).numpy()
+        path = os.path.join(self.directory, f"losses_epoch_{epoch + 1:03d}.png")
+        self.paths.append(
+            plot_loss_histogram(normalized, bmm.mixture, path, self.noise_mask, epoch + 1)
+        )
