@@ -539,6 +539,50 @@ def train(
     return result
 
 
+def load_run(run_dir: str):
+    """Rebuilds a saved run: `(config, data, noise, model)` with its last checkpoint.
+
+    Args:
+        run_dir: a run folder written by `train`.
+
+    Returns:
+        The resolved `TrainConfig`, the `ImageDataset`, the `LabelNoise` trained
+        on, and the `BootstrappingModel` with the checkpoint's weights (and
+        its fitted mixture).
+
+    Raises:
+        FileNotFoundError: if the folder holds no run or no checkpoint yet.
+    """
+    config_path = os.path.join(run_dir, "config.json")
+    weights = os.path.join(run_dir, "backup", "latest.weights.h5")
+    if not os.path.exists(config_path):
+        raise FileNotFoundError(f"{run_dir!r} holds no keras-bmm run (no config.json).")
+    if not os.path.exists(weights):
+        raise FileNotFoundError(
+            f"The run in {run_dir!r} has no checkpoint yet (no completed epoch), so no "
+            "beta mixture has been fitted."
+        )
+    with open(config_path) as f:
+        values = json.load(f)
+    config = TrainConfig(**values).resolved()
+    config.run_dir = run_dir
+    data = load_dataset(
+        config.dataset,
+        data_dir=config.data_dir,
+        per_class=config.per_class,
+        image_size=config.image_size,
+        label_set=config.label_set,
+    )
+    clean = data.train_clean_labels if data.train_clean_labels is not None else data.train_labels
+    noise = LabelNoise.load(os.path.join(run_dir, "noisy_labels.npz"), clean_labels=clean)
+    model = build_model(
+        config, data.num_classes, data.image_shape, data.num_train, data.mean, data.std
+    )
+    model.optimizer.build(model.trainable_variables)
+    model.load_weights(weights)
+    return config, data, noise, model
+
+
 def _plots(config: TrainConfig, history: dict, plot_callback) -> list:
     curves = plot_training_curves(history, os.path.join(config.run_dir, "plots", "training.png"))
     return [*plot_callback.paths, curves]
