@@ -1,0 +1,274 @@
+"""Hyperparameter search with keras-tuner, validated on held-out *noisy* labels.
+
+A user with noisy labels has no clean validation set. Two objectives are
+offered, both computed on a held-out split of the noisy training data:
+
+- `"noisy"`: accuracy against the held-out noisy labels (`val_accuracy`).
+  Under symmetric noise with rate `r` over `C` classes (the paper's
+  definition), a prediction matches the noisy label with probability
+  `(1 - r) * a + r / C`, where `a` is its clean accuracy: an increasing affine
+  function of `a`, so ranking configurations by noisy accuracy ranks them by
+  clean accuracy.
+- `"clean"`: accuracy on the held-out samples that the model's own beta
+  mixture judges clean (p(noisy) < 0.5), `val_clean_accuracy`. It does not
+  rest on the noise being symmetric, but trusts the mixture.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import keras
+import keras_tuner
+import numpy as np
+
+from keras_bmm.callback import BMMCallback
+from keras_bmm.data import eval_pipeline, load_dataset, steps_per_epoch, train_pipeline
+from keras_bmm.model import per_sample_cross_entropy
+from keras_bmm.noise import make_noise, real_noise
+from keras_bmm.training import TrainConfig, build_model
+
+#: The searchable settings: `(low, high)` defaults and whether sampled on a log scale.
+SEARCH_SPACE = {
+    "mixup_alpha": ((0.5, 32.0), "log"),
+    "reg_weight": ((0.0, 2.0), "linear"),
+    "warmup_epochs": ((1, 10), "int"),
+    "learning_rate": ((0.005, 0.2), "log"),
+}
+
+OBJECTIVES = {"noisy": "val_accuracy", "clean": "val_clean_accuracy"}
+
+
+def validate_space(space: dict | None, epochs: int) -> dict:
+    """Checks a search space `{name: (low, high)}`; returns it merged with the defaults.
+
+    Raises:
+        ValueError: naming the setting for an unknown name, a range that is
+            not two numbers with low < high, a non-positive bound of a
+            log-scale setting, or warm-up epochs outside `[0, epochs - 1]`.
+    """
+    ranges = {name: bounds for name, (bounds, _) in SEARCH_SPACE.items()}
+    low, high = ranges["warmup_epochs"]
+    ranges["warmup_epochs"] = (min(low, epochs - 1), max(0, min(high, epochs - 1)))
+    for name, bounds in (space or {}).items():
+        if name not in SEARCH_SPACE:
+            raise ValueError(
+                f"Unknown search-space setting {name!r}; expected one of {tuple(SEARCH_SPACE)}."
+            )
+        try:
+            low, high = (float(b) for b in bounds)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"Search range of {name} must be two numbers (low, high), got {bounds!r}."
+            ) from None
+        if not (np.isfinite(low) and np.isfinite(high) and low < high):
+            raise ValueError(f"Search range of {name} must have low < high, got {bounds!r}.")
+        kind = SEARCH_SPACE[name][1]
+        if kind == "log" and low <= 0:
+            raise ValueError(f"Search range of {name} is log-scaled: low must be > 0, got {low}.")
+        if name == "reg_weight" and low < 0:
+            raise ValueError(f"Search range of reg_weight must be >= 0, got {bounds!r}.")
+        if kind == "int":
+            if low != int(low) or high != int(high) or low < 0 or high >= epochs:
+                raise ValueError(
+                    f"Search range of warmup_epochs must be integers in [0, epochs - 1 = "
+                    f"{epochs - 1}], got {bounds!r}."
+                )
+            low, high = int(low), int(high)
+        ranges[name] = (low, high)
+    return ranges
+
+
+def holdout_split(num_samples: int, fraction: float, seed: int):
+    """Random `(train_index, val_index)` with `round(fraction * N)` held out."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"holdout fraction must be in (0, 1), got {fraction}.")
+    order = np.random.default_rng(seed).permutation(num_samples)
+    n_val = max(1, int(round(fraction * num_samples)))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+class CleanAccuracy(keras.callbacks.Callback):
+    """Adds `val_clean_accuracy`: accuracy on held-out samples the BMM judges clean."""
+
+    def __init__(self, images, labels, batch_size: int = 500):
+        super().__init__()
+        self.images = images
+        self.labels = np.asarray(labels)
+        self.batch_size = batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        logits = self.model.backbone.predict(
+            eval_pipeline(self.images, self.labels, self.batch_size).map(lambda x, y: x),
+            verbose=0,
+        )
+        losses = per_sample_cross_entropy(self.labels, logits)
+        clean = self.model.noise_posterior(losses).numpy() < 0.5
+        correct = np.argmax(logits, axis=1) == self.labels
+        value = float(correct[clean].mean()) if clean.any() else 0.0
+        if logs is not None:
+            logs["val_clean_accuracy"] = value
+
+
+class BMMHyperModel(keras_tuner.HyperModel):
+    """Builds and trains one configuration of the search.
+
+    Args:
+        config: the base `TrainConfig` (resolved); searched settings replace
+            its values.
+        space: validated ranges, from `validate_space`.
+        data: `(x_train, y_train, x_val, y_val)`, with noisy labels.
+        num_classes, image_shape, mean, std: as the dataset's.
+    """
+
+    def __init__(self, config, space, data, num_classes, image_shape, mean, std, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        self.space = space
+        self.data = data
+        self.num_classes = num_classes
+        self.image_shape = image_shape
+        self.mean = mean
+        self.std = std
+
+    def trial_config(self, hp) -> TrainConfig:
+        values = {}
+        for name, (low, high) in self.space.items():
+            kind = SEARCH_SPACE[name][1]
+            if kind == "int":
+                values[name] = hp.Int(name, low, high)
+            else:
+                values[name] = hp.Float(name, low, high, sampling=kind)
+        return dataclasses.replace(self.config, **values)
+
+    def build(self, hp):
+        keras.utils.set_random_seed(self.config.seed)
+        x_train = self.data[0]
+        return build_model(
+            self.trial_config(hp),
+            self.num_classes,
+            self.image_shape,
+            len(x_train),
+            self.mean,
+            self.std,
+        )
+
+    def fit(self, hp, model, *args, callbacks=None, **kwargs):
+        config = self.trial_config(hp)
+        x_train, y_train, x_val, y_val = self.data
+        augment = not (np.allclose(self.mean, 0.0) and np.allclose(self.std, 1.0))
+        return model.fit(
+            train_pipeline(
+                x_train,
+                y_train,
+                config.batch_size,
+                seed=config.seed,
+                augment=augment,
+                epochs=config.epochs,
+            ),
+            epochs=config.epochs,
+            steps_per_epoch=steps_per_epoch(len(y_train), config.batch_size),
+            validation_data=eval_pipeline(x_val, y_val, 500),
+            callbacks=[BMMCallback(), CleanAccuracy(x_val, y_val), *(callbacks or [])],
+            shuffle=False,
+            verbose=config.verbose,
+        )
+
+
+def tune(
+    config: TrainConfig,
+    space: dict | None = None,
+    max_trials: int = 10,
+    objective: str = "noisy",
+    holdout: float = 0.1,
+    directory: str | None = None,
+    overwrite: bool = False,
+) -> tuple[TrainConfig, str]:
+    """Searches mixup alpha, regulariser weight, warm-up and learning rate.
+
+    Trials are stored in `directory` (keras-tuner's project folder); running
+    again with the same directory continues the search where it stopped
+    (finished trials are not re-run). The best configuration is written to
+    `<directory>/best_config.json`, which `scripts/train.py --config` reads.
+
+    Args:
+        config: the base settings (dataset, noise, method, epochs, ...).
+        space: ranges to override, e.g. `{"learning_rate": (0.01, 0.1)}`.
+        max_trials: number of configurations to try in total.
+        objective: `"noisy"` or `"clean"` (see the module docstring).
+        holdout: fraction of the (noisy) training set held out for validation.
+        directory: the search folder; default `runs/tune-<name>`.
+        overwrite: start the search afresh.
+
+    Returns:
+        `(best_config, path_of_best_config_json)`.
+
+    Example:
+
+    ```python
+    best, path = keras_bmm.tuning.tune(
+        keras_bmm.TrainConfig(dataset="digits", noise=0.6, epochs=20), max_trials=8
+    )
+    ```
+    """
+    if config.warmup_epochs is None:
+        # The warm-up is searched; any valid base value will do.
+        config = dataclasses.replace(config, warmup_epochs=0)
+    config = config.resolved()
+    if objective not in OBJECTIVES:
+        raise ValueError(f"Unknown objective {objective!r}; expected one of {tuple(OBJECTIVES)}.")
+    ranges = validate_space(space, config.epochs)
+    if int(max_trials) < 1:
+        raise ValueError(f"max_trials must be >= 1, got {max_trials}.")
+    directory = directory or os.path.join("runs", f"tune-{config.name}")
+    data = load_dataset(
+        config.dataset,
+        data_dir=config.data_dir,
+        per_class=config.per_class,
+        image_size=config.image_size,
+        label_set=config.label_set,
+    )
+    if data.train_clean_labels is not None:
+        noise = real_noise(data.train_labels, data.train_clean_labels, data.num_classes)
+    else:
+        noise = make_noise(
+            data.train_labels,
+            config.noise,
+            data.num_classes,
+            seed=config.noise_seed,
+            noise_type=config.noise_type,
+            class_names=data.class_names,
+        )
+    train_index, val_index = holdout_split(data.num_train, holdout, config.seed)
+    split = (
+        data.train_images[train_index],
+        noise.labels[train_index],
+        data.train_images[val_index],
+        noise.labels[val_index],
+    )
+    hypermodel = BMMHyperModel(
+        config, ranges, split, data.num_classes, data.image_shape, data.mean, data.std
+    )
+    tuner = keras_tuner.RandomSearch(
+        hypermodel,
+        objective=keras_tuner.Objective(OBJECTIVES[objective], direction="max"),
+        max_trials=int(max_trials),
+        seed=config.seed,
+        directory=os.path.dirname(os.path.abspath(directory)),
+        project_name=os.path.basename(os.path.abspath(directory)),
+        overwrite=overwrite,
+    )
+    tuner.search()
+    best_hp = tuner.get_best_hyperparameters(1)[0]
+    best = hypermodel.trial_config(best_hp)
+    values = dataclasses.asdict(best)
+    for field in ("name", "run_dir", "output", "verbose"):
+        values.pop(field)
+    path = os.path.join(directory, "best_config.json")
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(values, f, indent=2)
+    os.replace(tmp, path)
+    return best, path

@@ -1,0 +1,69 @@
+"""Search mixup alpha, regulariser weight, warm-up and learning rate with keras-tuner.
+
+Validation uses a held-out split of the noisy training labels (no clean labels
+needed). The best configuration goes to <directory>/best_config.json, which
+`scripts/train.py --config` reads.
+
+Example:
+    python scripts/tune.py --dataset digits --noise 0.6 --epochs 20 --max-trials 8
+    python scripts/train.py --config runs/tune-digits-m-dyr-h-0.6/best_config.json
+"""
+
+import argparse
+import sys
+
+from keras_bmm.cli import add_config_arguments, config_from_args
+from keras_bmm.tuning import OBJECTIVES, SEARCH_SPACE, tune
+
+
+def parse_range(text: str):
+    name, _, bounds = text.partition("=")
+    try:
+        low, high = bounds.split(",")
+        return name, (float(low), float(high))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--space expects NAME=LOW,HIGH (e.g. learning_rate=0.01,0.1), got {text!r}"
+        ) from None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_config_arguments(parser)
+    parser.add_argument("--max-trials", type=int, default=10)
+    parser.add_argument("--objective", choices=tuple(OBJECTIVES), default="noisy")
+    parser.add_argument("--holdout", type=float, default=0.1, help="fraction held out")
+    parser.add_argument(
+        "--space",
+        type=parse_range,
+        action="append",
+        default=[],
+        help=f"NAME=LOW,HIGH for one of {', '.join(SEARCH_SPACE)} (repeatable)",
+    )
+    parser.add_argument("--directory", help="search folder (default runs/tune-<name>)")
+    parser.add_argument("--overwrite", action="store_true", help="start the search afresh")
+    args = vars(parser.parse_args(argv))
+    options = {
+        k: args.pop(k)
+        for k in ("max_trials", "objective", "holdout", "space", "directory", "overwrite")
+    }
+    args.setdefault("warmup_epochs", 0)  # searched; any valid base value will do
+    try:
+        config = config_from_args(args)
+        best, path = tune(
+            config,
+            space=dict(options["space"]),
+            max_trials=options["max_trials"],
+            objective=options["objective"],
+            holdout=options["holdout"],
+            directory=options["directory"],
+            overwrite=options["overwrite"],
+        )
+    except (ValueError, FileNotFoundError) as error:
+        sys.exit(f"tune.py: error: {error}")
+    settings = {k: getattr(best, k) for k in SEARCH_SPACE}
+    print(f"best configuration: {settings}\nwritten to {path}")
+
+
+if __name__ == "__main__":
+    main()
