@@ -10,6 +10,7 @@ from keras_bmm.export import export_classifier
 from keras_bmm.mixture import BetaMixture, loss_bounds, normalize_losses
 from keras_bmm.model import METHODS, BootstrappingModel
 from keras_bmm.noise import LabelNoise, asymmetric_noise, symmetric_noise
+from keras_bmm.report import noise_report
 from keras_bmm.training import TrainConfig, TrainResult, train
 
 __version__ = "0.1.0"
@@ -25,6 +26,7 @@ __all__ = [
     "asymmetric_noise",
     "export_classifier",
     "loss_bounds",
+    "noise_report",
     "normalize_losses",
     "symmetric_noise",
     "train",
