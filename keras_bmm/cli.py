@@ -6,6 +6,7 @@ import argparse
 import json
 
 from keras_bmm.data import DATASETS
+from keras_bmm.distribute import STRATEGIES
 from keras_bmm.model import METHODS
 from keras_bmm.noise import NOISE_TYPES
 from keras_bmm.presets import PRESETS
@@ -70,6 +71,18 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     add("--name", default=s, help="name of the run and the export")
     add("--run-dir", default=s, help="folder of checkpoints, history, labels (runs/<name>)")
     add("--verbose", default=s, type=int, help="Keras verbosity: 0, 1 (progress bar) or 2")
+    add(
+        "--strategy",
+        default=s,
+        choices=STRATEGIES,
+        help="tf.distribute: default, mirrored (local devices), multiworker (TF_CONFIG)",
+    )
+    add(
+        "--mixed-precision",
+        default=s,
+        action="store_true",
+        help="mixed_float16 (GPU); the BMM stays float32",
+    )
 
 
 def config_from_args(args: dict) -> TrainConfig:

@@ -26,33 +26,49 @@ def export_classifier(
     version: int | None = None,
     overwrite: bool = False,
     extra_files: dict | None = None,
+    input_dtype: str = "float32",
+    class_names=None,
+    top_k: int = 5,
 ) -> str:
-    """Writes `model_dir/<version>/` as a SavedModel, atomically.
+    """Writes `model_dir/<version>/` as a SavedModel for TF Serving, atomically.
 
-    The `serving_default` signature takes a float32 batch of images (the
-    model's input, any batch size) named `image` and returns
-    `probabilities` (softmax of the logits, rows summing to 1) and `classes`
-    (the arg-max). It is built with `keras.export.ExportArchive`, the
-    mechanism behind `model.export`. The SavedModel is written to a temporary
-    folder beside the target and renamed into place only when complete, so a
-    failed export leaves no partial version folder.
+    Signatures (built with `keras.export.ExportArchive`, the mechanism behind
+    `model.export`):
+
+    - `serving_default`: input `image`, a batch of raw images of
+      `input_dtype` (uint8 pixels for image datasets), any batch size, shape
+      `(batch, *input_shape)`; the model's own normalisation runs inside.
+      Returns `probabilities` (softmax, rows summing to 1) and `classes`
+      (arg-max, int32). Other shapes and dtypes are rejected by the signature.
+    - `top_k` (when `class_names` are given): the same input; returns
+      `top_k_probabilities`, `top_k_classes` and `top_k_class_names`
+      (strings), `k = min(top_k, number of classes)`.
+
+    Class names (`class_names.txt`, one per line) and `extra_files` are
+    written to the version's `assets/` folder. The SavedModel is written to a
+    temporary folder beside the target and renamed into place only when
+    complete, so a failed export leaves no partial version folder.
 
     Args:
-        model: a Keras model whose call maps images to logits.
-        model_dir: the model's folder, e.g. `exported_models/digits-m-dyr-h`.
-        input_shape: the image shape `(H, W, C)`.
+        model: a Keras model whose call maps raw images to logits.
+        model_dir: the model's folder, e.g. `exported_models/cifar10-m-dyr-h-0.8`.
+        input_shape: the image shape `(H, W, C)` of training.
         version: integer version; default the next free one.
         overwrite: replace an existing version folder instead of refusing.
-        extra_files: optional `{file name: text}` written to `assets.extra/`
-            inside the version folder (e.g. the training configuration).
+        extra_files: optional `{file name: text}` for `assets/` (e.g. the
+            training configuration).
+        input_dtype: dtype of the `image` input (`"uint8"` or `"float32"`).
+        class_names: names of the classes, in label order.
+        top_k: `k` of the `top_k` signature.
 
     Returns:
         The path of the version folder.
 
     Example:
 
-    >>> keras_bmm.export_classifier(model, "exported_models/digits", (8, 8, 1))
-    'exported_models/digits/1'
+    >>> keras_bmm.export_classifier(model, "exported_models/cifar10", (32, 32, 3),
+    ...                             input_dtype="uint8", class_names=names)
+    'exported_models/cifar10/1'
     """
     version = next_version(model_dir) if version is None else int(version)
     if version < 0:
@@ -60,29 +76,48 @@ def export_classifier(
     target = os.path.join(model_dir, str(version))
     if os.path.exists(target) and not overwrite:
         raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it.")
+    input_dtype = tf.as_dtype(input_dtype)
+    spec = tf.TensorSpec((None, *input_shape), input_dtype, name="image")
     os.makedirs(model_dir, exist_ok=True)
 
     archive = keras.export.ExportArchive()
     archive.track(model)
 
-    @tf.function(input_signature=[tf.TensorSpec((None, *input_shape), tf.float32, name="image")])
+    def probabilities(image):
+        logits = model(tf.cast(image, tf.float32), training=False)
+        return tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
+
+    @tf.function(input_signature=[spec])
     def serve(image):
-        logits = tf.cast(model(image, training=False), tf.float32)
-        return {
-            "probabilities": tf.nn.softmax(logits, axis=-1),
-            "classes": tf.argmax(logits, axis=-1, output_type=tf.int32),
-        }
+        p = probabilities(image)
+        return {"probabilities": p, "classes": tf.argmax(p, axis=-1, output_type=tf.int32)}
 
     archive.add_endpoint("serving_default", serve)
+    if class_names is not None:
+        names = tf.constant([str(n) for n in class_names])
+        k = min(int(top_k), len(class_names))
+
+        @tf.function(input_signature=[spec])
+        def serve_top_k(image):
+            values, indices = tf.math.top_k(probabilities(image), k=k)
+            return {
+                "top_k_probabilities": values,
+                "top_k_classes": indices,
+                "top_k_class_names": tf.gather(names, indices),
+            }
+
+        archive.add_endpoint("top_k", serve_top_k)
+    files = dict(extra_files or {})
+    if class_names is not None:
+        files["class_names.txt"] = "\n".join(str(n) for n in class_names) + "\n"
     staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=model_dir)
     try:
         archive.write_out(staging, verbose=False)
-        if extra_files:
-            extra_dir = os.path.join(staging, "assets.extra")
-            os.makedirs(extra_dir, exist_ok=True)
-            for filename, text in extra_files.items():
-                with open(os.path.join(extra_dir, filename), "w") as f:
-                    f.write(text)
+        assets = os.path.join(staging, "assets")
+        os.makedirs(assets, exist_ok=True)
+        for filename, text in files.items():
+            with open(os.path.join(assets, filename), "w") as f:
+                f.write(text)
         if os.path.exists(target):
             shutil.rmtree(target)
         os.replace(staging, target)

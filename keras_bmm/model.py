@@ -30,6 +30,13 @@ def _flat_labels(y):
     return tf.reshape(tf.cast(y, tf.int32), [-1])
 
 
+def _multi_worker(strategy) -> bool:
+    extended = getattr(strategy, "extended", None)
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(
+        getattr(extended, "_in_multi_worker_mode", lambda: False)()
+    )
+
+
 def per_sample_cross_entropy(labels, logits):
     """Per-sample cross-entropy in float32 (reduction none)."""
     return tf.nn.sparse_softmax_cross_entropy_with_logits(
@@ -198,8 +205,23 @@ class BootstrappingModel(keras.Model):
         self.bmm_fitted = state("bmm_fitted", (), dtype="int32")
         self.epoch = state("epoch", (), dtype="int32")
         if self.num_samples is not None:
-            self.sample_losses = state("sample_losses", (self.num_samples,))
-            self.sample_counts = state("sample_counts", (self.num_samples,), dtype="int32")
+            # Summed across replicas and workers when read (ON_READ, SUM): each
+            # replica adds the losses of the samples it saw; a read in the
+            # callback all-reduces them, so every worker fits the same mixture.
+            self.sample_losses = keras.Variable(
+                np.zeros(self.num_samples, np.float32),
+                trainable=False,
+                aggregation="sum",
+                synchronization="on_read",
+                name="sample_losses",
+            )
+            self.sample_counts = keras.Variable(
+                np.zeros(self.num_samples, np.int32),
+                trainable=False,
+                aggregation="sum",
+                synchronization="on_read",
+                name="sample_counts",
+            )
 
     # ------------------------------------------------------------------
     # Keras plumbing.
@@ -244,6 +266,38 @@ class BootstrappingModel(keras.Model):
         self.compile(**config)
         if self.built:
             self.optimizer.build(self.trainable_variables)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras builds the compiled loss from a sample batch before training
+        # under a tf.distribute strategy, reducing the per-replica batch with a
+        # collective "MEAN", which fails for dict inputs under
+        # MultiWorkerMirroredStrategy. Only shapes matter: take one replica's.
+        if self._distribute_strategy is None or iterator is None:
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        for _, _, it in iterator:
+            data_batch = tf.nest.map_structure(
+                lambda v: (
+                    self.distribute_strategy.experimental_local_results(v)[0]
+                    if isinstance(v, tf.distribute.DistributedValues)
+                    else v
+                ),
+                next(it),
+            )
+            break
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    def _symbolic_build(self, iterator=None, data_batch=None):
+        # The compiled loss receives soft targets: build it with one-hot labels
+        # of the right shape rather than the class indices.
+        if data_batch is not None:
+            x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data_batch)
+            if y is not None:
+                images, _ = split_inputs(x)
+                num_classes = self.backbone.compute_output_spec(images).shape[-1]
+                y = tf.one_hot(_flat_labels(y), num_classes)
+                data_batch = (x, y) if sample_weight is None else (x, y, sample_weight)
+        return super()._symbolic_build(iterator=iterator, data_batch=data_batch)
 
     @property
     def metrics(self):
@@ -314,18 +368,22 @@ class BootstrappingModel(keras.Model):
         self.bmm_fitted.assign(1)
 
     def reset_sample_losses(self) -> None:
-        """Forgets which samples were seen, at the start of an epoch."""
+        """Forgets the recorded losses, at the start of an epoch."""
         if self.num_samples is not None:
-            self.sample_counts.assign(tf.zeros_like(self.sample_counts))
+            self.sample_losses.assign(np.zeros(self.num_samples, np.float32))
+            self.sample_counts.assign(np.zeros(self.num_samples, np.int32))
 
     def recorded_losses(self):
-        """Returns `(losses, counts)` recorded since the last reset, as numpy arrays."""
+        """Returns `(losses, counts)` recorded since the last reset, as numpy arrays.
+
+        Summed over all replicas and workers; a sample recorded more than
+        once in the epoch gets the mean of its losses.
+        """
         if self.num_samples is None:
             raise ValueError("This model records no losses: it was built without num_samples.")
-        return (
-            keras.ops.convert_to_numpy(self.sample_losses),
-            keras.ops.convert_to_numpy(self.sample_counts),
-        )
+        losses = keras.ops.convert_to_numpy(self.sample_losses)
+        counts = keras.ops.convert_to_numpy(self.sample_counts)
+        return losses / np.maximum(counts, 1), counts
 
     def _record(self, index, losses):
         if index is None or self.num_samples is None:
@@ -340,8 +398,9 @@ class BootstrappingModel(keras.Model):
             ),
         ]
         with tf.control_dependencies(checks):
-            self.sample_losses.value.scatter_nd_update(index, tf.cast(losses, tf.float32))
-            self.sample_counts.value.scatter_nd_add(index, tf.ones_like(index[:, 0]))
+            size = [self.num_samples]
+            self.sample_losses.assign_add(tf.scatter_nd(index, tf.cast(losses, tf.float32), size))
+            self.sample_counts.assign_add(tf.scatter_nd(index, tf.ones_like(index[:, 0]), size))
 
     def _inputs(self, data):
         """Unpacks a batch into float images, index, checked int labels, weights."""
@@ -370,10 +429,17 @@ class BootstrappingModel(keras.Model):
         ]
 
     def _update_trackers(self, loss, labels, logits, sample_weight):
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        self.loss_tracker.update_state(loss * replicas, sample_weight=tf.shape(labels)[0])
+        strategy = tf.distribute.get_strategy()
+        self.loss_tracker.update_state(
+            loss * strategy.num_replicas_in_sync, sample_weight=tf.shape(labels)[0]
+        )
         self.accuracy_tracker.update_state(labels, logits, sample_weight=sample_weight)
-        return {m.name: m.result() for m in self.metrics}
+        logs = {m.name: m.result() for m in self.metrics}
+        if _multi_worker(strategy):
+            # Keras reduces multi-worker step outputs with a collective mean
+            # over axis 0, which scalars lack: hand it shape-(1,) values.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     # ------------------------------------------------------------------
     # Steps.

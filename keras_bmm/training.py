@@ -13,6 +13,7 @@ import numpy as np
 
 from keras_bmm.callback import BMMCallback
 from keras_bmm.data import DATASETS, eval_pipeline, load_dataset, steps_per_epoch, train_pipeline
+from keras_bmm.distribute import STRATEGIES, is_chief, make_strategy
 from keras_bmm.export import export_classifier
 from keras_bmm.model import METHODS, BootstrappingModel
 from keras_bmm.models import preact_resnet18, small_cnn
@@ -22,6 +23,9 @@ from keras_bmm.presets import DATASET_DEFAULTS, preset_values
 from keras_bmm.report import noise_report, write_report
 
 MODELS = ("small_cnn", "preact_resnet18")
+
+#: Settings that may change when a run is resumed (how, not what, is trained).
+RUN_SETTINGS = ("verbose", "strategy")
 
 #: Preset settings that describe the preset's dataset, dropped for another dataset.
 PRESET_DATA_FIELDS = ("data_dir", "per_class", "image_size", "label_set")
@@ -38,6 +42,8 @@ BASE_DEFAULTS = dict(
     seed=0,
     output="exported_models",
     verbose=1,
+    strategy="default",
+    mixed_precision=False,
 )
 
 
@@ -80,6 +86,10 @@ class TrainConfig:
         run_dir: folder of the run's checkpoint, history and labels;
             default `runs/<name>`.
         verbose: Keras verbosity (1: progress bar).
+        strategy: `"default"`, `"mirrored"` (all local GPUs/devices) or
+            `"multiworker"` (the cluster in `TF_CONFIG`).
+        mixed_precision: train under the `mixed_float16` policy (GPU); the
+            BMM fit and the recorded losses stay float32.
     """
 
     preset: str | None = None
@@ -111,6 +121,8 @@ class TrainConfig:
     name: str | None = None
     run_dir: str | None = None
     verbose: int | None = None
+    strategy: str | None = None
+    mixed_precision: bool | None = None
 
     def resolved(self) -> TrainConfig:
         """Validates the configuration and fills every unset field.
@@ -161,6 +173,8 @@ class TrainConfig:
     def _validate(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"Unknown method {self.method!r}; expected one of {METHODS}.")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"Unknown strategy {self.strategy!r}; expected one of {STRATEGIES}.")
         if self.model not in MODELS:
             raise ValueError(f"Unknown model {self.model!r}; expected one of {MODELS}.")
         if self.noise_type not in NOISE_TYPES:
@@ -355,7 +369,7 @@ def _check_run_dir(config: TrainConfig, resume: bool, overwrite: bool) -> int:
         with open(os.path.join(run_dir, "config.json")) as f:
             before = json.load(f)
         current = _config_dict(config)
-        differ = sorted(k for k in current if k != "verbose" and before.get(k) != current[k])
+        differ = sorted(k for k in current if k not in RUN_SETTINGS and before.get(k) != current[k])
         if differ:
             raise ValueError(
                 f"--resume: the settings differ from the run in {run_dir!r} for {differ}; "
@@ -426,9 +440,12 @@ def train(
 
     The run folder (`config.run_dir`) receives `config.json`, the noisy
     labels (`noisy_labels.npz`), a checkpoint after every epoch (`backup/`:
-    weights, optimizer and BMM state, epoch) and the history
-    (`history.csv`, one row per epoch with the BMM's parameters), then
-    `metrics.json`.
+    weights, optimizer, BMM and random-generator state, epoch), TensorBoard
+    logs (`tensorboard/`) and the history (`history.csv`, one row per epoch
+    with the BMM's parameters and detection metrics), then `history.json`,
+    `metrics.json` and `noise_report.csv`. Under `--strategy multiworker`
+    only the first worker writes `run_dir` and exports; worker `i` writes
+    `run_dir/worker-i/`.
 
     Args:
         config: the run's settings (validated before any data is loaded).
@@ -452,6 +469,15 @@ def train(
     ```
     """
     config = config.resolved()
+    # A multi-worker strategy must exist before TensorFlow runs anything else.
+    strategy = make_strategy(config.strategy)
+    if not is_chief():
+        # Other workers keep their own run folder and do not export.
+        config = dataclasses.replace(
+            config,
+            run_dir=os.path.join(config.run_dir, f"worker-{strategy.cluster_resolver.task_id}"),
+        )
+        export = False
     initial_epoch = _check_run_dir(config, resume, overwrite)
     keras.utils.set_random_seed(config.seed)
     data = load_dataset(
@@ -466,19 +492,16 @@ def train(
     noise.save(os.path.join(config.run_dir, "noisy_labels.npz"))
     if config.verbose:
         print(noise.summary())
-    model = build_model(
-        config, data.num_classes, data.image_shape, data.num_train, data.mean, data.std
-    )
-    train_ds = train_pipeline(
-        data.train_images,
-        noise.labels,
-        config.batch_size,
-        seed=config.seed,
-        augment=data.augment,
-        epochs=config.epochs,
-        initial_epoch=initial_epoch,
-    )
-    test_ds = eval_pipeline(data.test_images, data.test_labels, 500)
+    policy = keras.config.dtype_policy()
+    if config.mixed_precision:
+        keras.config.set_dtype_policy("mixed_float16")
+    try:
+        with strategy.scope():
+            model = build_model(
+                config, data.num_classes, data.image_shape, data.num_train, data.mean, data.std
+            )
+    finally:
+        keras.config.set_dtype_policy(policy)
     history_path = os.path.join(config.run_dir, "history.csv")
     bmm_callback = BMMCallback(noise_mask=noise.noise_mask)
     plot_callback = PlotCallback(
@@ -494,6 +517,7 @@ def train(
             os.path.join(config.run_dir, "backup"), delete_checkpoint=False
         ),
         keras.callbacks.CSVLogger(history_path, append=initial_epoch > 0),
+        keras.callbacks.TensorBoard(os.path.join(config.run_dir, "tensorboard")),
         *(callbacks or []),
     ]
     if initial_epoch >= config.epochs:
@@ -502,16 +526,25 @@ def train(
         model.load_weights(os.path.join(config.run_dir, "backup", "latest.weights.h5"))
     else:
         model.fit(
-            train_ds,
+            train_pipeline(
+                data.train_images,
+                noise.labels,
+                config.batch_size,
+                seed=config.seed,
+                augment=data.augment,
+                epochs=config.epochs,
+                initial_epoch=initial_epoch,
+            ),
             epochs=config.epochs,
             initial_epoch=initial_epoch,
             steps_per_epoch=steps_per_epoch(data.num_train, config.batch_size),
-            validation_data=test_ds,
+            validation_data=eval_pipeline(data.test_images, data.test_labels, 500),
             callbacks=run_callbacks,
             shuffle=False,  # the pipeline shuffles
             verbose=config.verbose,
         )
     history = read_history(history_path)
+    _write_json(os.path.join(config.run_dir, "history.json"), history)
     result = _result(config, noise, history)
     result.model = model
     rows = noise_report(
@@ -530,10 +563,9 @@ def train(
             model,
             os.path.join(config.output, config.name),
             data.image_shape,
-            extra_files={
-                "config.json": json.dumps(_config_dict(config), indent=2),
-                "class_names.txt": "\n".join(data.class_names) + "\n",
-            },
+            extra_files={"config.json": json.dumps(_config_dict(config), indent=2)},
+            input_dtype=data.train_images.dtype.name,
+            class_names=data.class_names,
         )
     _write_json(os.path.join(config.run_dir, "metrics.json"), result.metrics())
     return result

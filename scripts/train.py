@@ -45,7 +45,7 @@ def main(argv=None):
             overwrite=options["overwrite"],
             plots=options["plots"],
         )
-    except (FileExistsError, FileNotFoundError, ValueError) as error:
+    except (FileExistsError, FileNotFoundError, TimeoutError, ValueError) as error:
         sys.exit(f"train.py: error: {error}")
     print(result.summary())
 

@@ -66,3 +66,36 @@ def test_process_exits_before_training(tmp_path):
     )
     assert proc.returncode == 2 and "--noise must be a rate in [0, 1], got 2.0" in proc.stderr
     assert os.listdir(tmp_path) == []
+
+
+def test_multiworker_with_malformed_tf_config_exits_clearly(script, monkeypatch, tmp_path):
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(SystemExit) as exit_info:
+        script.main(["--strategy", "multiworker", "--run-dir", str(tmp_path / "r")])
+    assert "TF_CONFIG is not valid JSON" in str(exit_info.value)
+    assert not os.path.exists(tmp_path / "r")
+
+
+def test_mixed_precision_run_keeps_the_bmm_in_float32(tmp_path):
+    import keras
+    import numpy as np
+
+    from keras_bmm import TrainConfig, train
+
+    result = train(
+        TrainConfig(
+            noise=0.5,
+            epochs=2,
+            warmup_epochs=1,
+            mixed_precision=True,
+            run_dir=str(tmp_path / "run"),
+            verbose=0,
+        ),
+        export=False,
+    )
+    assert keras.config.dtype_policy().name == "float32"  # restored
+    assert result.model.backbone.layers[-1].compute_dtype == "float16"
+    assert result.model.bmm_table.dtype == "float32"
+    assert np.all(np.isfinite(result.history["bmm_alpha_noisy"]))
+    for name in ("history.json", "metrics.json", "tensorboard", "noise_report.csv"):
+        assert os.path.exists(tmp_path / "run" / name), name

@@ -56,7 +56,7 @@ def test_export_serves_probabilities_in_a_fresh_process(runs):
     result = runs["m-dyr-h"]
     path = result.export_path
     assert os.path.basename(path) == "1" and os.path.isfile(os.path.join(path, "saved_model.pb"))
-    config = json.load(open(os.path.join(path, "assets.extra", "config.json")))
+    config = json.load(open(os.path.join(path, "assets", "config.json")))
     assert config["method"] == "m-dyr-h"
     code = (
         "import sys, json, numpy as np, tensorflow as tf\n"

@@ -29,7 +29,7 @@ def test_versions_and_probabilities(tmp_path):
     out = serve(image=tf.constant(images))
     expected = tf.nn.softmax(model.predict(images, verbose=0)).numpy()
     np.testing.assert_allclose(out["probabilities"].numpy(), expected, rtol=1e-5, atol=1e-6)
-    assert open(os.path.join(first, "assets.extra", "a.txt")).read() == "x"
+    assert open(os.path.join(first, "assets", "a.txt")).read() == "x"
 
 
 def test_existing_version_is_refused_unless_overwrite(tmp_path):
@@ -50,3 +50,106 @@ def test_failed_export_leaves_no_version_folder(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         export_classifier(tiny_model(), str(tmp_path), (4, 4, 1))
     assert os.listdir(tmp_path) == []
+
+
+CLASSES = ("cat", "dog", "eel")
+
+
+def uint8_model():
+    """A classifier on raw uint8-range pixels with its normalisation inside."""
+    inputs = keras.Input((4, 4, 3), name="image")
+    x = keras.layers.Normalization(mean=[120.0, 110.0, 100.0], variance=[3600.0] * 3)(inputs)
+    x = keras.layers.Flatten()(x)
+    logits = keras.layers.Dense(3, kernel_initializer=keras.initializers.RandomNormal(seed=1))(x)
+    model = BootstrappingModel(keras.Model(inputs, logits), method="ce")
+    model.build((None, 4, 4, 3))
+    return model
+
+
+def raw_images(n, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, 4, 4, 3), dtype=np.uint8)
+
+
+def test_uint8_signatures_and_top_k(tmp_path):
+    model = uint8_model()
+    path = export_classifier(
+        model,
+        str(tmp_path),
+        (4, 4, 3),
+        input_dtype="uint8",
+        class_names=CLASSES,
+        top_k=2,
+        extra_files={"config.json": "{}"},
+    )
+    loaded = tf.saved_model.load(path)
+    images = raw_images(6)
+    expected = tf.nn.softmax(model.predict(images.astype(np.float32), verbose=0)).numpy()
+    out = loaded.signatures["serving_default"](image=tf.constant(images))
+    np.testing.assert_allclose(out["probabilities"].numpy(), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(out["classes"].numpy(), expected.argmax(1))
+    top = loaded.signatures["top_k"](image=tf.constant(images))
+    order = np.argsort(-expected, axis=1)[:, :2]
+    np.testing.assert_array_equal(top["top_k_classes"].numpy(), order)
+    np.testing.assert_allclose(
+        top["top_k_probabilities"].numpy(), np.take_along_axis(expected, order, 1), rtol=1e-5
+    )
+    names = top["top_k_class_names"].numpy().astype(str)
+    np.testing.assert_array_equal(names, np.array(CLASSES)[order])
+    with open(os.path.join(path, "assets", "class_names.txt")) as f:
+        assert f.read().split() == list(CLASSES)
+    assert os.path.exists(os.path.join(path, "assets", "config.json"))
+
+
+@pytest.mark.parametrize(
+    "images",
+    [
+        np.zeros((2, 4, 4, 3), np.float32),  # wrong dtype
+        np.zeros((2, 5, 4, 3), np.uint8),  # wrong resolution
+        np.zeros((2, 4, 4), np.uint8),  # no channel axis
+    ],
+)
+def test_signature_rejects_wrong_shape_or_dtype(tmp_path, images):
+    path = export_classifier(uint8_model(), str(tmp_path), (4, 4, 3), input_dtype="uint8")
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
+        serve(image=tf.constant(images))
+
+
+def test_rest_request_in_a_fresh_process(tmp_path):
+    """The JSON body of TF Serving's REST predict API, decoded into tensors as
+    the server does, gives the same outputs as `model.predict`."""
+    import json
+    import subprocess
+    import sys
+
+    model = uint8_model()
+    path = export_classifier(
+        model, str(tmp_path / "m"), (4, 4, 3), input_dtype="uint8", class_names=CLASSES
+    )
+    images = raw_images(5, seed=3)
+    body = json.dumps({"signature_name": "serving_default", "instances": images.tolist()})
+    (tmp_path / "request.json").write_text(body)
+    code = (
+        "import json, sys, numpy as np, tensorflow as tf\n"
+        "request = json.load(open(sys.argv[2]))\n"
+        "fn = tf.saved_model.load(sys.argv[1]).signatures[request['signature_name']]\n"
+        "spec = fn.structured_input_signature[1]['image']\n"
+        "batch = tf.constant(np.array(request['instances']), dtype=spec.dtype)\n"
+        "out = fn(image=batch)\n"
+        "print(json.dumps({'predictions': [{'probabilities': p, 'classes': c} for p, c in zip("
+        "out['probabilities'].numpy().tolist(), out['classes'].numpy().tolist())]}))\n"
+    )
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    proc = subprocess.run(
+        [sys.executable, "-c", code, path, str(tmp_path / "request.json")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    predictions = json.loads(proc.stdout.strip().splitlines()[-1])["predictions"]
+    expected = tf.nn.softmax(model.predict(images.astype(np.float32), verbose=0)).numpy()
+    got = np.array([p["probabilities"] for p in predictions])
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert [p["classes"] for p in predictions] == expected.argmax(1).tolist()

@@ -103,6 +103,7 @@ def train_pipeline(
 
         return order.map(load, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
 
+    steps = steps_per_epoch(n, batch_size)
     if epochs is None:
         # One epoch, re-iterated by Keras; a fresh random epoch key per iteration.
         epoch_keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
@@ -111,6 +112,9 @@ def train_pipeline(
         ds = tf.data.Dataset.range(initial_epoch, epochs).flat_map(
             lambda epoch: epoch_dataset(tf.cast(epoch, tf.int32))
         )
+        steps *= max(0, epochs - initial_epoch)
+    # Tell Keras (progress bar, tf.distribute) how many batches there are.
+    ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -1,0 +1,123 @@
+"""`make_strategy`: the tf.distribute strategy of a run, with clear errors for bad clusters."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+
+import tensorflow as tf
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+def parse_tf_config(text: str | None) -> dict:
+    """Parses and checks `TF_CONFIG` for multi-worker training.
+
+    Returns:
+        `{"workers": ["host:port", ...], "task_type": str, "task_index": int}`.
+
+    Raises:
+        ValueError: naming what is missing or malformed.
+    """
+    if not text:
+        raise ValueError(
+            "--strategy multiworker needs the TF_CONFIG environment variable, e.g. "
+            '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+            '"task": {"type": "worker", "index": 0}}.'
+        )
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"TF_CONFIG is not valid JSON ({error}): {text[:200]!r}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"TF_CONFIG must be a JSON object, got {text[:200]!r}.")
+    cluster, task = config.get("cluster"), config.get("task")
+    if not isinstance(cluster, dict) or not cluster.get("worker"):
+        raise ValueError('TF_CONFIG needs "cluster": {"worker": ["host:port", ...]}.')
+    if not isinstance(task, dict) or "type" not in task or "index" not in task:
+        raise ValueError('TF_CONFIG needs "task": {"type": "worker", "index": N}.')
+    workers = cluster.get("chief", []) + cluster["worker"]
+    for address in workers:
+        host, _, port = str(address).rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"TF_CONFIG: worker address {address!r} is not host:port.")
+    members = cluster.get(task["type"])
+    if not isinstance(task["index"], int) or not members or not 0 <= task["index"] < len(members):
+        raise ValueError(
+            f"TF_CONFIG: task {task['type']}:{task['index']} is not in the cluster {cluster}."
+        )
+    index = task["index"] + (len(cluster.get("chief", [])) if task["type"] == "worker" else 0)
+    return {"workers": workers, "task_type": task["type"], "task_index": index}
+
+
+def wait_for_workers(workers: list, own_index: int, timeout: float) -> None:
+    """Waits until every other worker accepts connections, at most `timeout` seconds.
+
+    Raises:
+        TimeoutError: naming the workers that could not be reached.
+    """
+    deadline = time.monotonic() + timeout
+    pending = [w for i, w in enumerate(workers) if i != own_index]
+    while pending:
+        still = []
+        for address in pending:
+            host, _, port = address.rpartition(":")
+            try:
+                socket.create_connection((host, int(port)), timeout=2).close()
+            except OSError:
+                still.append(address)
+        pending = still
+        if pending and time.monotonic() > deadline:
+            raise TimeoutError(
+                f"Could not reach worker(s) {pending} within {timeout:g} s; check TF_CONFIG "
+                "and that every worker has been started."
+            )
+        if pending:
+            time.sleep(0.5)
+
+
+def is_chief() -> bool:
+    """Whether this process writes the run's outputs (always, unless a non-chief worker)."""
+    text = os.environ.get("TF_CONFIG")
+    if not text:
+        return True
+    try:
+        info = parse_tf_config(text)
+    except ValueError:
+        return True
+    return info["task_index"] == 0
+
+
+def make_strategy(name: str = "default", cluster_timeout: float = 120.0):
+    """The `tf.distribute` strategy for `--strategy`.
+
+    Args:
+        name: `"default"` (no distribution), `"mirrored"` (all local devices,
+            `MirroredStrategy`) or `"multiworker"` (`MultiWorkerMirroredStrategy`
+            over the cluster in `TF_CONFIG`).
+        cluster_timeout: seconds to wait for the other workers to come up.
+
+    Returns:
+        A `tf.distribute.Strategy`.
+
+    Raises:
+        ValueError: unknown name or bad `TF_CONFIG`.
+        TimeoutError: a worker that cannot be reached in time.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {name!r}; expected one of {STRATEGIES}.")
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    info = parse_tf_config(os.environ.get("TF_CONFIG"))
+    strategy = tf.distribute.MultiWorkerMirroredStrategy(
+        communication_options=tf.distribute.experimental.CommunicationOptions(
+            timeout_seconds=cluster_timeout
+        )
+    )
+    # The strategy has started this worker's server; now make sure the others are up.
+    wait_for_workers(info["workers"], info["task_index"], cluster_timeout)
+    return strategy

@@ -1,0 +1,58 @@
+"""One worker of a 2-worker MultiWorkerMirroredStrategy run on the digits (TF_CONFIG set).
+
+Writes the final BMM parameters and per-epoch sample counts as JSON to argv[1].
+"""
+
+import json
+import sys
+
+import keras
+import numpy as np
+
+import keras_bmm
+from keras_bmm.data import load_digits, train_pipeline
+from keras_bmm.distribute import make_strategy
+from keras_bmm.models import small_cnn
+
+
+class Counts(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.counts = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.counts.append(self.model.recorded_losses()[1])
+
+
+def main(out_path):
+    strategy = make_strategy("multiworker", cluster_timeout=60)
+    keras.utils.set_random_seed(0)
+    data = load_digits()
+    noise = keras_bmm.symmetric_noise(data.train_labels, 0.5, 10, seed=0)
+    with strategy.scope():
+        model = keras_bmm.BootstrappingModel(
+            small_cnn(10), method="m-dyr-h", num_samples=data.num_train, warmup_epochs=1, seed=0
+        )
+        model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
+    counts, bmm = Counts(), keras_bmm.BMMCallback()
+    model.fit(
+        train_pipeline(data.train_images, noise.labels, 64, seed=0),
+        epochs=2,
+        callbacks=[counts, bmm],
+        verbose=0,
+    )
+    m = bmm.mixture
+    with open(out_path, "w") as f:
+        json.dump(
+            {
+                "workers": strategy.num_replicas_in_sync,
+                "params": np.stack([m.alphas, m.betas, m.weights]).tolist(),
+                "counts": [[int(c.min()), int(c.max()), int(c.sum())] for c in counts.counts],
+                "trainable": [w.numpy().ravel()[:50].tolist() for w in model.trainable_weights],
+            },
+            f,
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
