@@ -287,6 +287,17 @@ class TrainResult:
         )
 
 
+def dataset_of(config: TrainConfig):
+    """Loads the dataset a (resolved) configuration names."""
+    return load_dataset(
+        config.dataset,
+        data_dir=config.data_dir,
+        per_class=config.per_class,
+        image_size=config.image_size,
+        label_set=config.label_set,
+    )
+
+
 def build_backbone(config: TrainConfig, num_classes: int, image_shape, mean, std) -> keras.Model:
     """The classifier on raw pixels: normalisation (when needed), then the backbone."""
     if config.model == "preact_resnet18":
@@ -480,13 +491,7 @@ def train(
         export = False
     initial_epoch = _check_run_dir(config, resume, overwrite)
     keras.utils.set_random_seed(config.seed)
-    data = load_dataset(
-        config.dataset,
-        data_dir=config.data_dir,
-        per_class=config.per_class,
-        image_size=config.image_size,
-        label_set=config.label_set,
-    )
+    data = dataset_of(config)
     noise = _labels(config, data, config.run_dir, resume)
     _start_run_dir(config, resume)
     noise.save(os.path.join(config.run_dir, "noisy_labels.npz"))
@@ -598,13 +603,7 @@ def load_run(run_dir: str):
         values = json.load(f)
     config = TrainConfig(**values).resolved()
     config.run_dir = run_dir
-    data = load_dataset(
-        config.dataset,
-        data_dir=config.data_dir,
-        per_class=config.per_class,
-        image_size=config.image_size,
-        label_set=config.label_set,
-    )
+    data = dataset_of(config)
     clean = data.train_clean_labels if data.train_clean_labels is not None else data.train_labels
     noise = LabelNoise.load(os.path.join(run_dir, "noisy_labels.npz"), clean_labels=clean)
     model = build_model(

@@ -25,10 +25,10 @@ import keras_tuner
 import numpy as np
 
 from keras_bmm.callback import BMMCallback
-from keras_bmm.data import eval_pipeline, load_dataset, steps_per_epoch, train_pipeline
+from keras_bmm.data import eval_pipeline, steps_per_epoch, train_pipeline
 from keras_bmm.model import per_sample_cross_entropy
 from keras_bmm.noise import make_noise, real_noise
-from keras_bmm.training import TrainConfig, build_model
+from keras_bmm.training import TrainConfig, build_model, dataset_of
 
 #: The searchable settings: `(low, high)` defaults and whether sampled on a log scale.
 SEARCH_SPACE = {
@@ -223,13 +223,7 @@ def tune(
     if int(max_trials) < 1:
         raise ValueError(f"max_trials must be >= 1, got {max_trials}.")
     directory = directory or os.path.join("runs", f"tune-{config.name}")
-    data = load_dataset(
-        config.dataset,
-        data_dir=config.data_dir,
-        per_class=config.per_class,
-        image_size=config.image_size,
-        label_set=config.label_set,
-    )
+    data = dataset_of(config)
     if data.train_clean_labels is not None:
         noise = real_noise(data.train_labels, data.train_clean_labels, data.num_classes)
     else:

@@ -12,22 +12,12 @@ cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 
 import keras  # noqa: E402
+from counts import Counts  # noqa: E402
 
 import keras_bmm  # noqa: E402
 from keras_bmm.data import load_digits, train_pipeline  # noqa: E402
 from keras_bmm.mixture import loss_bounds, normalize_losses, trim_to_bounds  # noqa: E402
 from keras_bmm.models import small_cnn  # noqa: E402
-
-
-class Counts(keras.callbacks.Callback):
-    """Records, at each epoch's end, how often each sample's loss was gathered."""
-
-    def __init__(self):
-        super().__init__()
-        self.counts = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.counts.append(self.model.recorded_losses()[1])
 
 
 def main(method):

@@ -8,20 +8,12 @@ import sys
 
 import keras
 import numpy as np
+from counts import Counts
 
 import keras_bmm
 from keras_bmm.data import load_digits, train_pipeline
 from keras_bmm.distribute import make_strategy
 from keras_bmm.models import small_cnn
-
-
-class Counts(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.counts = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.counts.append(self.model.recorded_losses()[1])
 
 
 def main(out_path):
