@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import socket
+import sys
 import time
 
 import tensorflow as tf
@@ -61,14 +63,7 @@ def wait_for_workers(workers: list, own_index: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     pending = [w for i, w in enumerate(workers) if i != own_index]
     while pending:
-        still = []
-        for address in pending:
-            host, _, port = address.rpartition(":")
-            try:
-                socket.create_connection((host, int(port)), timeout=2).close()
-            except OSError:
-                still.append(address)
-        pending = still
+        pending = [address for address in pending if not _reachable(address)]
         if pending and time.monotonic() > deadline:
             raise TimeoutError(
                 f"Could not reach worker(s) {pending} within {timeout:g} s; check TF_CONFIG "
@@ -97,14 +92,16 @@ def make_strategy(name: str = "default", cluster_timeout: float = 120.0):
         name: `"default"` (no distribution), `"mirrored"` (all local devices,
             `MirroredStrategy`) or `"multiworker"` (`MultiWorkerMirroredStrategy`
             over the cluster in `TF_CONFIG`).
-        cluster_timeout: seconds to wait for the other workers to come up.
+        cluster_timeout: seconds to wait for the other workers to join; after
+            that the process exits with status 1, after a message naming the
+            cluster and the workers not reachable at the start (TensorFlow's
+            wait cannot be interrupted otherwise).
 
     Returns:
         A `tf.distribute.Strategy`.
 
     Raises:
         ValueError: unknown name or bad `TF_CONFIG`.
-        TimeoutError: a worker that cannot be reached in time.
     """
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}; expected one of {STRATEGIES}.")
@@ -113,11 +110,34 @@ def make_strategy(name: str = "default", cluster_timeout: float = 120.0):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     info = parse_tf_config(os.environ.get("TF_CONFIG"))
-    strategy = tf.distribute.MultiWorkerMirroredStrategy(
-        communication_options=tf.distribute.experimental.CommunicationOptions(
-            timeout_seconds=cluster_timeout
-        )
+    # Creating the strategy blocks inside TensorFlow (holding the interpreter)
+    # until every worker has joined. faulthandler's C-level timer bounds that
+    # wait: past `cluster_timeout` it ends the process, after the message below.
+    others = [w for i, w in enumerate(info["workers"]) if i != info["task_index"]]
+    missing = [w for w in others if not _reachable(w)]
+    sys.stderr.write(
+        f"keras-bmm: worker {info['task_index']} joining the cluster {info['workers']}"
+        + (f"; not reachable yet: {missing}" if missing else "")
+        + f". If the cluster has not formed within {cluster_timeout:g} s, this process "
+        f"exits with status 1 (check TF_CONFIG and that every worker was started).\n"
     )
-    # The strategy has started this worker's server; now make sure the others are up.
-    wait_for_workers(info["workers"], info["task_index"], cluster_timeout)
+    sys.stderr.flush()
+    faulthandler.dump_traceback_later(cluster_timeout, exit=True)
+    try:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy(
+            communication_options=tf.distribute.experimental.CommunicationOptions(
+                timeout_seconds=cluster_timeout
+            )
+        )
+    finally:
+        faulthandler.cancel_dump_traceback_later()
     return strategy
+
+
+def _reachable(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=1).close()
+        return True
+    except OSError:
+        return False

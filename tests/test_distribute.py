@@ -106,3 +106,26 @@ def test_unreachable_worker_is_a_bounded_wait():
 def test_unknown_strategy():
     with pytest.raises(ValueError, match="Unknown strategy 'tpu'"):
         make_strategy("tpu")
+
+
+def test_worker_whose_peer_never_starts_exits_with_a_clear_message(tmp_path):
+    """TensorFlow would wait forever for the missing worker; the timer ends it."""
+    missing = f"127.0.0.1:{free_port()}"
+    tf_config = {
+        "cluster": {"worker": [f"127.0.0.1:{free_port()}", missing]},
+        "task": {"type": "worker", "index": 0},
+    }
+    code = "from keras_bmm.distribute import make_strategy; make_strategy('multiworker', 3)"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=dict(ENV, TF_CONFIG=json.dumps(tf_config)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _, err = proc.communicate(timeout=180)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1
+    assert f"not reachable yet: ['{missing}']" in err and "within 3 s" in err
