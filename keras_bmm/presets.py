@@ -51,18 +51,22 @@ SHARED_CIFAR10 = os.path.join("..", "shared", "data", "cifar10-jpeg.tar.gz")
 
 PRESETS = {
     "paper": dict(PAPER_SCHEDULE, dataset="cifar10"),
-    # Chosen by experiment on a 2-core CPU; the evidence is in the README.
+    # Provisional: the last protocol measured on the 2-core CPU. It does not
+    # yet meet the criteria it is meant to (cross-entropy visibly memorising
+    # at 50% noise, BMM AUC > 0.8 at the end of the warm-up); the README
+    # holds the measurements.
     "cpu": dict(
         PAPER_SCHEDULE,
         dataset="folder",
         data_dir=SHARED_CIFAR10,
         per_class=500,
         width=16,
-        epochs=100,
-        lr_milestones=(21, 81),
+        batch_size=32,
+        epochs=80,
+        lr_milestones=(21, 66),
         warmup_epochs=26,
         dynamic_epochs=5,
-        temperature_epochs=30,
+        temperature_epochs=24,
     ),
 }
 
