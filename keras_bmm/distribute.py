@@ -7,7 +7,6 @@ import json
 import os
 import socket
 import sys
-import time
 
 import tensorflow as tf
 
@@ -52,25 +51,6 @@ def parse_tf_config(text: str | None) -> dict:
         )
     index = task["index"] + (len(cluster.get("chief", [])) if task["type"] == "worker" else 0)
     return {"workers": workers, "task_type": task["type"], "task_index": index}
-
-
-def wait_for_workers(workers: list, own_index: int, timeout: float) -> None:
-    """Waits until every other worker accepts connections, at most `timeout` seconds.
-
-    Raises:
-        TimeoutError: naming the workers that could not be reached.
-    """
-    deadline = time.monotonic() + timeout
-    pending = [w for i, w in enumerate(workers) if i != own_index]
-    while pending:
-        pending = [address for address in pending if not _reachable(address)]
-        if pending and time.monotonic() > deadline:
-            raise TimeoutError(
-                f"Could not reach worker(s) {pending} within {timeout:g} s; check TF_CONFIG "
-                "and that every worker has been started."
-            )
-        if pending:
-            time.sleep(0.5)
 
 
 def is_chief() -> bool:
