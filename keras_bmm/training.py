@@ -342,25 +342,29 @@ def build_model(
     return model
 
 
+def noise_of(config: TrainConfig, data) -> LabelNoise:
+    """The labels a configuration trains on: a saved file, real noise, or drawn noise."""
+    clean = data.train_clean_labels if data.train_clean_labels is not None else data.train_labels
+    if config.noisy_labels:
+        return LabelNoise.load(config.noisy_labels, clean_labels=clean)
+    if data.train_clean_labels is not None:
+        return real_noise(data.train_labels, data.train_clean_labels, data.num_classes)
+    return make_noise(
+        data.train_labels,
+        config.noise,
+        data.num_classes,
+        seed=config.noise_seed,
+        noise_type=config.noise_type,
+        class_names=data.class_names,
+    )
+
+
 def _labels(config: TrainConfig, data, run_dir: str, resume: bool) -> LabelNoise:
     saved = os.path.join(run_dir, "noisy_labels.npz")
-    clean = data.train_clean_labels if data.train_clean_labels is not None else data.train_labels
     if resume and os.path.exists(saved):
-        return LabelNoise.load(saved, clean_labels=clean)
-    if config.noisy_labels:
-        noise = LabelNoise.load(config.noisy_labels, clean_labels=clean)
-    elif data.train_clean_labels is not None:
-        noise = real_noise(data.train_labels, data.train_clean_labels, data.num_classes)
-    else:
-        noise = make_noise(
-            data.train_labels,
-            config.noise,
-            data.num_classes,
-            seed=config.noise_seed,
-            noise_type=config.noise_type,
-            class_names=data.class_names,
-        )
-    return noise
+        clean = data.train_clean_labels
+        return LabelNoise.load(saved, clean_labels=data.train_labels if clean is None else clean)
+    return noise_of(config, data)
 
 
 def _is_run(run_dir: str) -> bool:

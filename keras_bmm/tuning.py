@@ -27,8 +27,7 @@ import numpy as np
 from keras_bmm.callback import BMMCallback
 from keras_bmm.data import eval_pipeline, steps_per_epoch, train_pipeline
 from keras_bmm.model import per_sample_cross_entropy
-from keras_bmm.noise import make_noise, real_noise
-from keras_bmm.training import TrainConfig, build_model, dataset_of
+from keras_bmm.training import TrainConfig, build_model, dataset_of, noise_of
 
 #: The searchable settings: `(low, high)` defaults and whether sampled on a log scale.
 SEARCH_SPACE = {
@@ -224,17 +223,7 @@ def tune(
         raise ValueError(f"max_trials must be >= 1, got {max_trials}.")
     directory = directory or os.path.join("runs", f"tune-{config.name}")
     data = dataset_of(config)
-    if data.train_clean_labels is not None:
-        noise = real_noise(data.train_labels, data.train_clean_labels, data.num_classes)
-    else:
-        noise = make_noise(
-            data.train_labels,
-            config.noise,
-            data.num_classes,
-            seed=config.noise_seed,
-            noise_type=config.noise_type,
-            class_names=data.class_names,
-        )
+    noise = noise_of(config, data)
     train_index, val_index = holdout_split(data.num_train, holdout, config.seed)
     split = (
         data.train_images[train_index],
