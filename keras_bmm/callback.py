@@ -7,7 +7,7 @@ import logging
 import keras
 import numpy as np
 
-from keras_bmm.mixture import BetaMixture, loss_bounds, normalize_losses, trim_to_bounds
+from keras_bmm.mixture import BetaMixture, fit_losses, loss_bounds
 from keras_bmm.model import BootstrappingModel
 
 logger = logging.getLogger(__name__)
@@ -134,6 +134,13 @@ class BMMCallback(keras.callbacks.Callback):
                 "training: build BootstrappingModel(..., num_samples=N) and feed inputs as "
                 '{"image": images, "index": sample_indices}, or pass BMMCallback(data=...).'
             )
+        if self.data is None and not self.model.fast and self.model.method != "ce":
+            raise ValueError(
+                "BootstrappingModel(fast=False) records no losses during training, as the "
+                "reference code: pass the training set in order, un-augmented, as "
+                "BMMCallback(data=...) (e.g. keras_bmm.data.eval_pipeline(images, labels, "
+                "batch_size, indexed=True))."
+            )
         if (
             self.noise_mask is not None
             and self.model.num_samples is not None
@@ -222,9 +229,9 @@ class BMMCallback(keras.callbacks.Callback):
                 f"(first at sample {first}); training has diverged. Lower the learning "
                 "rate or check the inputs for NaN."
             )
-        bounds = loss_bounds(observed, self.lower_percentile, self.upper_percentile)
-        fit_values = normalize_losses(trim_to_bounds(observed, bounds), bounds).numpy()
-        mixture = BetaMixture(max_iters=self.max_iters, tol=self.tol).fit(fit_values)
+        mixture, bounds = fit_losses(
+            observed, self.max_iters, self.tol, self.lower_percentile, self.upper_percentile
+        )
         self.model.set_noise_model(mixture, bounds)
         posterior = np.full(losses.shape, np.nan)
         posterior[seen] = self.model.noise_posterior(observed).numpy()

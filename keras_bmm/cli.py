@@ -78,6 +78,20 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         help="tf.distribute: default, mirrored (local devices), multiworker (TF_CONFIG)",
     )
     add(
+        "--fast",
+        default=s,
+        action=argparse.BooleanOptionalAction,
+        help="--fast: one inference pass per batch gives targets, posterior and tracked losses "
+        "(default); --no-fast: the reference code's passes (the paper and cpu presets)",
+    )
+    add(
+        "--augment",
+        default=s,
+        action=argparse.BooleanOptionalAction,
+        help="random crop (4 px padding) and flip of training images (default: by dataset)",
+    )
+    add("--eval-every", default=s, type=int, help="test-set evaluation every N epochs (default 1)")
+    add(
         "--mixed-precision",
         default=s,
         action="store_true",

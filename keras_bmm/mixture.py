@@ -89,6 +89,34 @@ def trim_to_bounds(losses, bounds) -> np.ndarray:
 # Posterior look-up table.
 
 
+def fit_losses(
+    losses,
+    max_iters: int = 10,
+    tol: float | None = None,
+    lower_percentile: float = 5.0,
+    upper_percentile: float = 95.0,
+):
+    """Fits the paper's mixture to raw per-sample losses, as `BMMCallback` does.
+
+    The losses between the two percentiles are min-max scaled with them and
+    fitted by EM.
+
+    Args:
+        losses: finite per-sample losses.
+        max_iters: EM iterations.
+        tol: optional EM tolerance.
+        lower_percentile: lower normalisation percentile.
+        upper_percentile: upper normalisation percentile.
+
+    Returns:
+        `(mixture, bounds)`: the fitted `BetaMixture` and `(low, high)`; the
+        posterior of raw losses is `mixture.posterior(normalize_losses(losses, bounds))`.
+    """
+    bounds = loss_bounds(losses, lower_percentile, upper_percentile)
+    values = normalize_losses(trim_to_bounds(losses, bounds), bounds).numpy()
+    return BetaMixture(max_iters=max_iters, tol=tol).fit(values), bounds
+
+
 def table_lookup(table, x) -> tf.Tensor:
     """Linear interpolation in a table sampled uniformly on [0, 1].
 

@@ -76,13 +76,17 @@ class BootstrappingModel(keras.Model):
     `keras_bmm.BMMCallback` has fitted a mixture; before that the
     bootstrapping methods train with plain mixup, as in the paper.
 
-    Per train step, the mixup and bootstrapping methods run one
-    inference-mode forward pass on the un-mixed batch (no gradient) that
-    gives the targets `z`, the per-sample losses that `B` is read from, and
-    the losses recorded for the next mixture fit; then the mixed pass with
-    gradients. (The reference code takes `z` from a separate training-mode
-    pass.) The `"ce"` baseline makes no extra pass: it records the
-    training-mode losses of its own forward pass.
+    Per train step, `fast=True` (the default) runs one inference-mode
+    forward pass on the un-mixed batch (no gradient) that gives the targets
+    `z`, the per-sample losses that `B` is read from, and the losses recorded
+    for the next mixture fit; then the mixed pass with gradients.
+    `fast=False` arranges the passes as the reference code does: plain
+    mixup (one pass) during the warm-up, then a training-mode pass for `z`
+    (which also updates batch-norm statistics), an inference-mode pass for
+    `B`, and the mixed pass; it records no losses, so the mixture is fitted
+    on a separate pass over the training set after each epoch
+    (`BMMCallback(data=...)`). The `"ce"` baseline makes no extra pass: it
+    records the training-mode losses of its own forward pass.
 
     The mixture's posterior table, its parameters and the loss normalisation
     bounds live in non-trainable weights, so they are saved and restored
@@ -97,7 +101,7 @@ class BootstrappingModel(keras.Model):
 
     Args:
         backbone: a Keras model mapping images to logits `(batch, C)`.
-        method: one of `"ce"`, `"mixup"`, `"m-dyr-h"`, `"m-dyr-s"`.
+        method: one of `"ce"`, `"mixup"`, `"m-dyr-h"`, `"m-dyr-s"`, `"md-dyr-sh"`.
         num_samples: number of training samples, to record per-sample losses
             by index during training. `None` records nothing (then pass
             `data=` to `BMMCallback`).
@@ -116,6 +120,9 @@ class BootstrappingModel(keras.Model):
         final_temperature: MD-DYR-SH only: the last temperature.
         posterior_clip: `B` is clipped into `[posterior_clip, 1 - posterior_clip]`
             while bootstrapping, as in the reference code.
+        fast: one inference-mode pass per batch for targets, posterior and
+            recorded losses (`True`), or the reference code's passes
+            (`False`; needs `BMMCallback(data=...)`).
         seed: seed of the `keras.random.SeedGenerator` for mixup.
         **kwargs: passed on to `keras.Model`.
 
@@ -145,6 +152,7 @@ class BootstrappingModel(keras.Model):
         temperature_epochs: int = 89,
         final_temperature: float = 1e-3,
         posterior_clip: float = 1e-4,
+        fast: bool = True,
         seed: int | None = None,
         **kwargs,
     ):
@@ -179,6 +187,7 @@ class BootstrappingModel(keras.Model):
         self.temperature_epochs = int(temperature_epochs)
         self.final_temperature = float(final_temperature)
         self.posterior_clip = float(posterior_clip)
+        self.fast = bool(fast)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         # Saved with the weights, so that a resumed run draws the same mixup
@@ -334,6 +343,7 @@ class BootstrappingModel(keras.Model):
             "temperature_epochs": self.temperature_epochs,
             "final_temperature": self.final_temperature,
             "posterior_clip": self.posterior_clip,
+            "fast": self.fast,
             "seed": self.seed,
         }
 
@@ -463,6 +473,31 @@ class BootstrappingModel(keras.Model):
         temperature = 1.0 + (self.final_temperature - 1.0) * fraction
         return bootstrapping, active, temperature
 
+    def _num_classes(self, images) -> int:
+        spec = self.backbone.compute_output_spec(keras.KerasTensor(images.shape, images.dtype))
+        return int(spec.shape[-1])
+
+    def _reference_passes(self, images, labels, active, num_classes):
+        """The reference's extra passes once the mixture is in use, else zeros.
+
+        A training-mode pass (no gradient; it updates batch-norm statistics,
+        as the reference's does) gives the bootstrap targets, and an
+        inference-mode pass the losses the posterior is read from.
+        """
+
+        def passes():
+            targets_logits = tf.stop_gradient(self(images, training=True))
+            eval_logits = tf.stop_gradient(self(images, training=False))
+            return tf.cast(targets_logits, tf.float32), per_sample_cross_entropy(
+                labels, eval_logits
+            )
+
+        def skip():
+            batch = tf.shape(labels)[0]
+            return tf.zeros([batch, num_classes], tf.float32), tf.zeros([batch], tf.float32)
+
+        return tf.cond(active, passes, skip)
+
     def train_step(self, data):
         images, index, labels, sample_weight = self._inputs(data)
         if self.method == "ce":
@@ -476,51 +511,64 @@ class BootstrappingModel(keras.Model):
                 )
                 loss = loss + tf.cast(self._weight_decay_loss(), loss.dtype)
                 scaled_loss = self.optimizer.scale_loss(loss)
+            gradients = tape.gradient(scaled_loss, self.trainable_weights)
+            self.optimizer.apply(gradients, self.trainable_weights)
             predictions = tf.stop_gradient(logits)
-            clean_losses = per_sample_cross_entropy(labels, predictions)
-        else:
-            predictions = tf.stop_gradient(self(images, training=False))
-            num_classes = tf.shape(predictions)[-1]
-            with tf.control_dependencies(self._check_labels(labels, num_classes)):
-                clean_losses = per_sample_cross_entropy(labels, predictions)
+            self._record(index, per_sample_cross_entropy(labels, predictions))
+            return self._update_trackers(loss, labels, predictions, sample_weight)
+
+        num_classes = self._num_classes(images)
+        with tf.control_dependencies(self._check_labels(labels, num_classes)):
             targets = tf.one_hot(labels, num_classes, dtype=tf.float32)
-            bootstrapping, dynamic, temperature = self._phases()
-            lam = keras.random.beta(
-                (), self.mixup_alpha, self.mixup_alpha, seed=self.seed_generator
+        bootstrapping, dynamic, temperature = self._phases()
+        lam = keras.random.beta((), self.mixup_alpha, self.mixup_alpha, seed=self.seed_generator)
+        batch = tf.shape(labels)[0]
+        permutation = keras.random.shuffle(tf.range(batch), seed=self.seed_generator)
+        predictions = None
+        if self.fast:
+            # One inference-mode pass: targets, posterior and recorded losses.
+            predictions = tf.stop_gradient(self(images, training=False))
+            clean_losses = per_sample_cross_entropy(labels, predictions)
+            target_logits = tf.cast(predictions, tf.float32)
+            self._record(index, clean_losses)
+        elif self.uses_bmm:
+            active = tf.logical_or(bootstrapping, dynamic)
+            target_logits, clean_losses = self._reference_passes(
+                images, labels, active, num_classes
             )
-            batch = tf.shape(labels)[0]
-            permutation = keras.random.shuffle(tf.range(batch), seed=self.seed_generator)
-            if self.uses_bmm:
-                b = tf.clip_by_value(
-                    self.noise_posterior(clean_losses),
-                    self.posterior_clip,
-                    1.0 - self.posterior_clip,
-                )
-                bootstrapped = bmm_losses.bootstrap_targets(
-                    targets, predictions, b, BOOTSTRAP_MODES[self.method], temperature
-                )
-                targets = tf.where(bootstrapping, bootstrapped, targets)
-                if self.method == "md-dyr-sh":
-                    dynamic_lam = bmm_losses.dynamic_mixup_weights(b, permutation)
-                    lam = tf.where(dynamic, dynamic_lam, tf.fill([batch], lam))
-            if sample_weight is not None:
-                # CE is linear in its target: weighting the targets weights each half.
-                targets = targets * tf.reshape(tf.cast(sample_weight, tf.float32), [-1, 1])
-            mixed_images = bmm_losses.mix(images, permutation, lam)
-            mixed_targets = bmm_losses.mix(targets, permutation, lam)
-            with tf.GradientTape() as tape:
-                logits = self(mixed_images, training=True)
-                loss = self.compute_loss(x=mixed_images, y=mixed_targets, y_pred=logits)
-                if self.uses_bmm and self.reg_weight > 0:
-                    reg = bmm_losses.class_balance_regularizer(tf.nn.softmax(logits))
-                    reg = reg * tf.cast(bootstrapping, reg.dtype) * self.reg_weight
-                    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-                    loss = loss + tf.cast(reg, loss.dtype) / replicas
-                loss = loss + tf.cast(self._weight_decay_loss(), loss.dtype)
-                scaled_loss = self.optimizer.scale_loss(loss)
+        if self.uses_bmm:
+            b = tf.clip_by_value(
+                self.noise_posterior(clean_losses), self.posterior_clip, 1.0 - self.posterior_clip
+            )
+            bootstrapped = bmm_losses.bootstrap_targets(
+                targets, target_logits, b, BOOTSTRAP_MODES[self.method], temperature
+            )
+            targets = tf.where(bootstrapping, bootstrapped, targets)
+            if self.method == "md-dyr-sh":
+                dynamic_lam = bmm_losses.dynamic_mixup_weights(b, permutation)
+                lam = tf.where(dynamic, dynamic_lam, tf.fill([batch], lam))
+        if sample_weight is not None:
+            # CE is linear in its target: weighting the targets weights each half.
+            targets = targets * tf.reshape(tf.cast(sample_weight, tf.float32), [-1, 1])
+        mixed_images = bmm_losses.mix(images, permutation, lam)
+        mixed_targets = bmm_losses.mix(targets, permutation, lam)
+        with tf.GradientTape() as tape:
+            logits = self(mixed_images, training=True)
+            loss = self.compute_loss(x=mixed_images, y=mixed_targets, y_pred=logits)
+            if self.uses_bmm and self.reg_weight > 0:
+                reg = bmm_losses.class_balance_regularizer(tf.nn.softmax(logits))
+                reg = reg * tf.cast(bootstrapping, reg.dtype) * self.reg_weight
+                replicas = tf.distribute.get_strategy().num_replicas_in_sync
+                loss = loss + tf.cast(reg, loss.dtype) / replicas
+            loss = loss + tf.cast(self._weight_decay_loss(), loss.dtype)
+            scaled_loss = self.optimizer.scale_loss(loss)
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
-        self._record(index, clean_losses)
+        if predictions is None:
+            # No un-mixed pass: score the mixed pass against each input's larger part.
+            weights = tf.broadcast_to(tf.reshape(lam, [-1]), [batch])
+            labels = tf.where(weights >= 0.5, labels, tf.gather(labels, permutation))
+            predictions = tf.stop_gradient(logits)
         return self._update_trackers(loss, labels, predictions, sample_weight)
 
     def test_step(self, data):

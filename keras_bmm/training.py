@@ -25,7 +25,7 @@ from keras_bmm.report import noise_report, write_report
 MODELS = ("small_cnn", "preact_resnet18")
 
 #: Settings that may change when a run is resumed (how, not what, is trained).
-RUN_SETTINGS = ("verbose", "strategy")
+RUN_SETTINGS = ("verbose", "strategy", "eval_every")
 
 #: Preset settings that describe the preset's dataset, dropped for another dataset.
 PRESET_DATA_FIELDS = ("data_dir", "per_class", "image_size", "label_set")
@@ -44,6 +44,8 @@ BASE_DEFAULTS = dict(
     verbose=1,
     strategy="default",
     mixed_precision=False,
+    fast=True,
+    eval_every=1,
 )
 
 
@@ -90,6 +92,17 @@ class TrainConfig:
             `"multiworker"` (the cluster in `TF_CONFIG`).
         mixed_precision: train under the `mixed_float16` policy (GPU); the
             BMM fit and the recorded losses stay float32.
+        fast: the fast train step (see `BootstrappingModel`): one
+            inference-mode pass per batch gives the bootstrap targets, the
+            posterior and the losses for the next mixture fit. `False`
+            arranges the passes as the reference code does (a training-mode
+            pass for the targets, an inference-mode pass for the posterior,
+            and a pass over the training set after each epoch for the
+            mixture); the `paper` and `cpu` presets set `False`.
+        eval_every: evaluate on the test set every this many epochs (the
+            last epoch always); best accuracy is over the evaluated epochs.
+        augment: random crop and flip of the training images; `None` takes
+            the dataset's default (on for CIFAR and image folders).
     """
 
     preset: str | None = None
@@ -123,6 +136,9 @@ class TrainConfig:
     verbose: int | None = None
     strategy: str | None = None
     mixed_precision: bool | None = None
+    fast: bool | None = None
+    eval_every: int | None = None
+    augment: bool | None = None
 
     def resolved(self) -> TrainConfig:
         """Validates the configuration and fills every unset field.
@@ -209,12 +225,17 @@ class TrainConfig:
             )
         if self.image_size is not None:
             self.image_size = tuple(int(s) for s in self.image_size)
-        for field in ("epochs", "batch_size", "width"):
+        for field in ("epochs", "batch_size", "width", "eval_every"):
             if int(getattr(self, field)) < 1:
                 raise ValueError(f"{field} must be >= 1, got {getattr(self, field)}.")
         for field in ("warmup_epochs", "dynamic_epochs"):
             if int(getattr(self, field)) < 0:
                 raise ValueError(f"{field} must be >= 0, got {getattr(self, field)}.")
+        if int(self.epochs) % int(self.eval_every):
+            raise ValueError(
+                f"epochs ({self.epochs}) must be a multiple of eval_every ({self.eval_every}), "
+                "so that the last epoch is evaluated."
+            )
         if self.per_class is not None and int(self.per_class) < 1:
             raise ValueError(f"per_class must be >= 1, got {self.per_class}.")
         if not self.learning_rate > 0:
@@ -327,6 +348,7 @@ def build_model(
         weight_decay=config.weight_decay,
         dynamic_epochs=config.dynamic_epochs,
         temperature_epochs=config.temperature_epochs,
+        fast=config.fast,
         seed=config.seed,
     )
     steps = steps_per_epoch(num_samples, config.batch_size)
@@ -439,7 +461,9 @@ def read_history(path: str) -> dict:
     for row in rows:
         for key, value in row.items():
             if key != "epoch":
-                history.setdefault(key, []).append(float(value) if value else float("nan"))
+                # CSVLogger writes "NA" for epochs without validation.
+                number = float(value) if value not in ("", "NA") else float("nan")
+                history.setdefault(key, []).append(number)
     return history
 
 
@@ -512,7 +536,9 @@ def train(
     finally:
         keras.config.set_dtype_policy(policy)
     history_path = os.path.join(config.run_dir, "history.csv")
-    bmm_callback = BMMCallback(noise_mask=noise.noise_mask)
+    # The faithful step records no losses: a separate pass over the training set does.
+    tracking = None if config.fast else eval_pipeline(data.train_images, noise.labels, 500, True)
+    bmm_callback = BMMCallback(data=tracking, noise_mask=noise.noise_mask)
     plot_callback = PlotCallback(
         bmm_callback,
         os.path.join(config.run_dir, "plots"),
@@ -540,7 +566,7 @@ def train(
                 noise.labels,
                 config.batch_size,
                 seed=config.seed,
-                augment=data.augment,
+                augment=data.augment if config.augment is None else config.augment,
                 epochs=config.epochs,
                 initial_epoch=initial_epoch,
             ),
@@ -548,6 +574,7 @@ def train(
             initial_epoch=initial_epoch,
             steps_per_epoch=steps_per_epoch(data.num_train, config.batch_size),
             validation_data=eval_pipeline(data.test_images, data.test_labels, 500),
+            validation_freq=config.eval_every,
             callbacks=run_callbacks,
             shuffle=False,  # the pipeline shuffles
             verbose=config.verbose,

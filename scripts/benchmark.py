@@ -1,92 +1,89 @@
-"""Benchmarks that print a table and write JSON (not tests).
+"""Benchmarks of keras-bmm: each prints a table and can write JSON (not tests).
 
 Sub-benchmarks:
-    pipeline  input pipeline throughput (images/s) against the training step's
+    step      images/s of one epoch under each method, as ratios to cross-entropy
+    pipeline  input pipeline throughput (folder and TFDS paths) against the step
+    bmm       mixture fit + posteriors for 50k and 1M losses, against numpy/scipy
+    accuracy  the cpu preset on the real CIFAR-10, one or more methods per call
 
-Example:
+Examples:
+    python scripts/benchmark.py step --data-dir ../shared/data/cifar10-jpeg.tar.gz
     python scripts/benchmark.py pipeline --data-dir ../shared/data/cifar10-jpeg.tar.gz
+    python scripts/benchmark.py bmm
+    python scripts/benchmark.py accuracy --method m-dyr-h --noise 0.8
+    python scripts/benchmark.py accuracy --table
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import statistics
-import time
+import os
 
-import keras
-import numpy as np
-
-from keras_bmm.data import extracted_folder, load_image_folder, steps_per_epoch, train_pipeline
-from keras_bmm.model import BootstrappingModel
-from keras_bmm.models import preact_resnet18
+from keras_bmm.benchmarks import format_table, write_json
+from keras_bmm.model import METHODS
+from keras_bmm.presets import SHARED_CIFAR10
 
 
-def _median_rate(run, images: int, repeats: int) -> float:
-    run()  # warm-up: tracing, caches
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return images / statistics.median(times)
-
-
-def pipeline_benchmark(args) -> list[dict]:
-    """Pipeline alone vs. the CE training step of PreAct ResNet-18 at `--width`."""
-    data = load_image_folder(extracted_folder(args.data_dir), per_class=args.per_class)
-    n = data.num_train
-    ds = train_pipeline(data.train_images, data.train_labels, args.batch_size, augment=True)
-
-    def iterate():
-        for _ in ds:
-            pass
-
-    pipeline_rate = _median_rate(iterate, n, args.repeats)
-    model = BootstrappingModel(
-        preact_resnet18(data.num_classes, width=args.width), method="ce", num_samples=n
-    )
-    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9))
-    steps = min(args.train_steps, steps_per_epoch(n, args.batch_size))
-    cached = ds.take(steps).cache()
-    for _ in cached:  # materialise: time the step, not the pipeline
-        pass
-
-    def fit():
-        model.fit(cached, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
-
-    step_rate = _median_rate(fit, steps * args.batch_size, args.repeats)
-    return [
-        {"what": "pipeline (image folder, augment)", "images_per_s": pipeline_rate},
-        {"what": f"train step (CE, PreAct ResNet-18 w{args.width})", "images_per_s": step_rate},
-        {"what": "ratio pipeline / train step", "images_per_s": pipeline_rate / step_rate},
-    ]
-
-
-def main(argv=None):
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="benchmark", required=True)
-    p = sub.add_parser("pipeline", help="input pipeline throughput vs. the train step")
-    p.add_argument("--data-dir", default="../shared/data/cifar10-jpeg.tar.gz")
-    p.add_argument("--per-class", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--width", type=int, default=16)
-    p.add_argument("--train-steps", type=int, default=40)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--json", help="write the rows to this JSON file")
-    args = parser.parse_args(argv)
-    rows = pipeline_benchmark(args)
-    print(f"{'measurement':48s} {'images/s (median)':>18s}")
-    for row in rows:
-        print(f"{row['what']:48s} {row['images_per_s']:18.1f}")
-    if args.json:
-        meta = {"machine": platform.processor() or platform.machine(), "time": time.ctime()}
-        with open(args.json, "w") as f:
-            json.dump({"benchmark": args.benchmark, "meta": meta, "rows": rows}, f, indent=2)
+    step = sub.add_parser("step", help="training throughput of every method")
+    step.add_argument("--data-dir", default=None, help="image folder/archive (default: random)")
+    step.add_argument("--num-images", type=int, default=2560)
+    step.add_argument("--width", type=int, default=16)
+    step.add_argument("--batch-size", type=int, default=128)
+    step.add_argument("--repeats", type=int, default=3)
+    pipe = sub.add_parser("pipeline", help="input pipelines against the training step")
+    pipe.add_argument("--data-dir", default=SHARED_CIFAR10)
+    pipe.add_argument("--per-class", type=int, default=500)
+    pipe.add_argument("--width", type=int, default=16)
+    pipe.add_argument("--batch-size", type=int, default=128)
+    pipe.add_argument("--repeats", type=int, default=3)
+    bmm = sub.add_parser("bmm", help="mixture fit against a numpy/scipy EM")
+    bmm.add_argument("--sizes", type=int, nargs="+", default=[50_000, 1_000_000])
+    bmm.add_argument("--repeats", type=int, default=5)
+    acc = sub.add_parser("accuracy", help="the cpu preset on the real CIFAR-10")
+    acc.add_argument("--method", nargs="*", choices=METHODS, default=[], dest="methods")
+    acc.add_argument("--noise", type=float, default=0.5)
+    acc.add_argument("--fast", action="store_true", help="the fast train step")
+    acc.add_argument("--data-dir", default=None, help="default: the preset's")
+    acc.add_argument("--run-root", default=os.path.join("runs", "benchmark"))
+    acc.add_argument("--table", action="store_true", help="only print the finished runs")
+    for p in (step, pipe, bmm, acc):
+        p.add_argument("--json", help="write the rows to this JSON file")
+    return parser
+
+
+def main(argv=None) -> list[dict]:
+    args = build_parser().parse_args(argv)
+    settings = {k: v for k, v in vars(args).items() if k not in ("json", "benchmark")}
+    if args.benchmark == "step":
+        from keras_bmm.benchmarks.step import COLUMNS, step_benchmark
+
+        rows = step_benchmark(
+            args.data_dir, args.num_images, args.width, args.batch_size, args.repeats
+        )
+    elif args.benchmark == "pipeline":
+        from keras_bmm.benchmarks.pipeline import COLUMNS, pipeline_benchmark
+
+        rows = pipeline_benchmark(
+            args.data_dir, args.per_class, args.width, args.batch_size, args.repeats
+        )
+    elif args.benchmark == "bmm":
+        from keras_bmm.benchmarks.bmm import COLUMNS, bmm_benchmark
+
+        rows = bmm_benchmark(args.sizes, args.repeats)
+    else:
+        from keras_bmm.benchmarks.accuracy import COLUMNS, accuracy_run, collect
+
+        if not args.table:
+            for method in args.methods:
+                accuracy_run(method, args.noise, args.fast, args.run_root, args.data_dir)
+        rows = collect(args.run_root)
+    print(format_table(rows, COLUMNS))
+    write_json(args.json, args.benchmark, rows, settings)
     return rows
 
 
 if __name__ == "__main__":
-    np.set_printoptions(precision=3)
     main()

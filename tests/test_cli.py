@@ -99,3 +99,12 @@ def test_mixed_precision_run_keeps_the_bmm_in_float32(tmp_path):
     assert np.all(np.isfinite(result.history["bmm_alpha_noisy"]))
     for name in ("history.json", "metrics.json", "tensorboard", "noise_report.csv"):
         assert os.path.exists(tmp_path / "run" / name), name
+
+
+def test_switches(script):
+    config, _ = script.parse_args(
+        ["--no-fast", "--no-augment", "--eval-every", "5", "--epochs", "60"]
+    )
+    assert (config.fast, config.augment, config.eval_every) == (False, False, 5)
+    config, _ = script.parse_args(["--preset", "cpu", "--fast"])
+    assert config.fast and config.augment is None

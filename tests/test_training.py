@@ -122,6 +122,21 @@ def test_presets_and_precedence():
     assert other.data_dir is None and other.per_class is None
     with pytest.raises(ValueError, match="Unknown preset 'gpu'"):
         TrainConfig(preset="gpu").resolved()
+    # The presets reproduce the reference code's passes; the default is the fast step.
+    assert not paper.fast and not cpu.fast and TrainConfig().resolved().fast
+    assert TrainConfig(preset="cpu", fast=True).resolved().fast
+    assert TrainConfig().resolved().augment is None  # the dataset decides
+
+
+def test_eval_every_evaluates_the_last_epoch(tmp_path):
+    result = train(config(tmp_path / "run", method="ce", epochs=4, eval_every=2), export=False)
+    accuracy = np.asarray(result.history["val_accuracy"])
+    assert np.isnan(accuracy[[0, 2]]).all() and np.isfinite(accuracy[[1, 3]]).all()
+    assert result.last_test_accuracy == accuracy[3]
+    assert result.best_test_accuracy == np.nanmax(accuracy)
+    assert len(result.history["bmm_auc"]) == 4  # the mixture is still fitted every epoch
+    with pytest.raises(ValueError, match="multiple of eval_every"):
+        TrainConfig(epochs=5, eval_every=2).resolved()
 
 
 @pytest.mark.parametrize(

@@ -118,11 +118,21 @@ def train_pipeline(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def eval_pipeline(images, labels, batch_size: int) -> tf.data.Dataset:
-    """Evaluation batches `(image, label)` in order, images cast to float32."""
-    ds = tf.data.Dataset.from_tensor_slices((images, tf.cast(labels, tf.int32)))
+def eval_pipeline(images, labels, batch_size: int, indexed: bool = False) -> tf.data.Dataset:
+    """Evaluation batches `(image, label)` in order, images cast to float32.
+
+    With `indexed=True`, batches are `({"image", "index"}, label)`, as
+    `BMMCallback(data=...)` takes them to track the training set's losses.
+    """
+    labels = tf.cast(labels, tf.int32)
+    ds = tf.data.Dataset.from_tensor_slices((images, labels, tf.range(tf.shape(labels)[0])))
+
+    def prepare(image, label, index):
+        image = tf.cast(image, tf.float32)
+        return ({"image": image, "index": index} if indexed else image), label
+
     return (
         ds.batch(batch_size)
-        .map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
+        .map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )

@@ -1,0 +1,121 @@
+"""`accuracy` benchmark: the `cpu` preset on the real CIFAR-10, one method per run."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from keras_bmm.model import METHODS
+
+COLUMNS = [
+    "noise",
+    "method",
+    "mode",
+    "best_%",
+    "last_%",
+    "auc_warmup",
+    "auc_last",
+    "epochs",
+    "wall_min",
+]
+
+#: What the benchmark runs: at 50% noise every method, at 80% three.
+DEFAULT_RUNS = (
+    *((0.5, m, False) for m in METHODS),
+    (0.8, "ce", False),
+    (0.8, "m-dyr-h", False),
+    (0.8, "md-dyr-sh", False),
+    (0.5, "m-dyr-h", True),
+)
+
+RESULT_FILE = "benchmark.json"
+
+
+def run_name(method: str, noise: float, fast: bool) -> str:
+    return f"cpu-{method}-{noise:g}" + ("-fast" if fast else "")
+
+
+def accuracy_run(
+    method: str,
+    noise: float,
+    fast: bool = False,
+    run_root: str = os.path.join("runs", "benchmark"),
+    data_dir: str | None = None,
+    noise_seed: int = 1,
+    verbose: int = 2,
+) -> dict:
+    """Trains one method with the `cpu` preset and returns its row.
+
+    Symmetric noise in the paper's definition (the new label is drawn over
+    all classes, the true one included), noise seed 1. A finished run (its
+    `benchmark.json` exists) is not trained again; an interrupted one is
+    resumed from its last epoch.
+
+    Args:
+        method: one of `keras_bmm.METHODS`.
+        noise: noise rate.
+        fast: the fast train step instead of the reference code's passes.
+        run_root: folder of the run folders.
+        data_dir: the CIFAR-10 image folder or archive (default: the preset's).
+        noise_seed: seed of the noise.
+        verbose: Keras verbosity.
+
+    Returns:
+        A row: best and last test accuracy (%), BMM noise-detection AUC at
+        the end of the warm-up and at the end, epochs and wall time.
+    """
+    from keras_bmm.training import TrainConfig, _is_run, train
+
+    name = run_name(method, noise, fast)
+    run_dir = os.path.join(run_root, name)
+    done = os.path.join(run_dir, RESULT_FILE)
+    if os.path.exists(done):
+        with open(done) as f:
+            return json.load(f)
+    config = TrainConfig(
+        preset="cpu",
+        method=method,
+        noise=noise,
+        noise_seed=noise_seed,
+        fast=fast,
+        data_dir=data_dir,
+        name=name,
+        run_dir=run_dir,
+        verbose=verbose,
+    )
+    resume = _is_run(run_dir)
+    start = time.time()
+    result = train(config, export=False, resume=resume)
+    row = {
+        "noise": noise,
+        "method": method,
+        "mode": "fast" if fast else "reference",
+        "wrong_labels_%": 100 * result.noise.achieved_rate,
+        "best_%": 100 * result.best_test_accuracy,
+        "last_%": 100 * result.last_test_accuracy,
+        "auc_warmup": result.auc_after_warmup,
+        "auc_last": result.auc_last,
+        "epochs": len(result.history.get("loss", [])),
+        "wall_min": (time.time() - start) / 60,
+        "resumed": resume,
+        "run_dir": run_dir,
+    }
+    tmp = f"{done}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(row, f, indent=2)
+    os.replace(tmp, done)
+    return row
+
+
+def collect(run_root: str = os.path.join("runs", "benchmark")) -> list[dict]:
+    """The rows of every finished run under `run_root`, by noise and method."""
+    rows = []
+    if os.path.isdir(run_root):
+        for name in sorted(os.listdir(run_root)):
+            path = os.path.join(run_root, name, RESULT_FILE)
+            if os.path.exists(path):
+                with open(path) as f:
+                    rows.append(json.load(f))
+    order = {m: i for i, m in enumerate(METHODS)}
+    return sorted(rows, key=lambda r: (r["noise"], order.get(r["method"], 99), r["mode"]))

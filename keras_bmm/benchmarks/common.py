@@ -1,0 +1,67 @@
+"""Timing and reporting helpers shared by the benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+
+
+def median_time(run, repeats: int, warmup: int = 1) -> float:
+    """Median wall time of `run()` over `repeats` calls, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def format_table(rows: list[dict], columns: list[str]) -> str:
+    """A plain-text table of `rows` (dicts) with the given columns."""
+
+    def cell(value):
+        if isinstance(value, float):
+            return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
+        return "" if value is None else str(value)
+
+    cells = [[cell(row.get(c)) for c in columns] for row in rows]
+    widths = [
+        max(len(c), *(len(r[i]) for r in cells)) if cells else len(c) for i, c in enumerate(columns)
+    ]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    return "\n".join(lines)
+
+
+def machine() -> dict:
+    """Where and when a benchmark ran."""
+    return {
+        "machine": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "time": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+def write_json(path: str | None, benchmark: str, rows: list[dict], settings: dict) -> None:
+    """Writes `{"benchmark", "meta", "settings", "rows"}` to `path` (atomically)."""
+    if not path:
+        return
+    import tensorflow as tf
+
+    meta = dict(machine(), tensorflow=tf.__version__)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(
+            {"benchmark": benchmark, "meta": meta, "settings": settings, "rows": rows},
+            f,
+            indent=2,
+        )
+    os.replace(tmp, path)

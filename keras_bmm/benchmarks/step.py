@@ -1,0 +1,137 @@
+"""`step` benchmark: images per second of one epoch under each method."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from keras_bmm.benchmarks.bmm import synthetic_losses
+from keras_bmm.benchmarks.common import median_time
+from keras_bmm.data import eval_pipeline, steps_per_epoch, train_pipeline
+
+COLUMNS = ["variant", "train_s", "epoch_s", "images_per_s", "epoch_vs_ce"]
+
+#: `(method, fast, jit_compile)`: each method as the reference arranges its
+#: passes (fast=False), the fast M-DYR-H, and cross-entropy under XLA.
+VARIANTS = (
+    ("ce", True, False),
+    ("mixup", False, False),
+    ("m-dyr-h", False, False),
+    ("m-dyr-s", False, False),
+    ("md-dyr-sh", False, False),
+    ("m-dyr-h", True, False),
+    ("md-dyr-sh", True, False),
+    ("ce", True, True),
+)
+
+
+def benchmark_images(data_dir: str | None, num_images: int, seed: int = 0):
+    """`(images, labels)`: the first images of a folder dataset, or random uint8 ones."""
+    if data_dir:
+        from keras_bmm.data import extracted_folder, load_image_folder
+
+        per_class = -(-num_images // 10)
+        data = load_image_folder(extracted_folder(data_dir), per_class=per_class)
+        return data.train_images[:num_images], data.train_labels[:num_images]
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (num_images, 32, 32, 3), dtype=np.uint8)
+    return images, rng.integers(0, 10, num_images).astype(np.int32)
+
+
+def variant_name(method: str, fast: bool, jit: bool) -> str:
+    if method == "ce":
+        return "ce (XLA)" if jit else "ce"
+    return f"{method} ({'fast' if fast else 'reference passes'})"
+
+
+def time_variant(method, fast, jit, images, labels, width, batch_size, repeats):
+    """Median seconds of one epoch: `(train_steps_s, epoch_s)`.
+
+    The epoch is timed in the bootstrapping phase (a mixture is fitted
+    beforehand, warm-up 0), with the `BMMCallback` the method trains with:
+    the reference arrangement fits on a separate pass over the training set,
+    the fast one on the losses its steps record. The input batches are cached
+    in memory, so that the steps, not the pipeline, are timed.
+    """
+    import keras
+
+    from keras_bmm.callback import BMMCallback
+    from keras_bmm.mixture import fit_losses
+    from keras_bmm.model import BootstrappingModel
+    from keras_bmm.models import preact_resnet18
+
+    keras.utils.set_random_seed(0)
+    n = len(labels)
+    steps = steps_per_epoch(n, batch_size)
+    batches = train_pipeline(images, labels, batch_size, seed=0, augment=True).take(steps).cache()
+    for _ in batches:  # materialise the cache
+        pass
+    model = BootstrappingModel(
+        preact_resnet18(10, width=width, input_shape=images.shape[1:]),
+        method=method,
+        num_samples=n,
+        warmup_epochs=0,
+        dynamic_epochs=0,
+        fast=fast,
+        weight_decay=1e-4,
+        seed=0,
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), jit_compile=jit)
+    model.set_noise_model(*fit_losses(synthetic_losses(n)))
+    tracking = None if fast else eval_pipeline(images, labels, 500, indexed=True)
+    callback = BMMCallback(data=tracking)
+
+    def steps_only():
+        model.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[callback])
+
+    epoch_s = median_time(steps_only, repeats)
+    tracking_s = 0.0
+    if tracking is not None:
+        tracking_s = median_time(lambda: model.sample_losses_of(tracking), repeats)
+    return epoch_s - tracking_s, epoch_s
+
+
+def step_benchmark(
+    data_dir: str | None = None,
+    num_images: int = 2560,
+    width: int = 16,
+    batch_size: int = 128,
+    repeats: int = 3,
+    variants=VARIANTS,
+) -> list[dict]:
+    """Per-epoch time of each variant, as images/s and as a ratio to cross-entropy.
+
+    Args:
+        data_dir: an image folder (or `.tar.gz`) to take the images from;
+            `None` uses random images (the timing does not depend on them).
+        num_images: training images per epoch.
+        width: PreAct ResNet-18 width.
+        batch_size: batch size.
+        repeats: timed epochs per variant (median), after one untimed epoch.
+        variants: `(method, fast, jit_compile)` triples.
+
+    Returns:
+        One row per variant: `train_s` (the train steps), `epoch_s` (steps,
+        mixture fit and, for the reference arrangement, the loss-tracking
+        pass), images/s and `epoch_vs_ce`.
+    """
+    images, labels = benchmark_images(data_dir, num_images)
+    rows = []
+    for method, fast, jit in variants:
+        train_s, epoch_s = time_variant(
+            method, fast, jit, images, labels, width, batch_size, repeats
+        )
+        rows.append(
+            {
+                "variant": variant_name(method, fast, jit),
+                "method": method,
+                "fast": fast,
+                "jit_compile": jit,
+                "train_s": train_s,
+                "epoch_s": epoch_s,
+                "images_per_s": len(labels) / epoch_s,
+            }
+        )
+    base = next((r["epoch_s"] for r in rows if r["method"] == "ce" and not r["jit_compile"]), None)
+    for row in rows:
+        row["epoch_vs_ce"] = row["epoch_s"] / base if base else float("nan")
+    return rows

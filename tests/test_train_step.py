@@ -1,0 +1,119 @@
+"""How many forward passes each train-step arrangement makes, and in which mode."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_bmm import BMMCallback, BootstrappingModel
+from keras_bmm.data import eval_pipeline, train_pipeline
+
+N, C, BATCH = 64, 4, 16
+STEPS = N // BATCH
+
+
+class CallCounter(keras.layers.Layer):
+    """Identity layer counting its training-mode and inference-mode executions."""
+
+    def build(self, input_shape):
+        def counter(name):
+            return self.add_weight(
+                name=name, shape=(), dtype="int32", initializer="zeros", trainable=False
+            )
+
+        self.training_calls = counter("training_calls")
+        self.inference_calls = counter("inference_calls")
+
+    def call(self, x, training=False):
+        (self.training_calls if training else self.inference_calls).assign_add(1)
+        return x
+
+
+class PassesPerEpoch(keras.callbacks.Callback):
+    """Counter deltas over each epoch's train steps (placed before BMMCallback,
+    so that the end-of-epoch loss-tracking pass is not counted)."""
+
+    def __init__(self, counter):
+        super().__init__()
+        self.counter = counter
+        self.epochs = []
+
+    def _read(self):
+        return int(self.counter.training_calls.numpy()), int(self.counter.inference_calls.numpy())
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = self._read()
+
+    def on_epoch_end(self, epoch, logs=None):
+        end = self._read()
+        self.epochs.append((end[0] - self.start[0], end[1] - self.start[1]))
+
+
+def run(method, fast, epochs=2):
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(N, 8)).astype(np.float32)
+    labels = rng.integers(0, C, N)
+    counter = CallCounter()
+    inputs = keras.Input((8,))
+    backbone = keras.Model(inputs, keras.layers.Dense(C)(counter(inputs)))
+    model = BootstrappingModel(
+        backbone, method=method, num_samples=N, warmup_epochs=1, dynamic_epochs=0, fast=fast
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.01))
+    passes = PassesPerEpoch(counter)
+    tracking = None if fast else eval_pipeline(images, labels, 32, indexed=True)
+    model.fit(
+        train_pipeline(images, labels, BATCH, seed=0, augment=False, epochs=epochs),
+        epochs=epochs,
+        steps_per_epoch=STEPS,
+        callbacks=[passes, BMMCallback(data=tracking)],
+        verbose=0,
+    )
+    return passes.epochs
+
+
+@pytest.mark.parametrize("method", ["m-dyr-h", "md-dyr-sh"])
+def test_reference_arrangement(method):
+    """Warm-up: the mixed pass only. Bootstrapping: a training-mode pass for the
+    targets, an inference-mode pass for the posterior, and the mixed pass."""
+    warmup, bootstrapping = run(method, fast=False)
+    assert warmup == (STEPS, 0)
+    assert bootstrapping == (2 * STEPS, STEPS)
+
+
+@pytest.mark.parametrize("method", ["mixup", "m-dyr-h", "md-dyr-sh"])
+def test_fast_arrangement(method):
+    """Every step: one inference-mode pass (targets, posterior, recorded losses)
+    and the mixed pass."""
+    assert run(method, fast=True) == [(STEPS, STEPS), (STEPS, STEPS)]
+
+
+def test_cross_entropy_makes_one_pass():
+    assert run("ce", fast=True) == [(STEPS, 0), (STEPS, 0)]
+
+
+def test_reference_arrangement_needs_a_tracking_pass():
+    inputs = keras.Input((8,))
+    model = BootstrappingModel(
+        keras.Model(inputs, keras.layers.Dense(C)(inputs)), num_samples=N, fast=False
+    )
+    model.compile(optimizer="sgd")
+    images = np.zeros((N, 8), np.float32)
+    with pytest.raises(ValueError, match=r"fast=False.*BMMCallback\(data=...\)"):
+        model.fit(
+            {"image": images, "index": np.arange(N)},
+            np.zeros(N, int),
+            callbacks=[BMMCallback()],
+            verbose=0,
+        )
+
+
+def test_indexed_eval_pipeline():
+    images = np.arange(10 * 3, dtype=np.uint8).reshape(10, 3)
+    batches = list(eval_pipeline(images, np.arange(10) % 3, 4, indexed=True))
+    assert [b[0]["image"].shape[0] for b in batches] == [4, 4, 2]
+    index = np.concatenate([b[0]["index"].numpy() for b in batches])
+    np.testing.assert_array_equal(index, np.arange(10))
+    np.testing.assert_array_equal(
+        np.concatenate([b[0]["image"].numpy() for b in batches]), images.astype(np.float32)
+    )
+    assert batches[0][0]["image"].dtype == "float32"
