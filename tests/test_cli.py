@@ -107,4 +107,4 @@ def test_switches(script):
     )
     assert (config.fast, config.augment, config.eval_every) == (False, False, 5)
     config, _ = script.parse_args(["--preset", "cpu", "--fast"])
-    assert config.fast and config.augment is None
+    assert config.fast and config.augment is False  # the preset turns augmentation off

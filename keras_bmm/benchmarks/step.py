@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 import numpy as np
 
 from keras_bmm.benchmarks.bmm import synthetic_losses
@@ -43,10 +45,11 @@ def variant_name(method: str, fast: bool, jit: bool) -> str:
     return f"{method} ({'fast' if fast else 'reference passes'})"
 
 
-def time_variant(method, fast, jit, images, labels, width, batch_size, repeats):
-    """Median seconds of one epoch: `(train_steps_s, epoch_s)`.
+def prepare_variant(method, fast, jit, images, labels, width, batch_size):
+    """`(epoch, tracking)`: callables that run one training epoch and, for the
+    reference arrangement, its loss-tracking pass (`None` otherwise).
 
-    The epoch is timed in the bootstrapping phase (a mixture is fitted
+    The epoch runs in the bootstrapping phase (a mixture is fitted
     beforehand, warm-up 0), with the `BMMCallback` the method trains with:
     the reference arrangement fits on a separate pass over the training set,
     the fast one on the losses its steps record. The input batches are cached
@@ -77,16 +80,23 @@ def time_variant(method, fast, jit, images, labels, width, batch_size, repeats):
     )
     model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), jit_compile=jit)
     model.set_noise_model(*fit_losses(synthetic_losses(n)))
-    tracking = None if fast else eval_pipeline(images, labels, 500, indexed=True)
-    callback = BMMCallback(data=tracking)
+    data = None if fast else eval_pipeline(images, labels, 500, indexed=True)
+    callback = BMMCallback(data=data)
 
-    def steps_only():
-        model.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[callback])
+    def epoch():
+        model.fit(
+            batches, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[callback], shuffle=False
+        )
 
-    epoch_s = median_time(steps_only, repeats)
-    tracking_s = 0.0
-    if tracking is not None:
-        tracking_s = median_time(lambda: model.sample_losses_of(tracking), repeats)
+    tracking = None if data is None else (lambda: model.sample_losses_of(data))
+    return epoch, tracking
+
+
+def time_variant(method, fast, jit, images, labels, width, batch_size, repeats):
+    """Median seconds `(train_steps_s, epoch_s)` of one variant on its own."""
+    epoch, tracking = prepare_variant(method, fast, jit, images, labels, width, batch_size)
+    epoch_s = median_time(epoch, repeats)
+    tracking_s = median_time(tracking, repeats) if tracking else 0.0
     return epoch_s - tracking_s, epoch_s
 
 
@@ -100,14 +110,20 @@ def step_benchmark(
 ) -> list[dict]:
     """Per-epoch time of each variant, as images/s and as a ratio to cross-entropy.
 
+    All variants are built and run once (tracing) first; then each round
+    times one epoch of every variant in turn, so that a change in the load of
+    a shared machine affects all of them alike. Figures are medians over the
+    rounds; `epoch_vs_ce` is the median over rounds of the per-round ratio.
+
     Args:
         data_dir: an image folder (or `.tar.gz`) to take the images from;
             `None` uses random images (the timing does not depend on them).
         num_images: training images per epoch.
         width: PreAct ResNet-18 width.
         batch_size: batch size.
-        repeats: timed epochs per variant (median), after one untimed epoch.
-        variants: `(method, fast, jit_compile)` triples.
+        repeats: timed rounds.
+        variants: `(method, fast, jit_compile)` triples; the first plain
+            `"ce"` one is the reference of the ratios.
 
     Returns:
         One row per variant: `train_s` (the train steps), `epoch_s` (steps,
@@ -115,23 +131,38 @@ def step_benchmark(
         pass), images/s and `epoch_vs_ce`.
     """
     images, labels = benchmark_images(data_dir, num_images)
+    prepared = [
+        prepare_variant(method, fast, jit, images, labels, width, batch_size)
+        for method, fast, jit in variants
+    ]
+    for epoch, tracking in prepared:  # tracing and caches, untimed
+        epoch()
+        if tracking:
+            tracking()
+    times = [[] for _ in variants]
+    tracking_times = [[] for _ in variants]
+    for _ in range(repeats):
+        for i, (epoch, tracking) in enumerate(prepared):
+            times[i].append(median_time(epoch, 1, warmup=0))
+            if tracking:
+                tracking_times[i].append(median_time(tracking, 1, warmup=0))
+    base = next((i for i, (m, _, jit) in enumerate(variants) if m == "ce" and not jit), None)
     rows = []
-    for method, fast, jit in variants:
-        train_s, epoch_s = time_variant(
-            method, fast, jit, images, labels, width, batch_size, repeats
-        )
+    for i, (method, fast, jit) in enumerate(variants):
+        epoch_s = statistics.median(times[i])
+        ratios = [t / b for t, b in zip(times[i], times[base])] if base is not None else []
         rows.append(
             {
                 "variant": variant_name(method, fast, jit),
                 "method": method,
                 "fast": fast,
                 "jit_compile": jit,
-                "train_s": train_s,
+                "train_s": epoch_s
+                - (statistics.median(tracking_times[i]) if tracking_times[i] else 0.0),
                 "epoch_s": epoch_s,
                 "images_per_s": len(labels) / epoch_s,
+                "epoch_vs_ce": statistics.median(ratios) if ratios else float("nan"),
+                "epoch_s_all": times[i],
             }
         )
-    base = next((r["epoch_s"] for r in rows if r["method"] == "ce" and not r["jit_compile"]), None)
-    for row in rows:
-        row["epoch_vs_ce"] = row["epoch_s"] / base if base else float("nan")
     return rows
