@@ -81,10 +81,11 @@ class BootstrappingModel(keras.Model):
     `z`, the per-sample losses that `B` is read from, and the losses recorded
     for the next mixture fit; then the mixed pass with gradients.
     `fast=False` arranges the passes as the reference code does: plain
-    mixup (one pass) during the warm-up, then a training-mode pass for `z`
-    (which also updates batch-norm statistics), an inference-mode pass for
-    `B`, and the mixed pass; it records no losses, so the mixture is fitted
-    on a separate pass over the training set after each epoch
+    mixup (one pass) during the warm-up, an inference-mode pass for `B` and
+    the mixed pass during MD-DYR-SH's dynamic mixup, and while bootstrapping
+    also a training-mode pass for `z` (which updates batch-norm statistics).
+    It records no losses, so the mixture is fitted on a separate pass over
+    the training set after each epoch
     (`BMMCallback(data=...)`). The `"ce"` baseline makes no extra pass: it
     records the training-mode losses of its own forward pass.
 
@@ -477,26 +478,29 @@ class BootstrappingModel(keras.Model):
         spec = self.backbone.compute_output_spec(keras.KerasTensor(images.shape, images.dtype))
         return int(spec.shape[-1])
 
-    def _reference_passes(self, images, labels, active, num_classes):
-        """The reference's extra passes once the mixture is in use, else zeros.
+    def _reference_passes(self, images, labels, bootstrapping, active, num_classes):
+        """The reference code's extra passes, each only in the phase that uses it.
 
-        A training-mode pass (no gradient; it updates batch-norm statistics,
-        as the reference's does) gives the bootstrap targets, and an
-        inference-mode pass the losses the posterior is read from.
+        While bootstrapping, a training-mode pass (no gradient; it updates
+        batch-norm statistics, as the reference's does) gives the bootstrap
+        targets; whenever the mixture is in use (bootstrapping or dynamic
+        mixup), an inference-mode pass gives the losses the posterior is read
+        from. Zeros stand in for a pass that is not run.
         """
-
-        def passes():
-            targets_logits = tf.stop_gradient(self(images, training=True))
-            eval_logits = tf.stop_gradient(self(images, training=False))
-            return tf.cast(targets_logits, tf.float32), per_sample_cross_entropy(
-                labels, eval_logits
-            )
-
-        def skip():
-            batch = tf.shape(labels)[0]
-            return tf.zeros([batch, num_classes], tf.float32), tf.zeros([batch], tf.float32)
-
-        return tf.cond(active, passes, skip)
+        batch = tf.shape(labels)[0]
+        target_logits = tf.cond(
+            bootstrapping,
+            lambda: tf.cast(tf.stop_gradient(self(images, training=True)), tf.float32),
+            lambda: tf.zeros([batch, num_classes], tf.float32),
+        )
+        losses = tf.cond(
+            active,
+            lambda: per_sample_cross_entropy(
+                labels, tf.stop_gradient(self(images, training=False))
+            ),
+            lambda: tf.zeros([batch], tf.float32),
+        )
+        return target_logits, losses
 
     def train_step(self, data):
         images, index, labels, sample_weight = self._inputs(data)
@@ -532,9 +536,8 @@ class BootstrappingModel(keras.Model):
             target_logits = tf.cast(predictions, tf.float32)
             self._record(index, clean_losses)
         elif self.uses_bmm:
-            active = tf.logical_or(bootstrapping, dynamic)
             target_logits, clean_losses = self._reference_passes(
-                images, labels, active, num_classes
+                images, labels, bootstrapping, tf.logical_or(bootstrapping, dynamic), num_classes
             )
         if self.uses_bmm:
             b = tf.clip_by_value(

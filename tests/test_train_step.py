@@ -48,7 +48,7 @@ class PassesPerEpoch(keras.callbacks.Callback):
         self.epochs.append((end[0] - self.start[0], end[1] - self.start[1]))
 
 
-def run(method, fast, epochs=2):
+def run(method, fast, epochs=2, dynamic_epochs=0):
     rng = np.random.default_rng(0)
     images = rng.normal(size=(N, 8)).astype(np.float32)
     labels = rng.integers(0, C, N)
@@ -56,7 +56,12 @@ def run(method, fast, epochs=2):
     inputs = keras.Input((8,))
     backbone = keras.Model(inputs, keras.layers.Dense(C)(counter(inputs)))
     model = BootstrappingModel(
-        backbone, method=method, num_samples=N, warmup_epochs=1, dynamic_epochs=0, fast=fast
+        backbone,
+        method=method,
+        num_samples=N,
+        warmup_epochs=1,
+        dynamic_epochs=dynamic_epochs,
+        fast=fast,
     )
     model.compile(optimizer=keras.optimizers.SGD(0.01))
     passes = PassesPerEpoch(counter)
@@ -78,6 +83,13 @@ def test_reference_arrangement(method):
     warmup, bootstrapping = run(method, fast=False)
     assert warmup == (STEPS, 0)
     assert bootstrapping == (2 * STEPS, STEPS)
+
+
+def test_reference_dynamic_mixup_reads_the_posterior_only():
+    """MD-DYR-SH's dynamic mixup: the inference-mode pass for B and the mixed
+    pass, no target pass (the reference's train_mixUp_Beta)."""
+    warmup, dynamic, bootstrapping = run("md-dyr-sh", fast=False, epochs=3, dynamic_epochs=1)
+    assert (warmup, dynamic, bootstrapping) == ((STEPS, 0), (STEPS, STEPS), (2 * STEPS, STEPS))
 
 
 @pytest.mark.parametrize("method", ["mixup", "m-dyr-h", "md-dyr-sh"])
