@@ -51,12 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     acc.add_argument("--table", action="store_true", help="only print the finished runs")
     for p in (step, pipe, bmm, acc):
         p.add_argument("--json", help="write the rows to this JSON file")
+        p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     return parser
 
 
 def main(argv=None) -> list[dict]:
     args = build_parser().parse_args(argv)
-    settings = {k: v for k, v in vars(args).items() if k not in ("json", "benchmark")}
+    settings = {k: v for k, v in vars(args).items() if k not in ("json", "benchmark", "markdown")}
     if args.benchmark == "step":
         from keras_bmm.benchmarks.step import COLUMNS, step_benchmark
 
@@ -80,7 +81,7 @@ def main(argv=None) -> list[dict]:
             for method in args.methods:
                 accuracy_run(method, args.noise, args.fast, args.run_root, args.data_dir)
         rows = collect(args.run_root)
-    print(format_table(rows, COLUMNS))
+    print(format_table(rows, COLUMNS, markdown=args.markdown))
     write_json(args.json, args.benchmark, rows, settings)
     return rows
 

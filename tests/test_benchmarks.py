@@ -31,6 +31,8 @@ def test_bmm_benchmark_rows(tmp_path):
     saved = json.loads(path.read_text())
     assert saved["rows"][0]["losses"] == 2_000 and "tensorflow" in saved["meta"]
     assert "numpy_over_keras_bmm" in format_table(rows, list(rows[0]))
+    markdown = format_table(rows, ["losses", "keras_bmm_s"], markdown=True).splitlines()
+    assert markdown[:2] == ["| losses | keras_bmm_s |", "|---|---|"] and len(markdown) == 3
 
 
 def test_step_benchmark_rows():

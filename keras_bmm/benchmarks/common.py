@@ -21,8 +21,8 @@ def median_time(run, repeats: int, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
-def format_table(rows: list[dict], columns: list[str]) -> str:
-    """A plain-text table of `rows` (dicts) with the given columns."""
+def format_table(rows: list[dict], columns: list[str], markdown: bool = False) -> str:
+    """A plain-text (or Markdown) table of `rows` (dicts) with the given columns."""
 
     def cell(value):
         if isinstance(value, float):
@@ -30,9 +30,10 @@ def format_table(rows: list[dict], columns: list[str]) -> str:
         return "" if value is None else str(value)
 
     cells = [[cell(row.get(c)) for c in columns] for row in rows]
-    widths = [
-        max(len(c), *(len(r[i]) for r in cells)) if cells else len(c) for i, c in enumerate(columns)
-    ]
+    if markdown:
+        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in cells])
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
