@@ -90,6 +90,13 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         help="random crop (4 px padding) and flip of training images (default: by dataset)",
     )
+    add(
+        "--epoch-loss-pass",
+        default=s,
+        action=argparse.BooleanOptionalAction,
+        help="fit the mixture on a pass over the training set after each epoch "
+        "(default: with --no-fast only)",
+    )
     add("--eval-every", default=s, type=int, help="test-set evaluation every N epochs (default 1)")
     add(
         "--mixed-precision",

@@ -103,6 +103,9 @@ class TrainConfig:
             last epoch always); best accuracy is over the evaluated epochs.
         augment: random crop and flip of the training images; `None` takes
             the dataset's default (on for CIFAR and image folders).
+        epoch_loss_pass: fit the mixture on a pass over the training set
+            after each epoch (`BMMCallback(data=...)`) rather than on the
+            losses the train steps recorded; `None`: whenever `fast` is off.
     """
 
     preset: str | None = None
@@ -139,6 +142,7 @@ class TrainConfig:
     fast: bool | None = None
     eval_every: int | None = None
     augment: bool | None = None
+    epoch_loss_pass: bool | None = None
 
     def resolved(self) -> TrainConfig:
         """Validates the configuration and fills every unset field.
@@ -164,6 +168,8 @@ class TrainConfig:
         values["dataset"] = dataset
         config = TrainConfig(**values)
         config._validate()
+        if config.epoch_loss_pass is None:
+            config.epoch_loss_pass = not config.fast
         if config.noise_seed is None:
             config.noise_seed = config.seed
         if config.name is None:
@@ -536,8 +542,10 @@ def train(
     finally:
         keras.config.set_dtype_policy(policy)
     history_path = os.path.join(config.run_dir, "history.csv")
-    # The faithful step records no losses: a separate pass over the training set does.
-    tracking = None if config.fast else eval_pipeline(data.train_images, noise.labels, 500, True)
+    # The reference step records no losses: a separate pass over the training set does.
+    tracking = None
+    if config.epoch_loss_pass:
+        tracking = eval_pipeline(data.train_images, noise.labels, 500, indexed=True)
     bmm_callback = BMMCallback(data=tracking, noise_mask=noise.noise_mask)
     plot_callback = PlotCallback(
         bmm_callback,

@@ -106,5 +106,7 @@ def test_switches(script):
         ["--no-fast", "--no-augment", "--eval-every", "5", "--epochs", "60"]
     )
     assert (config.fast, config.augment, config.eval_every) == (False, False, 5)
+    config, _ = script.parse_args(["--fast", "--epoch-loss-pass"])
+    assert config.fast and config.epoch_loss_pass
     config, _ = script.parse_args(["--preset", "cpu", "--fast"])
     assert config.fast and config.augment is False  # the preset turns augmentation off

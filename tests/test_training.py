@@ -125,6 +125,9 @@ def test_presets_and_precedence():
     # The presets reproduce the reference code's passes; the default is the fast step.
     assert not paper.fast and not cpu.fast and TrainConfig().resolved().fast
     assert TrainConfig(preset="cpu", fast=True).resolved().fast
+    # The mixture is fitted on an epoch pass whenever the steps record no losses.
+    assert cpu.epoch_loss_pass and not TrainConfig().resolved().epoch_loss_pass
+    assert TrainConfig(fast=True, epoch_loss_pass=True).resolved().epoch_loss_pass
     assert TrainConfig().resolved().augment is None  # the dataset decides
 
 
