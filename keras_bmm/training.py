@@ -93,7 +93,7 @@ class TrainConfig:
         mixed_precision: train under the `mixed_float16` policy (GPU); the
             BMM fit and the recorded losses stay float32.
         fast: the fast train step (see `BootstrappingModel`): one
-            inference-mode pass per batch gives the bootstrap targets, the
+            training-mode pass per batch gives the bootstrap targets, the
             posterior and the losses for the next mixture fit. `False`
             arranges the passes as the reference code does (a training-mode
             pass for the targets, an inference-mode pass for the posterior,

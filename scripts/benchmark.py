@@ -45,7 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     acc = sub.add_parser("accuracy", help="the cpu preset on the real CIFAR-10")
     acc.add_argument("--method", nargs="*", choices=METHODS, default=[], dest="methods")
     acc.add_argument("--noise", type=float, default=0.5)
-    acc.add_argument("--fast", action="store_true", help="the fast train step")
+    acc.add_argument(
+        "--fast",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the fast train step, or the reference code's passes (default: the preset's)",
+    )
     acc.add_argument("--data-dir", default=None, help="default: the preset's")
     acc.add_argument("--run-root", default=os.path.join("runs", "benchmark"))
     acc.add_argument("--table", action="store_true", help="only print the finished runs")

@@ -5,10 +5,11 @@ import json
 import numpy as np
 
 from keras_bmm.benchmarks import format_table, write_json
-from keras_bmm.benchmarks.accuracy import RESULT_FILE, collect
+from keras_bmm.benchmarks.accuracy import RESULT_FILE, accuracy_run, collect
 from keras_bmm.benchmarks.bmm import bmm_benchmark, keras_bmm_posterior, synthetic_losses
 from keras_bmm.benchmarks.reference_em import posterior_reference
 from keras_bmm.benchmarks.step import step_benchmark
+from keras_bmm.presets import PRESETS
 
 
 def test_keras_bmm_and_numpy_posteriors_agree():
@@ -52,3 +53,15 @@ def test_accuracy_table_collects_finished_runs(tmp_path):
     (tmp_path / "unfinished").mkdir()
     rows = collect(str(tmp_path))
     assert [(r["noise"], r["method"]) for r in rows] == [(0.5, "ce"), (0.5, "m-dyr-h"), (0.8, "ce")]
+
+
+def test_accuracy_run_reads_back_the_finished_run_of_the_chosen_step(tmp_path):
+    for name in ["cpu-m-dyr-h-0.5-fast", "cpu-m-dyr-h-0.5-reference", "cpu-ce-0.5"]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / RESULT_FILE).write_text(json.dumps({"run": name}))
+    root = str(tmp_path)
+    assert accuracy_run("m-dyr-h", 0.5, True, root)["run"] == "cpu-m-dyr-h-0.5-fast"
+    assert accuracy_run("m-dyr-h", 0.5, False, root)["run"] == "cpu-m-dyr-h-0.5-reference"
+    preset = "cpu-m-dyr-h-0.5-" + ("fast" if PRESETS["cpu"]["fast"] else "reference")
+    assert accuracy_run("m-dyr-h", 0.5, None, root)["run"] == preset
+    assert accuracy_run("ce", 0.5, None, root)["run"] == "cpu-ce-0.5"

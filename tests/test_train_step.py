@@ -94,9 +94,9 @@ def test_reference_dynamic_mixup_reads_the_posterior_only():
 
 @pytest.mark.parametrize("method", ["mixup", "m-dyr-h", "md-dyr-sh"])
 def test_fast_arrangement(method):
-    """Every step: one inference-mode pass (targets, posterior, recorded losses)
-    and the mixed pass."""
-    assert run(method, fast=True) == [(STEPS, STEPS), (STEPS, STEPS)]
+    """Every step: one training-mode pass on the un-mixed batch (targets,
+    posterior, recorded losses; no gradient) and the mixed pass."""
+    assert run(method, fast=True) == [(2 * STEPS, 0), (2 * STEPS, 0)]
 
 
 def test_cross_entropy_makes_one_pass():

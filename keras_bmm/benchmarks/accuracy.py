@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -20,26 +21,21 @@ COLUMNS = [
     "wall_min",
 ]
 
-#: What the benchmark runs: at 50% noise every method, at 80% three.
-DEFAULT_RUNS = (
-    *((0.5, m, False) for m in METHODS),
-    (0.8, "ce", False),
-    (0.8, "m-dyr-h", False),
-    (0.8, "md-dyr-sh", False),
-    (0.5, "m-dyr-h", True),
-)
-
 RESULT_FILE = "benchmark.json"
 
 
 def run_name(method: str, noise: float, fast: bool) -> str:
-    return f"cpu-{method}-{noise:g}" + ("-fast" if fast else "")
+    """`cpu-<method>-<noise>[-fast|-reference]` (cross-entropy has one step)."""
+    name = f"cpu-{method}-{noise:g}"
+    if method == "ce":
+        return name
+    return name + ("-fast" if fast else "-reference")
 
 
 def accuracy_run(
     method: str,
     noise: float,
-    fast: bool = False,
+    fast: bool | None = None,
     run_root: str = os.path.join("runs", "benchmark"),
     data_dir: str | None = None,
     noise_seed: int = 1,
@@ -55,7 +51,8 @@ def accuracy_run(
     Args:
         method: one of `keras_bmm.METHODS`.
         noise: noise rate.
-        fast: the fast train step instead of the reference code's passes.
+        fast: the fast train step (`True`), the reference code's passes
+            (`False`), or the preset's choice (`None`).
         run_root: folder of the run folders.
         data_dir: the CIFAR-10 image folder or archive (default: the preset's).
         noise_seed: seed of the noise.
@@ -67,12 +64,6 @@ def accuracy_run(
     """
     from keras_bmm.training import TrainConfig, _is_run, train
 
-    name = run_name(method, noise, fast)
-    run_dir = os.path.join(run_root, name)
-    done = os.path.join(run_dir, RESULT_FILE)
-    if os.path.exists(done):
-        with open(done) as f:
-            return json.load(f)
     config = TrainConfig(
         preset="cpu",
         method=method,
@@ -80,17 +71,23 @@ def accuracy_run(
         noise_seed=noise_seed,
         fast=fast,
         data_dir=data_dir,
-        name=name,
-        run_dir=run_dir,
         verbose=verbose,
     )
+    fast = config.resolved().fast
+    name = run_name(method, noise, fast)
+    run_dir = os.path.join(run_root, name)
+    done = os.path.join(run_dir, RESULT_FILE)
+    if os.path.exists(done):
+        with open(done) as f:
+            return json.load(f)
+    config = dataclasses.replace(config, name=name, run_dir=run_dir)
     resume = _is_run(run_dir)
     start = time.time()
     result = train(config, export=False, resume=resume)
     row = {
         "noise": noise,
         "method": method,
-        "mode": "fast" if fast else "reference",
+        "mode": "one pass" if method == "ce" else ("fast" if fast else "reference"),
         "wrong_labels_%": 100 * result.noise.achieved_rate,
         "best_%": 100 * result.best_test_accuracy,
         "last_%": 100 * result.last_test_accuracy,
