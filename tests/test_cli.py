@@ -108,5 +108,5 @@ def test_switches(script):
     assert (config.fast, config.augment, config.eval_every) == (False, False, 5)
     config, _ = script.parse_args(["--fast", "--epoch-loss-pass"])
     assert config.fast and config.epoch_loss_pass
-    config, _ = script.parse_args(["--preset", "cpu", "--fast"])
-    assert config.fast and config.augment is False  # the preset turns augmentation off
+    config, _ = script.parse_args(["--preset", "cpu", "--no-fast"])
+    assert not config.fast and config.augment is False  # the preset turns augmentation off

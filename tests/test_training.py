@@ -122,11 +122,13 @@ def test_presets_and_precedence():
     assert other.data_dir is None and other.per_class is None
     with pytest.raises(ValueError, match="Unknown preset 'gpu'"):
         TrainConfig(preset="gpu").resolved()
-    # The presets reproduce the reference code's passes; the default is the fast step.
-    assert not paper.fast and not cpu.fast and TrainConfig().resolved().fast
-    assert TrainConfig(preset="cpu", fast=True).resolved().fast
+    # The paper preset reproduces the reference code's passes; cpu and the
+    # default take the fast step.
+    assert not paper.fast and cpu.fast and TrainConfig().resolved().fast
+    assert not TrainConfig(preset="cpu", fast=False).resolved().fast
     # The mixture is fitted on an epoch pass whenever the steps record no losses.
-    assert cpu.epoch_loss_pass and not TrainConfig().resolved().epoch_loss_pass
+    assert paper.epoch_loss_pass and not cpu.epoch_loss_pass
+    assert not TrainConfig().resolved().epoch_loss_pass
     assert TrainConfig(fast=True, epoch_loss_pass=True).resolved().epoch_loss_pass
     assert TrainConfig().resolved().augment is None  # the dataset decides
 
