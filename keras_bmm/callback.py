@@ -62,7 +62,8 @@ class BMMCallback(keras.callbacks.Callback):
 
     - with no `data` (the default), from the model's own record: the train
       step of a `BootstrappingModel(num_samples=N)` stores every sample's
-      loss on its un-mixed input (a training-mode pass without gradient)
+      training-mode loss on its un-mixed input (the fast step's extra pass;
+      for `"ce"`, its own forward pass)
       by the `"index"` in its inputs during the epoch;
     - with `data`, from a separate inference-mode pass over that dataset at
       the epoch's end, as the reference code does (slower, exact for the

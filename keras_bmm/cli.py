@@ -81,8 +81,9 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         "--fast",
         default=s,
         action=argparse.BooleanOptionalAction,
-        help="--fast: one inference pass per batch gives targets, posterior and tracked losses "
-        "(default); --no-fast: the reference code's passes (the paper and cpu presets)",
+        help="--fast: one training-mode pass per batch (no gradient) gives targets, posterior "
+        "and tracked losses (default; the cpu preset); --no-fast: the reference code's passes "
+        "(the paper preset)",
     )
     add(
         "--augment",

@@ -98,7 +98,7 @@ class TrainConfig:
             arranges the passes as the reference code does (a training-mode
             pass for the targets, an inference-mode pass for the posterior,
             and a pass over the training set after each epoch for the
-            mixture); the `paper` and `cpu` presets set `False`.
+            mixture); the `paper` preset sets `False`.
         eval_every: evaluate on the test set every this many epochs (the
             last epoch always); best accuracy is over the evaluated epochs.
         augment: random crop and flip of the training images; `None` takes
@@ -402,6 +402,15 @@ def _is_run(run_dir: str) -> bool:
     )
 
 
+def settings_differ(config: TrainConfig, run_dir: str) -> list[str]:
+    """The settings (other than `RUN_SETTINGS`) in which `config` differs from
+    the run saved in `run_dir`, sorted by name."""
+    with open(os.path.join(run_dir, "config.json")) as f:
+        before = json.load(f)
+    current = _config_dict(config)
+    return sorted(k for k in current if k not in RUN_SETTINGS and before.get(k) != current[k])
+
+
 def _check_run_dir(config: TrainConfig, resume: bool, overwrite: bool) -> int:
     """Checks the run folder before anything is loaded; returns the epoch to start from."""
     run_dir = config.run_dir
@@ -409,10 +418,7 @@ def _check_run_dir(config: TrainConfig, resume: bool, overwrite: bool) -> int:
     if resume:
         if not _is_run(run_dir):
             raise FileNotFoundError(f"--resume: no run to resume in {run_dir!r}.")
-        with open(os.path.join(run_dir, "config.json")) as f:
-            before = json.load(f)
-        current = _config_dict(config)
-        differ = sorted(k for k in current if k not in RUN_SETTINGS and before.get(k) != current[k])
+        differ = settings_differ(config, run_dir)
         if differ:
             raise ValueError(
                 f"--resume: the settings differ from the run in {run_dir!r} for {differ}; "

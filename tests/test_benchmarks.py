@@ -1,15 +1,16 @@
 """The benchmark functions on tiny inputs: they run, and what they compare agrees."""
 
 import json
+import os
 
 import numpy as np
+import pytest
 
 from keras_bmm.benchmarks import format_table, write_json
-from keras_bmm.benchmarks.accuracy import RESULT_FILE, accuracy_run, collect
+from keras_bmm.benchmarks.accuracy import RESULT_FILE, accuracy_run, collect, run_name
 from keras_bmm.benchmarks.bmm import bmm_benchmark, keras_bmm_posterior, synthetic_losses
 from keras_bmm.benchmarks.reference_em import posterior_reference
 from keras_bmm.benchmarks.step import step_benchmark
-from keras_bmm.presets import PRESETS
 
 
 def test_keras_bmm_and_numpy_posteriors_agree():
@@ -56,12 +57,42 @@ def test_accuracy_table_collects_finished_runs(tmp_path):
 
 
 def test_accuracy_run_reads_back_the_finished_run_of_the_chosen_step(tmp_path):
-    for name in ["cpu-m-dyr-h-0.5-fast", "cpu-m-dyr-h-0.5-reference", "cpu-ce-0.5"]:
-        (tmp_path / name).mkdir()
-        (tmp_path / name / RESULT_FILE).write_text(json.dumps({"run": name}))
+    from keras_bmm.training import TrainConfig, _config_dict
+
     root = str(tmp_path)
+    for method, fast in [("m-dyr-h", True), ("m-dyr-h", False), ("ce", True), ("ce", False)]:
+        name = run_name(method, 0.5, fast)
+        config = TrainConfig(
+            preset="cpu",
+            method=method,
+            noise=0.5,
+            noise_seed=1,
+            fast=fast,
+            name=name,
+            run_dir=os.path.join(root, name),
+        ).resolved()
+        os.makedirs(config.run_dir)
+        with open(os.path.join(config.run_dir, "config.json"), "w") as f:
+            json.dump(_config_dict(config), f)
+        with open(os.path.join(config.run_dir, RESULT_FILE), "w") as f:
+            json.dump({"run": name}, f)
     assert accuracy_run("m-dyr-h", 0.5, True, root)["run"] == "cpu-m-dyr-h-0.5-fast"
     assert accuracy_run("m-dyr-h", 0.5, False, root)["run"] == "cpu-m-dyr-h-0.5-reference"
-    preset = "cpu-m-dyr-h-0.5-" + ("fast" if PRESETS["cpu"]["fast"] else "reference")
-    assert accuracy_run("m-dyr-h", 0.5, None, root)["run"] == preset
+    # The cpu preset takes the fast step.
+    assert accuracy_run("m-dyr-h", 0.5, None, root)["run"] == "cpu-m-dyr-h-0.5-fast"
     assert accuracy_run("ce", 0.5, None, root)["run"] == "cpu-ce-0.5"
+    assert accuracy_run("ce", 0.5, False, root)["run"] == "cpu-ce-0.5-reference"
+
+
+def test_accuracy_run_refuses_a_finished_run_with_other_settings(tmp_path):
+    from keras_bmm.training import TrainConfig, _config_dict
+
+    run_dir = tmp_path / "cpu-m-dyr-h-0.5-fast"
+    run_dir.mkdir()
+    other = TrainConfig(preset="cpu", method="m-dyr-h", noise=0.5, noise_seed=1, epochs=30)
+    config = _config_dict(other.resolved())
+    config.update(name=run_dir.name, run_dir=str(run_dir))
+    (run_dir / "config.json").write_text(json.dumps(config))
+    (run_dir / RESULT_FILE).write_text(json.dumps({"run": "stale"}))
+    with pytest.raises(ValueError, match=r"other settings \['epochs'\]"):
+        accuracy_run("m-dyr-h", 0.5, None, str(tmp_path))

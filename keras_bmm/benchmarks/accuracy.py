@@ -25,10 +25,12 @@ RESULT_FILE = "benchmark.json"
 
 
 def run_name(method: str, noise: float, fast: bool) -> str:
-    """`cpu-<method>-<noise>[-fast|-reference]` (cross-entropy has one step)."""
+    """`cpu-<method>-<noise>-fast|-reference`; `cpu-ce-<noise>` for cross-entropy,
+    which trains with one pass either way (`-reference` when its mixture is
+    fitted on the reference's epoch pass instead of its own recorded losses)."""
     name = f"cpu-{method}-{noise:g}"
     if method == "ce":
-        return name
+        return name if fast else name + "-reference"
     return name + ("-fast" if fast else "-reference")
 
 
@@ -62,7 +64,7 @@ def accuracy_run(
         A row: best and last test accuracy (%), BMM noise-detection AUC at
         the end of the warm-up and at the end, epochs and wall time.
     """
-    from keras_bmm.training import TrainConfig, _is_run, train
+    from keras_bmm.training import TrainConfig, _is_run, settings_differ, train
 
     config = TrainConfig(
         preset="cpu",
@@ -76,18 +78,25 @@ def accuracy_run(
     fast = config.resolved().fast
     name = run_name(method, noise, fast)
     run_dir = os.path.join(run_root, name)
+    config = dataclasses.replace(config, name=name, run_dir=run_dir)
+    if os.path.exists(os.path.join(run_dir, "config.json")):
+        differ = settings_differ(config.resolved(), run_dir)
+        if differ:
+            raise ValueError(
+                f"{run_dir!r} holds a run with other settings {differ}; choose another "
+                "--run-root or delete that folder."
+            )
     done = os.path.join(run_dir, RESULT_FILE)
     if os.path.exists(done):
         with open(done) as f:
             return json.load(f)
-    config = dataclasses.replace(config, name=name, run_dir=run_dir)
     resume = _is_run(run_dir)
     start = time.time()
     result = train(config, export=False, resume=resume)
     row = {
         "noise": noise,
         "method": method,
-        "mode": "one pass" if method == "ce" else ("fast" if fast else "reference"),
+        "mode": ("one pass" if method == "ce" else "fast") if fast else "reference",
         "wrong_labels_%": 100 * result.noise.achieved_rate,
         "best_%": 100 * result.best_test_accuracy,
         "last_%": 100 * result.last_test_accuracy,
