@@ -96,7 +96,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         default=s,
         action=argparse.BooleanOptionalAction,
         help="fit the mixture on a pass over the training set after each epoch "
-        "(default: with --no-fast only)",
+        "(default: with --no-fast only; with --fast a diagnostic, see the README)",
     )
     add("--eval-every", default=s, type=int, help="test-set evaluation every N epochs (default 1)")
     add(

@@ -106,6 +106,9 @@ class TrainConfig:
         epoch_loss_pass: fit the mixture on a pass over the training set
             after each epoch (`BMMCallback(data=...)`) rather than on the
             losses the train steps recorded; `None`: whenever `fast` is off.
+            With `fast`, a diagnostic: the mixture is then fitted on
+            inference-mode losses while `B` is read from the step's
+            training-mode ones.
     """
 
     preset: str | None = None
