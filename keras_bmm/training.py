@@ -14,6 +14,7 @@ import numpy as np
 from keras_bmm.callback import BMMCallback
 from keras_bmm.data import DATASETS, eval_pipeline, load_dataset, steps_per_epoch, train_pipeline
 from keras_bmm.distribute import STRATEGIES, is_chief, make_strategy
+from keras_bmm.epoch_timer import EpochTimer
 from keras_bmm.export import export_classifier
 from keras_bmm.model import METHODS, BootstrappingModel
 from keras_bmm.models import preact_resnet18, small_cnn
@@ -565,6 +566,7 @@ def train(
     run_callbacks = [
         bmm_callback,
         *([plot_callback] if plots else []),
+        EpochTimer(),  # after the mixture fit, before the history is written
         keras.callbacks.BackupAndRestore(
             os.path.join(config.run_dir, "backup"), delete_checkpoint=False
         ),

@@ -54,6 +54,9 @@ def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path):
         assert json.load(f)["epoch"] == 3
     resumed = train(config(tmp_path / "split"), export=False, resume=True)
     assert len(resumed.history["val_accuracy"]) == 5
+    # Every epoch's time is in the history, the stopped invocation's included.
+    seconds = resumed.history["epoch_seconds"]
+    assert len(seconds) == 5 and all(s > 0 for s in seconds)
     np.testing.assert_array_equal(resumed.noise.labels, whole.noise.labels)
     for a, b in zip(whole.model.weights, resumed.model.weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5, err_msg=a.path)

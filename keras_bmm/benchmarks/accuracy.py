@@ -18,6 +18,7 @@ COLUMNS = [
     "auc_warmup",
     "auc_last",
     "epochs",
+    "train_min",
     "wall_min",
 ]
 
@@ -62,7 +63,8 @@ def accuracy_run(
 
     Returns:
         A row: best and last test accuracy (%), BMM noise-detection AUC at
-        the end of the warm-up and at the end, epochs and wall time.
+        the end of the warm-up and at the end, epochs, the epochs' summed
+        time (`train_min`, resumed runs included) and this invocation's wall time.
     """
     from keras_bmm.training import TrainConfig, _is_run, settings_differ, train
 
@@ -103,6 +105,9 @@ def accuracy_run(
         "auc_warmup": result.auc_after_warmup,
         "auc_last": result.auc_last,
         "epochs": len(result.history.get("loss", [])),
+        # Summed over every epoch, whichever invocation ran it; wall_min is
+        # this invocation's time (start-up, data and report included).
+        "train_min": sum(result.history.get("epoch_seconds", [])) / 60,
         "wall_min": (time.time() - start) / 60,
         "resumed": resume,
         "run_dir": run_dir,
