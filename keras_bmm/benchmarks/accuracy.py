@@ -95,6 +95,7 @@ def accuracy_run(
     resume = _is_run(run_dir)
     start = time.time()
     result = train(config, export=False, resume=resume)
+    seconds = result.history.get("epoch_seconds")
     row = {
         "noise": noise,
         "method": method,
@@ -107,7 +108,8 @@ def accuracy_run(
         "epochs": len(result.history.get("loss", [])),
         # Summed over every epoch, whichever invocation ran it; wall_min is
         # this invocation's time (start-up, data and report included).
-        "train_min": sum(result.history.get("epoch_seconds", [])) / 60,
+        # (None for runs from before the history recorded epoch times.)
+        "train_min": sum(seconds) / 60 if seconds else None,
         "wall_min": (time.time() - start) / 60,
         "resumed": resume,
         "run_dir": run_dir,
