@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import statistics
+import time
 
 import numpy as np
 import tensorflow as tf
 
 from keras_bmm.benchmarks.bmm import synthetic_losses
-from keras_bmm.benchmarks.common import median_time
 from keras_bmm.data import eval_pipeline, steps_per_epoch, train_pipeline
 
 COLUMNS = ["variant", "train_s", "epoch_s", "images_per_s", "epoch_vs_ce"]
@@ -47,8 +47,9 @@ def variant_name(method: str, fast: bool, jit: bool) -> str:
 
 
 def prepare_variant(method, fast, jit, images, labels, width, batch_size):
-    """`(epoch, tracking)`: callables that run one training epoch and, for the
-    reference arrangement, its loss-tracking pass (`None` otherwise).
+    """`epoch`: a callable that runs one training epoch and returns the seconds
+    spent in its train steps (the rest of the epoch is the mixture fit and,
+    for the reference arrangement, its loss-tracking pass).
 
     The epoch runs in the bootstrapping phase (a mixture is fitted
     beforehand, warm-up 0), with the `BMMCallback` the method trains with:
@@ -90,22 +91,16 @@ def prepare_variant(method, fast, jit, images, labels, width, batch_size):
     callback.set_model(model)
     callback.on_train_begin()
 
-    def epoch():
+    def epoch() -> float:
         callback.on_epoch_begin(0)
+        start = time.perf_counter()
         for x, y in batches:
             model.train_on_batch(x, y)
+        train_s = time.perf_counter() - start
         callback.on_epoch_end(0)
+        return train_s
 
-    tracking = None if data is None else (lambda: model.sample_losses_of(data))
-    return epoch, tracking
-
-
-def time_variant(method, fast, jit, images, labels, width, batch_size, repeats):
-    """Median seconds `(train_steps_s, epoch_s)` of one variant on its own."""
-    epoch, tracking = prepare_variant(method, fast, jit, images, labels, width, batch_size)
-    epoch_s = median_time(epoch, repeats)
-    tracking_s = median_time(tracking, repeats) if tracking else 0.0
-    return epoch_s - tracking_s, epoch_s
+    return epoch
 
 
 def step_benchmark(
@@ -143,17 +138,15 @@ def step_benchmark(
         prepare_variant(method, fast, jit, images, labels, width, batch_size)
         for method, fast, jit in variants
     ]
-    for epoch, tracking in prepared:  # tracing and caches, untimed
+    for epoch in prepared:  # tracing and caches, untimed
         epoch()
-        if tracking:
-            tracking()
     times = [[] for _ in variants]
-    tracking_times = [[] for _ in variants]
+    train_times = [[] for _ in variants]
     for _ in range(repeats):
-        for i, (epoch, tracking) in enumerate(prepared):
-            times[i].append(median_time(epoch, 1, warmup=0))
-            if tracking:
-                tracking_times[i].append(median_time(tracking, 1, warmup=0))
+        for i, epoch in enumerate(prepared):
+            start = time.perf_counter()
+            train_times[i].append(epoch())
+            times[i].append(time.perf_counter() - start)
     base = next((i for i, (m, _, jit) in enumerate(variants) if m == "ce" and not jit), None)
     rows = []
     for i, (method, fast, jit) in enumerate(variants):
@@ -165,8 +158,7 @@ def step_benchmark(
                 "method": method,
                 "fast": fast,
                 "jit_compile": jit,
-                "train_s": epoch_s
-                - (statistics.median(tracking_times[i]) if tracking_times[i] else 0.0),
+                "train_s": statistics.median(train_times[i]),
                 "epoch_s": epoch_s,
                 "images_per_s": len(labels) / epoch_s,
                 "epoch_vs_ce": statistics.median(ratios) if ratios else float("nan"),
