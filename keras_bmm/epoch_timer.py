@@ -22,7 +22,9 @@ class EpochTimer(keras.callbacks.Callback):
     Example:
 
     ```python
-    history = model.fit(x, y, epochs=3, callbacks=[keras_bmm.epoch_timer.EpochTimer()])
+    from keras_bmm.epoch_timer import EpochTimer
+
+    history = model.fit(x, y, epochs=3, callbacks=[EpochTimer()])
     total_seconds = sum(history.history["epoch_seconds"])
     ```
     """
