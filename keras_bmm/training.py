@@ -467,6 +467,15 @@ def _write_json(path: str, value) -> None:
     os.replace(tmp, path)
 
 
+def _history_can_take(path: str, key: str) -> bool:
+    """Whether `key` may be logged into the history at `path`: a new history,
+    or one whose header already has that column."""
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return True
+    with open(path, newline="") as f:
+        return key in next(csv.reader(f), [])
+
+
 def read_history(path: str) -> dict:
     """The per-epoch logs a `keras.callbacks.CSVLogger` wrote, as lists by key."""
     if not os.path.exists(path):
@@ -566,7 +575,9 @@ def train(
     run_callbacks = [
         bmm_callback,
         *([plot_callback] if plots else []),
-        EpochTimer(),  # after the mixture fit, before the history is written
+        # After the mixture fit, before the history is written; not added to a
+        # history begun without it (CSVLogger would misalign the columns).
+        *([EpochTimer()] if _history_can_take(history_path, "epoch_seconds") else []),
         keras.callbacks.BackupAndRestore(
             os.path.join(config.run_dir, "backup"), delete_checkpoint=False
         ),

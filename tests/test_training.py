@@ -1,5 +1,6 @@
 """Presets, the run folder, and resuming a stopped run."""
 
+import csv
 import json
 import os
 
@@ -63,6 +64,28 @@ def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path):
     np.testing.assert_allclose(
         resumed.history["bmm_alpha_noisy"], whole.history["bmm_alpha_noisy"], rtol=1e-4
     )
+
+
+def test_resuming_a_run_whose_history_has_no_epoch_times(tmp_path):
+    """A run begun before the history recorded `epoch_seconds` resumes with
+    its own columns: CSVLogger appends without a header, so a new column
+    would shift every value after it."""
+    run = tmp_path / "old"
+    with pytest.raises(KeyboardInterrupt):
+        train(config(run, epochs=4), export=False, callbacks=[Crash(2)])
+    path = run / "history.csv"
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    with open(path, "w", newline="") as f:
+        columns = [c for c in rows[0] if c != "epoch_seconds"]
+        writer = csv.DictWriter(f, columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    resumed = train(config(run, epochs=4), export=False, resume=True)
+    assert "epoch_seconds" not in resumed.history
+    assert len(resumed.history["loss"]) == 4
+    assert all(0 < loss < 10 for loss in resumed.history["loss"])
+    np.testing.assert_allclose(resumed.history["bmm_auc"][:2], [float(r["bmm_auc"]) for r in rows])
 
 
 def test_run_folder_contents_and_refusals(tmp_path):
