@@ -467,13 +467,29 @@ def _write_json(path: str, value) -> None:
     os.replace(tmp, path)
 
 
-def _history_can_take(path: str, key: str) -> bool:
-    """Whether `key` may be logged into the history at `path`: a new history,
-    or one whose header already has that column."""
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
-        return True
+def _header(path: str) -> list:
+    """The column names of a CSV file (empty if it is missing or empty)."""
+    if not os.path.exists(path):
+        return []
     with open(path, newline="") as f:
-        return key in next(csv.reader(f), [])
+        return next(csv.reader(f), [])
+
+
+class _HistoryLogger(keras.callbacks.CSVLogger):
+    """`CSVLogger` whose appended rows keep the existing file's columns.
+
+    `CSVLogger` appends without a header and takes its columns from the
+    first epoch it sees; after a resume that epoch can log other keys (a
+    validation epoch, a new metric), which would shift the values under the
+    old header. Here the old header's columns are kept: keys it lacks are
+    dropped, keys missing from an epoch's logs are written as "NA".
+    """
+
+    def on_train_begin(self, logs=None):
+        header = _header(self.filename) if self.append else []
+        super().on_train_begin(logs)
+        if header:
+            self.keys = [key for key in header if key != "epoch"]
 
 
 def read_history(path: str) -> dict:
@@ -575,13 +591,11 @@ def train(
     run_callbacks = [
         bmm_callback,
         *([plot_callback] if plots else []),
-        # After the mixture fit, before the history is written; not added to a
-        # history begun without it (CSVLogger would misalign the columns).
-        *([EpochTimer()] if _history_can_take(history_path, "epoch_seconds") else []),
+        EpochTimer(),  # after the mixture fit, before the history is written
         keras.callbacks.BackupAndRestore(
             os.path.join(config.run_dir, "backup"), delete_checkpoint=False
         ),
-        keras.callbacks.CSVLogger(history_path, append=initial_epoch > 0),
+        _HistoryLogger(history_path, append=initial_epoch > 0),
         keras.callbacks.TensorBoard(os.path.join(config.run_dir, "tensorboard")),
         *(callbacks or []),
     ]

@@ -88,6 +88,18 @@ def test_resuming_a_run_whose_history_has_no_epoch_times(tmp_path):
     np.testing.assert_allclose(resumed.history["bmm_auc"][:2], [float(r["bmm_auc"]) for r in rows])
 
 
+def test_resuming_on_a_validation_epoch_keeps_the_history_columns(tmp_path):
+    """The first run's first epoch has no validation logs, the resumed run's
+    first epoch has: the appended rows still line up with the header."""
+    whole = train(config(tmp_path / "whole", epochs=4, eval_every=2), export=False)
+    run = tmp_path / "split"
+    with pytest.raises(KeyboardInterrupt):
+        train(config(run, epochs=4, eval_every=2), export=False, callbacks=[Crash(1)])
+    resumed = train(config(run, epochs=4, eval_every=2), export=False, resume=True)
+    for key in ("loss", "val_loss", "bmm_auc"):
+        np.testing.assert_allclose(resumed.history[key], whole.history[key], rtol=1e-3, err_msg=key)
+
+
 def test_run_folder_contents_and_refusals(tmp_path):
     run = tmp_path / "run"
     result = train(config(run, epochs=3, warmup_epochs=1), export=False)
