@@ -4,6 +4,15 @@ from pathlib import Path
 
 from setuptools import find_packages, setup
 
+EXTRAS = {
+    "tune": ["keras-tuner>=1.4,<2"],
+    # tensorflow-datasets imports importlib_resources when it prepares a dataset.
+    "tfds": ["tensorflow-datasets>=4.9,<5", "importlib_resources>=5"],
+    "plots": ["matplotlib>=3.7,<4"],
+}
+EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
+EXTRAS["test"] = EXTRAS["all"] + ["pytest>=7", "scipy>=1.10", "hypothesis>=6", "ruff>=0.5"]
+
 setup(
     name="keras-bmm",
     version="0.1.0",
@@ -19,22 +28,11 @@ setup(
         "tensorflow>=2.16,<2.21",
         "keras>=3.3,<4",
         "tensorflow-probability[tf]>=0.24,<0.26",
-        "tensorflow-datasets>=4.9,<5",
-        "keras-tuner>=1.4,<2",
         "numpy>=1.26,<3",
+        # The embedded default dataset (8x8 digits) ships with scikit-learn.
         "scikit-learn>=1.3,<2",
-        "matplotlib>=3.7,<4",
         "tqdm>=4.60",
-        # tensorflow-datasets imports it when it prepares a dataset, without requiring it.
-        "importlib_resources>=5",
     ],
-    extras_require={
-        "test": [
-            "pytest>=7",
-            "scipy>=1.10",
-            "hypothesis>=6",
-            "ruff>=0.5",
-        ],
-    },
+    extras_require=EXTRAS,
     license="MIT",
 )

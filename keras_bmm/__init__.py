@@ -3,15 +3,14 @@
 Implements "Unsupervised Label Noise Modeling and Loss Correction" (Arazo et al.,
 ICML 2019): a beta mixture over per-sample losses estimates p(noisy | loss),
 and mixup with dynamic bootstrapping corrects the loss with it.
+
+Layout: `mixture` (the noise model), `bootstrapping` (the train step),
+`callbacks`, `data`, `models`, `training` (runs), `noise`, `report`, `export`.
+Public names are imported on first use, so that light modules (the
+configuration and its flags) load without TensorFlow.
 """
 
-from keras_bmm.callback import BMMCallback
-from keras_bmm.export import export_classifier
-from keras_bmm.mixture import BetaMixture, loss_bounds, normalize_losses
-from keras_bmm.model import METHODS, BootstrappingModel
-from keras_bmm.noise import LabelNoise, asymmetric_noise, symmetric_noise
-from keras_bmm.report import noise_report
-from keras_bmm.training import TrainConfig, TrainResult, train
+from keras_bmm.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -21,6 +20,7 @@ __all__ = [
     "BootstrappingModel",
     "LabelNoise",
     "METHODS",
+    "NoiseModelState",
     "TrainConfig",
     "TrainResult",
     "asymmetric_noise",
@@ -31,3 +31,24 @@ __all__ = [
     "symmetric_noise",
     "train",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "BMMCallback": "keras_bmm.callbacks.bmm_callback",
+        "BetaMixture": "keras_bmm.mixture.beta_mixture",
+        "BootstrappingModel": "keras_bmm.bootstrapping.bootstrapping_model",
+        "LabelNoise": "keras_bmm.noise",
+        "METHODS": "keras_bmm.bootstrapping.methods",
+        "NoiseModelState": "keras_bmm.bootstrapping.noise_model_state",
+        "TrainConfig": "keras_bmm.training.config",
+        "TrainResult": "keras_bmm.training.result",
+        "asymmetric_noise": "keras_bmm.noise",
+        "export_classifier": "keras_bmm.export",
+        "loss_bounds": "keras_bmm.mixture.normalization",
+        "noise_report": "keras_bmm.report",
+        "normalize_losses": "keras_bmm.mixture.normalization",
+        "symmetric_noise": "keras_bmm.noise",
+        "train": "keras_bmm.training.experiment",
+    },
+)

@@ -1,4 +1,7 @@
-"""`make_strategy`: the tf.distribute strategy of a run, with clear errors for bad clusters."""
+"""`make_strategy`: the tf.distribute strategy of a run, with clear errors for bad clusters.
+
+TensorFlow is imported only when a strategy is made.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,6 @@ import json
 import os
 import socket
 import sys
-
-import tensorflow as tf
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 
@@ -53,8 +54,18 @@ def parse_tf_config(text: str | None) -> dict:
     return {"workers": workers, "task_type": task["type"], "task_index": index}
 
 
-def is_chief() -> bool:
-    """Whether this process writes the run's outputs (always, unless a non-chief worker)."""
+def is_chief(strategy: str) -> bool:
+    """Whether this process writes the run's outputs.
+
+    Always, except for the workers after the first of a `"multiworker"` run.
+    `TF_CONFIG` is read only then: managed clusters set it for every job,
+    whatever strategy the job uses.
+
+    Args:
+        strategy: the run's strategy name (see `STRATEGIES`).
+    """
+    if strategy != "multiworker":
+        return True
     text = os.environ.get("TF_CONFIG")
     if not text:
         return True
@@ -85,6 +96,8 @@ def make_strategy(name: str = "default", cluster_timeout: float = 120.0):
     """
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}; expected one of {STRATEGIES}.")
+    import tensorflow as tf
+
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":

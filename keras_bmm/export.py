@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 
 import keras
 import tensorflow as tf
+
+from keras_bmm.atomic import atomic_directory
 
 
 def next_version(model_dir: str) -> int:
@@ -78,7 +78,6 @@ def export_classifier(
         raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it.")
     input_dtype = tf.as_dtype(input_dtype)
     spec = tf.TensorSpec((None, *input_shape), input_dtype, name="image")
-    os.makedirs(model_dir, exist_ok=True)
 
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -110,18 +109,11 @@ def export_classifier(
     files = dict(extra_files or {})
     if class_names is not None:
         files["class_names.txt"] = "\n".join(str(n) for n in class_names) + "\n"
-    staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=model_dir)
-    try:
+    with atomic_directory(target, replace=True) as staging:
         archive.write_out(staging, verbose=False)
         assets = os.path.join(staging, "assets")
         os.makedirs(assets, exist_ok=True)
         for filename, text in files.items():
             with open(os.path.join(assets, filename), "w") as f:
                 f.write(text)
-        if os.path.exists(target):
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target

@@ -60,19 +60,18 @@ class LabelNoise:
 
     def save(self, path: str) -> None:
         """Writes the labels and masks to an `.npz` file, atomically."""
-        import os
+        from keras_bmm.atomic import atomic_write
 
-        tmp = f"{path}.tmp.npz"
-        np.savez(
-            tmp,
-            labels=self.labels,
-            clean_labels=self.clean_labels,
-            noise_mask=self.noise_mask,
-            resampled_mask=self.resampled_mask,
-            rate=self.rate,
-            noise_type=self.noise_type,
-        )
-        os.replace(tmp, path)
+        with atomic_write(path, "wb") as f:
+            np.savez(
+                f,
+                labels=self.labels,
+                clean_labels=self.clean_labels,
+                noise_mask=self.noise_mask,
+                resampled_mask=self.resampled_mask,
+                rate=self.rate,
+                noise_type=self.noise_type,
+            )
 
     @classmethod
     def load(cls, path: str, clean_labels=None) -> LabelNoise:

@@ -1,16 +1,18 @@
-"""Plots of the noise model and of training (matplotlib, PNG)."""
+"""Plots of the noise model and of training (matplotlib, PNG; the `plots` extra)."""
 
 from __future__ import annotations
 
 import math
-import os
 
-import keras
 import numpy as np
+
+from keras_bmm.atomic import atomic_write
 
 
 def _pyplot():
-    import matplotlib
+    from keras_bmm.extras import require
+
+    matplotlib = require("matplotlib", "plots")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -19,10 +21,8 @@ def _pyplot():
 
 
 def _save(fig, path: str) -> str:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp.png"
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    os.replace(tmp, path)
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=110, bbox_inches="tight")
     return path
 
 
@@ -146,48 +146,3 @@ def plot_training_curves(history: dict, path: str) -> str:
     path = _save(fig, path)
     plt.close(fig)
     return path
-
-
-class PlotCallback(keras.callbacks.Callback):
-    """Writes the loss histogram of chosen epochs, from a `BMMCallback`'s last fit.
-
-    Place it after the `BMMCallback` it reads.
-
-    Args:
-        bmm_callback: the `keras_bmm.BMMCallback` of the same `fit`.
-        directory: folder of the PNG files (`losses_epoch_NNN.png`).
-        epochs: 0-based epochs to plot; `None` plots every epoch.
-        noise_mask: optional true noise mask, to split the histogram.
-
-    Example:
-
-    ```python
-    bmm = keras_bmm.BMMCallback()
-    model.fit(ds, epochs=30, callbacks=[bmm, keras_bmm.plots.PlotCallback(bmm, "plots")])
-    ```
-    """
-
-    def __init__(self, bmm_callback, directory: str, epochs=None, noise_mask=None):
-        super().__init__()
-        self.bmm_callback = bmm_callback
-        self.directory = directory
-        self.epochs = None if epochs is None else {int(e) for e in epochs}
-        self.noise_mask = noise_mask
-        self.paths = []
-
-    def on_train_begin(self, logs=None):
-        self.paths = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.epochs is not None and epoch not in self.epochs:
-            return
-        bmm = self.bmm_callback
-        if bmm.mixture is None:
-            return
-        from keras_bmm.mixture import normalize_losses
-
-        normalized = normalize_losses(bmm.losses, bmm.bounds).numpy()
-        path = os.path.join(self.directory, f"losses_epoch_{epoch + 1:03d}.png")
-        self.paths.append(
-            plot_loss_histogram(normalized, bmm.mixture, path, self.noise_mask, epoch + 1)
-        )

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-import os
 
 import numpy as np
 import tensorflow as tf
 
-from keras_bmm import losses as bmm_losses
-from keras_bmm.mixture import normalize_losses
-from keras_bmm.model import BOOTSTRAP_MODES, per_sample_cross_entropy
+from keras_bmm.atomic import atomic_write
+from keras_bmm.bootstrapping.methods import BOOTSTRAP_MODES
+from keras_bmm.bootstrapping.objectives import bootstrap_targets, per_sample_cross_entropy
 from keras_bmm.noise import validate_labels
 
 #: The report's columns, in order.
@@ -66,7 +65,8 @@ def noise_report(
     keras_bmm.report.write_report(rows, "noise_report.csv")
     ```
     """
-    if int(model.bmm_fitted.numpy()) == 0:
+    state = model.noise_state
+    if not bool(state.is_fitted()):
         raise ValueError(
             "No beta mixture has been fitted yet (train at least one epoch with "
             "keras_bmm.BMMCallback, or load a checkpoint saved after one)."
@@ -84,10 +84,10 @@ def noise_report(
         verbose=0,
     )
     losses = per_sample_cross_entropy(labels, logits)
-    p_noisy = model.noise_posterior(losses).numpy()
-    normalized = normalize_losses(losses, model.bmm_bounds).numpy()
+    p_noisy = state.posterior(losses).numpy()
+    normalized = state.normalize(losses).numpy()
     mode = BOOTSTRAP_MODES.get(model.method, "hard")
-    targets = bmm_losses.bootstrap_targets(
+    targets = bootstrap_targets(
         tf.one_hot(labels, num_classes, dtype=tf.float32), logits, p_noisy, mode
     )
     corrected = np.argmax(targets.numpy(), axis=1)
@@ -116,11 +116,8 @@ def noise_report(
 
 def write_report(rows: list[dict], path: str) -> str:
     """Writes report rows to a CSV file atomically; returns the path."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", newline="") as f:
+    with atomic_write(path, newline="") as f:
         writer = csv.DictWriter(f, fieldnames=REPORT_COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
     return path

@@ -1,4 +1,4 @@
-"""Hyperparameter search with keras-tuner, validated on held-out *noisy* labels.
+"""Hyperparameter search with keras-tuner (the `tune` extra), on held-out *noisy* labels.
 
 A user with noisy labels has no clean validation set. Two objectives are
 offered, both computed on a held-out split of the noisy training data:
@@ -21,13 +21,17 @@ import json
 import os
 
 import keras
-import keras_tuner
 import numpy as np
 
-from keras_bmm.callback import BMMCallback
-from keras_bmm.data import eval_pipeline, steps_per_epoch, train_pipeline
-from keras_bmm.model import per_sample_cross_entropy
-from keras_bmm.training import TrainConfig, build_model, dataset_of, noise_of
+from keras_bmm.atomic import atomic_write
+from keras_bmm.bootstrapping.objectives import per_sample_cross_entropy
+from keras_bmm.callbacks.bmm_callback import BMMCallback
+from keras_bmm.data.pipeline import eval_pipeline, steps_per_epoch, train_pipeline
+from keras_bmm.extras import require
+from keras_bmm.training.builders import build_model, dataset_of, noise_of
+from keras_bmm.training.config import TrainConfig
+
+keras_tuner = require("keras_tuner", "tune")
 
 #: The searchable settings: `(low, high)` defaults and whether sampled on a log scale.
 SEARCH_SPACE = {
@@ -104,7 +108,7 @@ class CleanAccuracy(keras.callbacks.Callback):
             verbose=0,
         )
         losses = per_sample_cross_entropy(self.labels, logits)
-        clean = self.model.noise_posterior(losses).numpy() < 0.5
+        clean = self.model.noise_state.posterior(losses).numpy() < 0.5
         correct = np.argmax(logits, axis=1) == self.labels
         value = float(correct[clean].mean()) if clean.any() else 0.0
         if logs is not None:
@@ -120,9 +124,10 @@ class BMMHyperModel(keras_tuner.HyperModel):
         space: validated ranges, from `validate_space`.
         data: `(x_train, y_train, x_val, y_val)`, with noisy labels.
         num_classes, image_shape, mean, std: as the dataset's.
+        augment: whether training images are augmented.
     """
 
-    def __init__(self, config, space, data, num_classes, image_shape, mean, std, **kwargs):
+    def __init__(self, config, space, data, num_classes, image_shape, mean, std, augment, **kwargs):
         super().__init__(**kwargs)
         self.config = config
         self.space = space
@@ -131,6 +136,7 @@ class BMMHyperModel(keras_tuner.HyperModel):
         self.image_shape = image_shape
         self.mean = mean
         self.std = std
+        self.augment = augment
 
     def trial_config(self, hp) -> TrainConfig:
         values = {}
@@ -157,14 +163,13 @@ class BMMHyperModel(keras_tuner.HyperModel):
     def fit(self, hp, model, *args, callbacks=None, **kwargs):
         config = self.trial_config(hp)
         x_train, y_train, x_val, y_val = self.data
-        augment = not (np.allclose(self.mean, 0.0) and np.allclose(self.std, 1.0))
         return model.fit(
             train_pipeline(
                 x_train,
                 y_train,
                 config.batch_size,
                 seed=config.seed,
-                augment=augment,
+                augment=self.augment,
                 epochs=config.epochs,
             ),
             epochs=config.epochs,
@@ -231,8 +236,9 @@ def tune(
         data.train_images[val_index],
         noise.labels[val_index],
     )
+    augment = data.augment if config.augment is None else config.augment
     hypermodel = BMMHyperModel(
-        config, ranges, split, data.num_classes, data.image_shape, data.mean, data.std
+        config, ranges, split, data.num_classes, data.image_shape, data.mean, data.std, augment
     )
     tuner = keras_tuner.RandomSearch(
         hypermodel,
@@ -250,8 +256,6 @@ def tune(
     for field in ("name", "run_dir", "output", "verbose"):
         values.pop(field)
     path = os.path.join(directory, "best_config.json")
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
+    with atomic_write(path) as f:
         json.dump(values, f, indent=2)
-    os.replace(tmp, path)
     return best, path

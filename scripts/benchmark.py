@@ -6,9 +6,11 @@ Sub-benchmarks:
     bmm       mixture fit + posteriors for 50k and 1M losses, against numpy/scipy
     accuracy  the cpu preset on the real CIFAR-10, one or more methods per call
 
+The CIFAR-10 JPEG archive comes from --data-dir or $KERAS_BMM_CIFAR10_ARCHIVE.
+
 Examples:
-    python scripts/benchmark.py step --data-dir ../shared/data/cifar10-jpeg.tar.gz
-    python scripts/benchmark.py pipeline --data-dir ../shared/data/cifar10-jpeg.tar.gz
+    python scripts/benchmark.py step --data-dir cifar10-jpeg.tar.gz
+    python scripts/benchmark.py pipeline --data-dir cifar10-jpeg.tar.gz
     python scripts/benchmark.py bmm
     python scripts/benchmark.py accuracy --method m-dyr-h --noise 0.8
     python scripts/benchmark.py accuracy --table
@@ -18,10 +20,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
-from keras_bmm.benchmarks import format_table, write_json
-from keras_bmm.model import METHODS
-from keras_bmm.presets import SHARED_CIFAR10
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.common import cifar10_archive, format_table, write_json  # noqa: E402
+from keras_bmm.bootstrapping.methods import METHODS  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--batch-size", type=int, default=128)
     step.add_argument("--repeats", type=int, default=3)
     pipe = sub.add_parser("pipeline", help="input pipelines against the training step")
-    pipe.add_argument("--data-dir", default=SHARED_CIFAR10)
+    pipe.add_argument("--data-dir", default=None, help="default: $KERAS_BMM_CIFAR10_ARCHIVE")
     pipe.add_argument("--per-class", type=int, default=500)
     pipe.add_argument("--width", type=int, default=16)
     pipe.add_argument("--batch-size", type=int, default=128)
@@ -64,27 +68,32 @@ def main(argv=None) -> list[dict]:
     args = build_parser().parse_args(argv)
     settings = {k: v for k, v in vars(args).items() if k not in ("json", "benchmark", "markdown")}
     if args.benchmark == "step":
-        from keras_bmm.benchmarks.step import COLUMNS, step_benchmark
+        from benchmarks.step import COLUMNS, step_benchmark
 
         rows = step_benchmark(
             args.data_dir, args.num_images, args.width, args.batch_size, args.repeats
         )
     elif args.benchmark == "pipeline":
-        from keras_bmm.benchmarks.pipeline import COLUMNS, pipeline_benchmark
+        from benchmarks.pipeline import COLUMNS, pipeline_benchmark
 
         rows = pipeline_benchmark(
-            args.data_dir, args.per_class, args.width, args.batch_size, args.repeats
+            cifar10_archive(args.data_dir),
+            args.per_class,
+            args.width,
+            args.batch_size,
+            args.repeats,
         )
     elif args.benchmark == "bmm":
-        from keras_bmm.benchmarks.bmm import COLUMNS, bmm_benchmark
+        from benchmarks.bmm import COLUMNS, bmm_benchmark
 
         rows = bmm_benchmark(args.sizes, args.repeats)
     else:
-        from keras_bmm.benchmarks.accuracy import COLUMNS, accuracy_run, collect
+        from benchmarks.accuracy import COLUMNS, accuracy_run, collect
 
         if not args.table:
             for method in args.methods:
-                accuracy_run(method, args.noise, args.fast, args.run_root, args.data_dir)
+                data_dir = cifar10_archive(args.data_dir)
+                accuracy_run(method, args.noise, args.fast, args.run_root, data_dir)
         rows = collect(args.run_root)
     print(format_table(rows, COLUMNS, markdown=args.markdown))
     write_json(args.json, args.benchmark, rows, settings)

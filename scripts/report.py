@@ -8,8 +8,7 @@ import argparse
 import os
 import sys
 
-from keras_bmm.report import noise_report, write_report
-from keras_bmm.training import load_run
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main(argv=None):
@@ -18,19 +17,16 @@ def main(argv=None):
     parser.add_argument("--output", help="CSV file (default <run-dir>/noise_report.csv)")
     parser.add_argument("--sort", choices=("p_noisy", "index"), default="p_noisy", help="row order")
     args = parser.parse_args(argv)
+    from keras_bmm.training.saved_run import load_run, write_run_report  # imports TensorFlow
+
+    path = args.output or os.path.join(args.run_dir, "noise_report.csv")
     try:
         _, data, noise, model = load_run(args.run_dir)
-        rows = noise_report(
-            model,
-            data.train_images,
-            noise.labels,
-            clean_labels=noise.clean_labels,
-            files=data.train_files,
-            sort_by=None if args.sort == "index" else "p_noisy",
+        rows = write_run_report(
+            model, data, noise, path, sort_by=None if args.sort == "index" else "p_noisy"
         )
     except (FileNotFoundError, ValueError) as error:
         sys.exit(f"report.py: error: {error}")
-    path = write_report(rows, args.output or os.path.join(args.run_dir, "noise_report.csv"))
     noisy = sum(row["p_noisy"] > 0.5 for row in rows)
     print(f"{len(rows)} samples, {noisy} with p(noisy) > 0.5; report: {path}")
 

@@ -2,19 +2,27 @@
 
 Examples:
     python scripts/train.py --dataset digits --noise 0.8 --method m-dyr-h
-    python scripts/train.py --preset cpu --noise 0.5 --method ce
+    python scripts/train.py --preset cpu --data-dir cifar10-jpeg.tar.gz --noise 0.5 --method ce
     python scripts/train.py --preset paper --dataset cifar100 --noise 0.5
 """
 
-import argparse
+import os
 import sys
 
-from keras_bmm import train
-from keras_bmm.cli import add_config_arguments, config_from_args
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from keras_bmm.training.cli import ArgumentParser, add_config_arguments, parse_config  # noqa: E402
+
+OPTIONS = ("resume", "overwrite", "no_export", "plots")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="train.py",
+        description=__doc__.splitlines()[0],
+        epilog="Settings not given take "
+        "the --config file's, then the preset's, then the dataset's defaults.",
+    )
     add_config_arguments(parser)
     add = parser.add_argument
     add("--resume", action="store_true", help="continue the run in --run-dir")
@@ -25,18 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv=None):
-    """Returns `(config, options)`: the resolved `TrainConfig` and the run options."""
-    parser = build_parser()
-    args = vars(parser.parse_args(argv))
-    options = {k: args.pop(k, False) for k in ("resume", "overwrite", "no_export", "plots")}
-    try:
-        return config_from_args(args), options
-    except ValueError as error:
-        parser.error(str(error))
+    """Returns `(config, options)`: the resolved `TrainConfig` and the run options.
+
+    Bad flags exit with status 2 before TensorFlow is imported.
+    """
+    return parse_config(build_parser(), argv, OPTIONS)
 
 
 def main(argv=None):
     config, options = parse_args(argv)
+    from keras_bmm.training import train  # imports TensorFlow
+
     try:
         result = train(
             config,
@@ -45,7 +52,7 @@ def main(argv=None):
             overwrite=options["overwrite"],
             plots=options["plots"],
         )
-    except (FileExistsError, FileNotFoundError, TimeoutError, ValueError) as error:
+    except (FileExistsError, FileNotFoundError, ImportError, TimeoutError, ValueError) as error:
         sys.exit(f"train.py: error: {error}")
     print(result.summary())
 

@@ -2,7 +2,7 @@
 
 Validation uses a held-out split of the noisy training labels (no clean labels
 needed). The best configuration goes to <directory>/best_config.json, which
-`scripts/train.py --config` reads.
+`scripts/train.py --config` reads. Needs the `tune` extra.
 
 Example:
     python scripts/tune.py --dataset digits --noise 0.6 --epochs 20 --max-trials 8
@@ -10,10 +10,15 @@ Example:
 """
 
 import argparse
+import os
 import sys
 
-from keras_bmm.cli import add_config_arguments, config_from_args
-from keras_bmm.tuning import OBJECTIVES, SEARCH_SPACE, tune
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from keras_bmm.training.cli import ArgumentParser, add_config_arguments, parse_config  # noqa: E402
+
+OPTIONS = ("max_trials", "objective", "holdout", "space", "directory", "overwrite")
+SEARCHED = ("mixup_alpha", "reg_weight", "warmup_epochs", "learning_rate")
 
 
 def parse_range(text: str):
@@ -27,29 +32,33 @@ def parse_range(text: str):
         ) from None
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="tune.py", description=__doc__.splitlines()[0])
     add_config_arguments(parser)
     parser.add_argument("--max-trials", type=int, default=10)
-    parser.add_argument("--objective", choices=tuple(OBJECTIVES), default="noisy")
+    parser.add_argument("--objective", choices=("noisy", "clean"), default="noisy")
     parser.add_argument("--holdout", type=float, default=0.1, help="fraction held out")
     parser.add_argument(
         "--space",
         type=parse_range,
         action="append",
         default=[],
-        help=f"NAME=LOW,HIGH for one of {', '.join(SEARCH_SPACE)} (repeatable)",
+        help=f"NAME=LOW,HIGH for one of {', '.join(SEARCHED)} (repeatable)",
     )
     parser.add_argument("--directory", help="search folder (default runs/tune-<name>)")
     parser.add_argument("--overwrite", action="store_true", help="start the search afresh")
-    args = vars(parser.parse_args(argv))
-    options = {
-        k: args.pop(k)
-        for k in ("max_trials", "objective", "holdout", "space", "directory", "overwrite")
-    }
-    args.setdefault("warmup_epochs", 0)  # searched; any valid base value will do
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not any(a.startswith("--warmup-epochs") for a in argv):
+        argv += ["--warmup-epochs", "0"]  # searched; any valid base value will do
+    config, options = parse_config(parser, argv, OPTIONS)
     try:
-        config = config_from_args(args)
+        from keras_bmm.tuning import SEARCH_SPACE, tune  # imports TensorFlow and keras-tuner
+
         best, path = tune(
             config,
             space=dict(options["space"]),
@@ -59,7 +68,7 @@ def main(argv=None):
             directory=options["directory"],
             overwrite=options["overwrite"],
         )
-    except (ValueError, FileNotFoundError) as error:
+    except (ImportError, ValueError, FileNotFoundError) as error:
         sys.exit(f"tune.py: error: {error}")
     settings = {k: getattr(best, k) for k in SEARCH_SPACE}
     print(f"best configuration: {settings}\nwritten to {path}")

@@ -37,7 +37,7 @@ class CountCheck(keras.callbacks.Callback):
         self.counts = []
 
     def on_epoch_end(self, epoch, logs=None):
-        self.counts.append(self.model.recorded_losses()[1].copy())
+        self.counts.append(self.model.noise_state.recorded_losses()[1].copy())
 
 
 def test_records_every_sample_once_per_epoch_and_logs():
@@ -60,9 +60,10 @@ def test_records_every_sample_once_per_epoch_and_logs():
         assert len(history.history[key]) == 3 and np.all(np.isfinite(history.history[key]))
     assert len(callback.epoch_logs) == 3
     # The stored state is what the callback fitted.
-    np.testing.assert_allclose(model.bmm_bounds.numpy(), loss_bounds(callback.losses), rtol=1e-6)
-    np.testing.assert_allclose(model.bmm_table.numpy(), callback.mixture.table, atol=1e-6)
-    assert int(model.bmm_fitted.numpy()) == 1 and int(model.epoch.numpy()) == 2
+    state = model.noise_state
+    np.testing.assert_allclose(state.bounds.numpy(), loss_bounds(state.last_fit.losses), rtol=1e-6)
+    np.testing.assert_allclose(state.table.numpy(), callback.mixture.table, atol=1e-6)
+    assert int(state.fitted.numpy()) == 1 and int(state.epoch.numpy()) == 2
     assert 0.0 <= history.history["accuracy"][-1] <= 1.0 and history.history["accuracy"][-1] > 0.0
     assert history.history["loss"][-1] > 0.0
 
@@ -79,7 +80,7 @@ def test_recorded_losses_are_training_mode_losses_of_the_batch_weights():
     model.compile(optimizer=keras.optimizers.SGD(0.0))
     batches = tf.data.Dataset.from_tensor_slices(({"image": x, "index": np.arange(N)}, y))
     model.fit(batches.batch(64), epochs=1, callbacks=[BMMCallback()], verbose=0)
-    recorded = model.recorded_losses()[0]
+    recorded = model.noise_state.recorded_losses()[0]
     logits = np.concatenate([model(x[i : i + 64], training=True).numpy() for i in range(0, N, 64)])
     expected = tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits).numpy()
     np.testing.assert_allclose(recorded, expected, rtol=1e-5, atol=1e-6)
@@ -95,8 +96,10 @@ def test_separate_pass_with_data():
     model.fit(x, y, batch_size=32, epochs=2, callbacks=[callback], verbose=0)
     logits = model.predict(x, verbose=0)
     expected = tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits).numpy()
-    np.testing.assert_allclose(callback.losses, expected, rtol=1e-5, atol=1e-6)
-    assert np.all(np.isfinite(callback.posterior))
+    fit = model.noise_state.last_fit
+    np.testing.assert_allclose(fit.losses, expected, rtol=1e-5, atol=1e-6)
+    assert fit.seen.all() and fit.epoch == 1
+    assert np.all(np.isfinite(model.noise_state.posterior(fit.losses).numpy()))
 
 
 def trained_model():
@@ -113,10 +116,16 @@ def test_checkpoint_restores_bmm_state(tmp_path):
     fresh = make_model(warmup_epochs=1)
     fresh.build((None, 6))
     fresh.optimizer.build(fresh.trainable_variables)
-    assert int(fresh.bmm_fitted.numpy()) == 0
+    assert int(fresh.noise_state.fitted.numpy()) == 0
     fresh.load_weights(path)
-    for name in ("bmm_table", "bmm_parameters", "bmm_bounds", "bmm_fitted", "epoch"):
-        np.testing.assert_array_equal(getattr(fresh, name).numpy(), getattr(model, name).numpy())
+    for name in ("table", "parameters", "bounds", "fitted", "epoch"):
+        np.testing.assert_array_equal(
+            getattr(fresh.noise_state, name).numpy(), getattr(model.noise_state, name).numpy()
+        )
+    np.testing.assert_array_equal(
+        fresh.mixup_sampler.seed_generator.state.numpy(),
+        model.mixup_sampler.seed_generator.state.numpy(),
+    )
     for saved, restored in zip(model.optimizer.variables, fresh.optimizer.variables):
         np.testing.assert_array_equal(saved.numpy(), restored.numpy())
 
@@ -128,7 +137,7 @@ def test_saved_model_round_trip(tmp_path):
     loaded = keras.models.load_model(path)
     assert isinstance(loaded, BootstrappingModel) and loaded.method == "m-dyr-h"
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
-    np.testing.assert_array_equal(loaded.bmm_table.numpy(), model.bmm_table.numpy())
+    np.testing.assert_array_equal(loaded.noise_state.table.numpy(), model.noise_state.table.numpy())
     assert loaded.evaluate(x, y, verbose=0, return_dict=True)["accuracy"] > 0
 
 

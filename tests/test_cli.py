@@ -28,7 +28,10 @@ def script():
         (["--dataset", "cifar10_n", "--noise", "0.2"], "real human label noise"),
         (["--dataset", "mnist"], "invalid choice: 'mnist'"),
         (["--method", "coteaching"], "invalid choice: 'coteaching'"),
-        (["--epochs", "10", "--warmup-epochs", "20"], "epochs (10) must exceed warmup_epochs (20)"),
+        (
+            ["--epochs", "10", "--warmup-epochs", "20"],
+            "--epochs (10) must exceed --warmup-epochs (20)",
+        ),
         (["--epochs", "0"], "epochs must be >= 1"),
         (["--noise-type", "asym"], "invalid choice: 'asym'"),
         (["--method", "md-dyr-sh", "--epochs", "5", "--warmup-epochs", "5"], "must exceed"),
@@ -95,7 +98,7 @@ def test_mixed_precision_run_keeps_the_bmm_in_float32(tmp_path):
     )
     assert keras.config.dtype_policy().name == "float32"  # restored
     assert result.model.backbone.layers[-1].compute_dtype == "float16"
-    assert result.model.bmm_table.dtype == "float32"
+    assert result.model.noise_state.table.dtype == "float32"
     assert np.all(np.isfinite(result.history["bmm_alpha_noisy"]))
     for name in ("history.json", "metrics.json", "tensorboard", "noise_report.csv"):
         assert os.path.exists(tmp_path / "run" / name), name
@@ -108,5 +111,5 @@ def test_switches(script):
     assert (config.fast, config.augment, config.eval_every) == (False, False, 5)
     config, _ = script.parse_args(["--fast", "--epoch-loss-pass"])
     assert config.fast and config.epoch_loss_pass
-    config, _ = script.parse_args(["--preset", "cpu", "--no-fast"])
+    config, _ = script.parse_args(["--preset", "cpu", "--no-fast", "--data-dir", "c.tar.gz"])
     assert not config.fast and config.augment is False  # the preset turns augmentation off

@@ -7,7 +7,7 @@ import tensorflow as tf
 from reference import log_softmax, softmax
 
 from keras_bmm import BetaMixture, BootstrappingModel
-from keras_bmm import losses as bmm_losses
+from keras_bmm.bootstrapping import objectives as bmm_losses
 
 C = 10
 
@@ -103,7 +103,7 @@ def one_step_setup(method, seed=1, n=32, lr=0.0, momentum=0.0):
     model.compile(optimizer=keras.optimizers.SGD(lr, momentum=momentum))
     model.build((None, 4))
     mixture = BetaMixture().fit(np.concatenate([rng.beta(2, 8, 500), rng.beta(8, 2, 500)]))
-    model.set_noise_model(mixture, (0.5, 4.0))
+    model.noise_state.set_mixture(mixture, (0.5, 4.0))
     kernel, bias = [w.numpy().astype(np.float64) for w in model.backbone.weights]
     clean_logits = x.astype(np.float64) @ kernel + bias
     clean_losses = -log_softmax(clean_logits)[np.arange(n), y]
@@ -211,8 +211,8 @@ def test_warmup_is_plain_mixup():
         model = BootstrappingModel(linear_backbone(), method=method, warmup_epochs=3, seed=5)
         model.compile(optimizer=keras.optimizers.SGD(0.0))
         model.build((None, 4))
-        model.set_noise_model(BetaMixture().fit(rng.random(100)), (0.0, 5.0))
-        model.epoch.assign(epoch)
+        model.noise_state.set_mixture(BetaMixture().fit(rng.random(100)), (0.0, 5.0))
+        model.noise_state.set_epoch(epoch)
         return model.train_on_batch(x, y, return_dict=True)["loss"]
 
     mixup = first_loss("mixup", 0)
@@ -263,7 +263,7 @@ def test_md_dyr_sh_step_matches_reference(epoch, phase, temperature):
     """Dynamic mixup for 5 epochs after the warm-up, then soft-to-hard
     bootstrapping with T falling linearly from 1 to 0.001 over 89 epochs."""
     model, x, y, r = one_step_setup("md-dyr-sh")
-    model.epoch.assign(epoch)
+    model.noise_state.set_epoch(epoch)
     w = (1 - r["b"]) / ((1 - r["b"]) + (1 - r["b"][r["perm"]]))
     mixed_x = w[:, None] * x + (1 - w[:, None]) * x[r["perm"]]
     mixed_logits = mixed_x.astype(np.float64) @ r["kernel"] + r["bias"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from keras_bmm import TrainConfig, train
-from keras_bmm.callback import detection_metrics
+from keras_bmm.mixture.detection import detection_metrics
 from keras_bmm.report import REPORT_COLUMNS, noise_report
 
 #: Measured on this run (digits, 60% symmetric noise, 12 epochs, seed 0): 1.00 of

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from keras_bmm import TrainConfig, train
-from keras_bmm.presets import PRESETS
+from keras_bmm.training.train_presets import PRESETS
 
 
 class Crash(keras.callbacks.Callback):
@@ -110,11 +110,11 @@ def test_run_folder_contents_and_refusals(tmp_path):
     assert metrics["epochs_run"] == 3
     assert metrics["last_test_accuracy"] == pytest.approx(result.last_test_accuracy)
     assert len(result.history["bmm_alpha_noisy"]) == 3
-    with pytest.raises(FileExistsError, match="--resume.*--overwrite"):
+    with pytest.raises(FileExistsError, match="already holds a run; resume it or overwrite"):
         train(config(run, epochs=3, warmup_epochs=1), export=False)
     with pytest.raises(ValueError, match=r"settings differ.*\['epochs'\]"):
         train(config(run, epochs=4, warmup_epochs=1), export=False, resume=True)
-    with pytest.raises(FileNotFoundError, match="no run to resume"):
+    with pytest.raises(FileNotFoundError, match="No run to resume"):
         train(config(tmp_path / "none"), export=False, resume=True)
 
 
@@ -134,7 +134,8 @@ def test_methods_share_saved_labels(tmp_path):
     np.testing.assert_array_equal(first.noise.labels, second.noise.labels)
 
 
-def test_presets_and_precedence():
+def test_presets_and_precedence(monkeypatch):
+    monkeypatch.setenv("KERAS_BMM_CIFAR10_ARCHIVE", "cifar10-jpeg.tar.gz")
     paper = TrainConfig(preset="paper").resolved()
     assert (paper.dataset, paper.epochs, paper.batch_size, paper.learning_rate) == (
         "cifar10",
@@ -151,6 +152,7 @@ def test_presets_and_precedence():
         105,
     )
     cpu = TrainConfig(preset="cpu").resolved()
+    assert cpu.data_dir == "cifar10-jpeg.tar.gz"  # from the environment, no machine path
     assert cpu.dataset == "folder" and cpu.per_class == PRESETS["cpu"]["per_class"]
     # Bootstrapping starts 6 epochs after the first drop (1-based), as in the paper.
     assert cpu.warmup_epochs == cpu.lr_milestones[0] + 5
@@ -169,6 +171,9 @@ def test_presets_and_precedence():
     assert not TrainConfig().resolved().epoch_loss_pass
     assert TrainConfig(fast=True, epoch_loss_pass=True).resolved().epoch_loss_pass
     assert TrainConfig().resolved().augment is None  # the dataset decides
+    monkeypatch.delenv("KERAS_BMM_CIFAR10_ARCHIVE")
+    with pytest.raises(ValueError, match="data_dir is required.*KERAS_BMM_CIFAR10_ARCHIVE"):
+        TrainConfig(preset="cpu").resolved()
 
 
 def test_eval_every_evaluates_the_last_epoch(tmp_path):
@@ -186,7 +191,7 @@ def test_eval_every_evaluates_the_last_epoch(tmp_path):
     "kwargs,message",
     [
         (dict(dataset="cifar10_n", noise=0.2), "real human label noise"),
-        (dict(noise=1.2), r"--noise must be a rate in \[0, 1\]"),
+        (dict(noise=1.2), r"^noise must be a rate in \[0, 1\]"),
         (dict(dataset="imagenet"), "Unknown dataset"),
         (dict(method="ce", model="vgg"), "Unknown model"),
         (dict(per_class=0), "per_class"),
@@ -200,5 +205,7 @@ def test_bad_settings(kwargs, message):
 def test_folder_dataset_needs_a_folder():
     from keras_bmm.data import load_dataset
 
-    with pytest.raises(ValueError, match="--data-dir"):
+    with pytest.raises(ValueError, match="needs data_dir"):
         load_dataset("folder")
+    with pytest.raises(ValueError, match="data_dir is required for the folder dataset"):
+        TrainConfig(dataset="folder").resolved()

@@ -1,56 +1,15 @@
-"""Datasets and indexed input pipelines."""
+"""Datasets and indexed input pipelines.
 
-from __future__ import annotations
+- `catalog`: `load_dataset` by name;
+- `dataset`: `ImageDataset`, a train/test split held in memory;
+- `digits`, `tfds`, `folder`, `archive`: the loaders;
+- `pipeline`: indexed `tf.data` training and evaluation pipelines.
+"""
 
-from keras_bmm.data.archive import extracted_folder
-from keras_bmm.data.dataset import ImageDataset
-from keras_bmm.data.digits import load_digits
-from keras_bmm.data.folder import load_image_folder
-from keras_bmm.data.pipeline import augment_image, eval_pipeline, steps_per_epoch, train_pipeline
-from keras_bmm.data.tfds import CIFAR_N_LABEL_SETS, load_cifar, load_cifar_n
+from keras_bmm.lazy import lazy_exports
 
 #: Every dataset name `load_dataset` knows.
 DATASETS = ("digits", "cifar10", "cifar100", "cifar10_n", "cifar100_n", "folder")
-
-
-def load_dataset(
-    name: str,
-    data_dir: str | None = None,
-    per_class: int | None = None,
-    image_size=None,
-    label_set: str | None = None,
-) -> ImageDataset:
-    """Loads a dataset by name.
-
-    Args:
-        name: `"digits"` (embedded, offline), `"cifar10"`/`"cifar100"`
-            (tensorflow-datasets), `"cifar10_n"`/`"cifar100_n"` (CIFAR-N
-            human labels, tensorflow-datasets with a manual download) or
-            `"folder"` (`data_dir` is `ROOT` with `train/<class>/*` and
-            `test/<class>/*`, or a `.tar.gz` of it).
-        data_dir: the TFDS data directory, or the image folder.
-        per_class: keep only the first `per_class` training images of each
-            class (image folders).
-        image_size: `(H, W)` to resize folder images to.
-        label_set: CIFAR-N label set (see `CIFAR_N_LABEL_SETS`).
-
-    Returns:
-        An `ImageDataset`.
-    """
-    if name == "digits":
-        return load_digits()
-    if name in ("cifar10", "cifar100"):
-        return load_cifar(name, data_dir=data_dir)
-    if name in ("cifar10_n", "cifar100_n"):
-        return load_cifar_n(name, label_set=label_set, data_dir=data_dir)
-    if name == "folder":
-        if not data_dir:
-            raise ValueError("--dataset folder needs --data-dir ROOT (ROOT/train/<class>/*).")
-        return load_image_folder(
-            extracted_folder(data_dir), per_class=per_class, image_size=image_size
-        )
-    raise ValueError(f"Unknown dataset {name!r}; expected one of {DATASETS}.")
-
 
 __all__ = [
     "CIFAR_N_LABEL_SETS",
@@ -67,3 +26,21 @@ __all__ = [
     "steps_per_epoch",
     "train_pipeline",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "CIFAR_N_LABEL_SETS": "keras_bmm.data.tfds",
+        "ImageDataset": "keras_bmm.data.dataset",
+        "augment_image": "keras_bmm.data.pipeline",
+        "eval_pipeline": "keras_bmm.data.pipeline",
+        "extracted_folder": "keras_bmm.data.archive",
+        "load_cifar": "keras_bmm.data.tfds",
+        "load_cifar_n": "keras_bmm.data.tfds",
+        "load_dataset": "keras_bmm.data.catalog",
+        "load_digits": "keras_bmm.data.digits",
+        "load_image_folder": "keras_bmm.data.folder",
+        "steps_per_epoch": "keras_bmm.data.pipeline",
+        "train_pipeline": "keras_bmm.data.pipeline",
+    },
+)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tarfile
-import tempfile
+
+from keras_bmm.atomic import atomic_directory
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
@@ -43,21 +43,12 @@ def extracted_folder(path: str, cache: str | None = None) -> str:
     cache = cache or cache_dir()
     target = os.path.join(cache, f"{name}-{stat.st_size}-{int(stat.st_mtime)}")
     if not os.path.isdir(target):
-        os.makedirs(cache, exist_ok=True)
-        staging = tempfile.mkdtemp(prefix=f".{name}-", dir=cache)
-        try:
-            with tarfile.open(path) as archive:
-                try:
-                    archive.extractall(staging, filter="data")
-                except TypeError:  # Python without extraction filters
-                    archive.extractall(staging)
-            os.replace(staging, target)
-        except OSError:
-            if not os.path.isdir(target):
-                raise
-            # another process finished the same extraction first
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        # A concurrent extraction of the same archive keeps whichever finished first.
+        with atomic_directory(target) as staging, tarfile.open(path) as archive:
+            try:
+                archive.extractall(staging, filter="data")
+            except TypeError:  # Python without extraction filters
+                archive.extractall(staging)
     entries = [e for e in os.listdir(target) if not e.startswith(".")]
     if "train" not in entries and len(entries) == 1:
         return os.path.join(target, entries[0])

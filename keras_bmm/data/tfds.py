@@ -1,4 +1,4 @@
-"""CIFAR-10/100 and CIFAR-N through tensorflow-datasets, loaded into memory."""
+"""CIFAR-10/100 and CIFAR-N through tensorflow-datasets (the `tfds` extra), in memory."""
 
 from __future__ import annotations
 
@@ -47,8 +47,11 @@ def _class_names(builder) -> tuple:
 
 
 def _load_splits(name: str, data_dir: str | None, download: bool):
-    import tensorflow_datasets as tfds
     from tqdm.auto import tqdm
+
+    from keras_bmm.extras import require
+
+    tfds = require("tensorflow_datasets", "tfds")
 
     builder = tfds.builder(name, data_dir=data_dir)
     if download:

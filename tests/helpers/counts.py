@@ -11,4 +11,4 @@ class Counts(keras.callbacks.Callback):
         self.counts = []
 
     def on_epoch_end(self, epoch, logs=None):
-        self.counts.append(self.model.recorded_losses()[1])
+        self.counts.append(self.model.noise_state.recorded_losses()[1])

@@ -39,9 +39,10 @@ def main(method):
         verbose=0,
     )
     # A single-device fit of the same gathered losses.
-    bounds = loss_bounds(bmm.losses)
+    losses = model.noise_state.last_fit.losses
+    bounds = loss_bounds(losses)
     single = keras_bmm.BetaMixture().fit(
-        normalize_losses(trim_to_bounds(bmm.losses, bounds), bounds).numpy()
+        normalize_losses(trim_to_bounds(losses, bounds), bounds).numpy()
     )
     print(
         json.dumps(

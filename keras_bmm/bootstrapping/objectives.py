@@ -8,12 +8,44 @@ mixup loss
 equals the cross-entropy of the mixed input's prediction against the single
 soft target `lam * t_i + (1-lam) * t_j`, with `t = (1-B) y + B z`. The train
 step builds that target with `bootstrap_targets` and `mix`, and hands it to
-the compiled (categorical cross-entropy) loss.
+the target loss (categorical cross-entropy on logits by default).
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
+
+
+def flat_labels(labels) -> tf.Tensor:
+    """Integer class indices of shape `(batch,)` or `(batch, 1)` as a flat int32 tensor."""
+    return tf.reshape(tf.cast(labels, tf.int32), [-1])
+
+
+def per_sample_cross_entropy(labels, logits) -> tf.Tensor:
+    """Per-sample cross-entropy of logits against class indices, in float32.
+
+    Args:
+        labels: integer class indices, `(batch,)` or `(batch, 1)`.
+        logits: `(batch, C)` logits (any float dtype).
+
+    Returns:
+        A float32 tensor `(batch,)`.
+    """
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=flat_labels(labels), logits=tf.cast(logits, tf.float32)
+    )
+
+
+def label_checks(labels, num_classes) -> list:
+    """Graph assertions that every label is a class index below `num_classes`."""
+    return [
+        tf.debugging.assert_non_negative(labels, message="Label below 0."),
+        tf.debugging.assert_less(
+            labels,
+            tf.cast(num_classes, labels.dtype),
+            message="Label out of range: must be < the number of classes (model outputs).",
+        ),
+    ]
 
 
 def bootstrap_targets(labels_one_hot, logits, noise_posterior, mode: str, temperature=1.0):

@@ -22,7 +22,7 @@ class EpochTimer(keras.callbacks.Callback):
     Example:
 
     ```python
-    from keras_bmm.epoch_timer import EpochTimer
+    from keras_bmm.callbacks import EpochTimer
 
     history = model.fit(x, y, epochs=3, callbacks=[EpochTimer()])
     total_seconds = sum(history.history["epoch_seconds"])

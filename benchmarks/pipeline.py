@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 
-from keras_bmm.benchmarks.common import median_time
-from keras_bmm.benchmarks.step import time_variant
+from benchmarks.common import median_time
+from benchmarks.step import prepare_variant
 from keras_bmm.data import steps_per_epoch, train_pipeline
 
 COLUMNS = ["what", "images_per_s", "vs_train_step"]
@@ -59,8 +59,8 @@ def pipeline_benchmark(
     folder = load_image_folder(extracted_folder(data_dir), per_class=per_class)
     images, labels = folder.train_images, folder.train_labels
     tfds_data = _tfds_arrays(len(labels))
-    train_s, _ = time_variant("ce", True, False, images, labels, width, batch_size, repeats)
-    step_rate = len(labels) / train_s
+    epoch = prepare_variant("ce", True, False, images, labels, width, batch_size)
+    step_rate = len(labels) / median_time(epoch, repeats)
     rows = [
         {
             "what": "pipeline: image folder (augmented)",

@@ -1,9 +1,4 @@
-"""The two-component beta mixture over normalised per-sample losses.
-
-Also holds the paper's loss normalisation and the posterior look-up table that
-the train step reads, so that the callback, the model and the tests share one
-implementation of each.
-"""
+"""`BetaMixture`: the two-component beta mixture over normalised losses, fitted by EM."""
 
 from __future__ import annotations
 
@@ -14,150 +9,13 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from keras_bmm.mixture.normalization import loss_bounds, normalize_losses, trim_to_bounds
+from keras_bmm.mixture.posterior_table import TABLE_SIZE, monotone, table_lookup
+
 logger = logging.getLogger(__name__)
 
 #: Floor of the weighted likelihoods in the E-step, as in the reference code.
 LIKELIHOOD_FLOOR = 1e-12
-#: Normalised losses are clipped into [NORMALIZED_EPS, 1 - NORMALIZED_EPS].
-NORMALIZED_EPS = 1e-3
-#: Number of points of the posterior look-up table over [0, 1].
-TABLE_SIZE = 1001
-
-
-# --------------------------------------------------------------------------
-# Loss normalisation.
-
-
-def loss_bounds(losses, lower_percentile: float = 5.0, upper_percentile: float = 95.0):
-    """The paper's normalisation bounds: two percentiles of the finite losses.
-
-    Args:
-        losses: array of per-sample losses.
-        lower_percentile: percentile used as the lower bound (default 5).
-        upper_percentile: percentile used as the upper bound (default 95).
-
-    Returns:
-        `(low, high)` as Python floats. With no finite loss at all, `(0.0, 1.0)`.
-    """
-    if not 0.0 <= lower_percentile < upper_percentile <= 100.0:
-        raise ValueError(
-            "Percentiles must satisfy 0 <= lower < upper <= 100, got "
-            f"{lower_percentile} and {upper_percentile}."
-        )
-    values = np.asarray(losses, dtype=np.float64).ravel()
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return 0.0, 1.0
-    low, high = np.percentile(values, [lower_percentile, upper_percentile])
-    return float(low), float(high)
-
-
-def normalize_losses(losses, bounds) -> tf.Tensor:
-    """Min-max scales losses with `bounds` and clips them into (0, 1).
-
-    `(loss - low) / (high - low + 1e-6)`, clipped into `[1e-3, 1 - 1e-3]` as in
-    the reference code. A NaN or `+inf` loss maps to the top of the range (it
-    is treated as the largest loss), `-inf` to the bottom. Works in graph mode,
-    so the train step uses the same function as the callback.
-
-    Args:
-        losses: tensor or array of per-sample losses.
-        bounds: `(low, high)`, e.g. from `loss_bounds`, or a tensor of shape (2,).
-
-    Returns:
-        A float tensor of the same shape and dtype (float32 unless float64 is
-        given) with values in `[1e-3, 1 - 1e-3]`.
-    """
-    losses = tf.convert_to_tensor(losses)
-    if not losses.dtype.is_floating:
-        losses = tf.cast(losses, tf.float32)
-    bounds = tf.cast(tf.convert_to_tensor(bounds, dtype_hint=losses.dtype), losses.dtype)
-    low, high = bounds[0], bounds[1]
-    scaled = (losses - low) / (tf.maximum(high - low, 0.0) + 1e-6)
-    scaled = tf.where(tf.math.is_nan(scaled), tf.ones_like(scaled), scaled)
-    return tf.clip_by_value(scaled, NORMALIZED_EPS, 1.0 - NORMALIZED_EPS)
-
-
-def trim_to_bounds(losses, bounds) -> np.ndarray:
-    """The finite losses within `[low, high]`: the values the mixture is fitted on."""
-    values = np.asarray(losses, dtype=np.float64).ravel()
-    low, high = bounds
-    return values[np.isfinite(values) & (values >= low) & (values <= high)]
-
-
-# --------------------------------------------------------------------------
-# Posterior look-up table.
-
-
-def fit_losses(
-    losses,
-    max_iters: int = 10,
-    tol: float | None = None,
-    lower_percentile: float = 5.0,
-    upper_percentile: float = 95.0,
-):
-    """Fits the paper's mixture to raw per-sample losses, as `BMMCallback` does.
-
-    The losses between the two percentiles are min-max scaled with them and
-    fitted by EM.
-
-    Args:
-        losses: finite per-sample losses.
-        max_iters: EM iterations.
-        tol: optional EM tolerance.
-        lower_percentile: lower normalisation percentile.
-        upper_percentile: upper normalisation percentile.
-
-    Returns:
-        `(mixture, bounds)`: the fitted `BetaMixture` and `(low, high)`; the
-        posterior of raw losses is `mixture.posterior(normalize_losses(losses, bounds))`.
-    """
-    bounds = loss_bounds(losses, lower_percentile, upper_percentile)
-    values = normalize_losses(trim_to_bounds(losses, bounds), bounds).numpy()
-    return BetaMixture(max_iters=max_iters, tol=tol).fit(values), bounds
-
-
-def table_lookup(table, x) -> tf.Tensor:
-    """Linear interpolation in a table sampled uniformly on [0, 1].
-
-    Interpolating a non-decreasing table gives a non-decreasing function, so
-    the posterior read by the train step keeps the table's monotonicity.
-
-    Args:
-        table: 1-D tensor of `G >= 2` values at `x = i / (G - 1)`.
-        x: tensor of points; NaN reads as 1, values outside [0, 1] are clipped.
-
-    Returns:
-        A tensor shaped like `x`, in the dtype of `table`.
-    """
-    table = tf.convert_to_tensor(table)
-    x = tf.cast(tf.convert_to_tensor(x), table.dtype)
-    x = tf.where(tf.math.is_nan(x), tf.ones_like(x), x)
-    x = tf.clip_by_value(x, 0.0, 1.0)
-    last = tf.shape(table)[0] - 1
-    position = x * tf.cast(last, table.dtype)
-    left = tf.minimum(tf.cast(tf.floor(position), tf.int32), last - 1)
-    fraction = position - tf.cast(left, table.dtype)
-    return tf.gather(table, left) * (1.0 - fraction) + tf.gather(table, left + 1) * fraction
-
-
-def _monotone(raw: np.ndarray, anchor: int) -> np.ndarray:
-    """Makes a posterior curve non-decreasing around the clean component's mean.
-
-    Above `anchor` the curve is replaced by its running maximum (as the
-    reference code does past the posterior's arg-max: a larger loss is never
-    less suspicious); below it by the running minimum taken from `anchor`
-    downwards, so that a noisy component with a pole at 0 (alpha < 1) does not
-    flag the cleanest samples.
-    """
-    out = raw.copy()
-    out[anchor:] = np.maximum.accumulate(raw[anchor:])
-    out[: anchor + 1] = np.minimum.accumulate(raw[: anchor + 1][::-1])[::-1]
-    return out
-
-
-# --------------------------------------------------------------------------
-# EM.
 
 
 def _responsibilities(x, alphas, betas, weights, floor=True):
@@ -227,7 +85,7 @@ class BetaMixture:
     `posterior(x)` is p(noisy | x): the responsibility of the component with
     the larger mean, whatever order the components ended in. It is read from
     a table of `TABLE_SIZE` points made non-decreasing in the loss (see
-    `_monotone`), because a mixture of betas can otherwise assign a lower
+    `posterior_table.monotone`), because a mixture of betas can otherwise assign a lower
     noise probability to a larger loss in the tails.
 
     Degenerate input never yields NaN posteriors:
@@ -365,7 +223,7 @@ class BetaMixture:
         clean = self.clean_component
         clean_mean = self.alphas[clean] / (self.alphas[clean] + self.betas[clean])
         anchor = int(round(clean_mean * (TABLE_SIZE - 1)))
-        return np.clip(_monotone(raw, anchor), 0.0, 1.0)
+        return np.clip(monotone(raw, anchor), 0.0, 1.0)
 
     def posterior(self, x) -> np.ndarray:
         """p(noisy | x) for normalised losses `x`, non-decreasing in `x`.
@@ -397,3 +255,31 @@ class BetaMixture:
             f"betas={np.round(self.betas, 4).tolist()}, "
             f"weights={np.round(self.weights, 4).tolist()}, degenerate={self.degenerate})"
         )
+
+
+def fit_losses(
+    losses,
+    max_iters: int = 10,
+    tol: float | None = None,
+    lower_percentile: float = 5.0,
+    upper_percentile: float = 95.0,
+):
+    """Fits the paper's mixture to raw per-sample losses, as `BMMCallback` does.
+
+    The losses between the two percentiles are min-max scaled with them and
+    fitted by EM.
+
+    Args:
+        losses: finite per-sample losses.
+        max_iters: EM iterations.
+        tol: optional EM tolerance.
+        lower_percentile: lower normalisation percentile.
+        upper_percentile: upper normalisation percentile.
+
+    Returns:
+        `(mixture, bounds)`: the fitted `BetaMixture` and `(low, high)`; the
+        posterior of raw losses is `mixture.posterior(normalize_losses(losses, bounds))`.
+    """
+    bounds = loss_bounds(losses, lower_percentile, upper_percentile)
+    values = normalize_losses(trim_to_bounds(losses, bounds), bounds).numpy()
+    return BetaMixture(max_iters=max_iters, tol=tol).fit(values), bounds

@@ -7,7 +7,7 @@ import json
 import os
 import time
 
-from keras_bmm.model import METHODS
+from keras_bmm.bootstrapping.methods import METHODS
 
 COLUMNS = [
     "noise",
@@ -66,7 +66,9 @@ def accuracy_run(
         the end of the warm-up and at the end, epochs, the epochs' summed
         time (`train_min`, resumed runs included) and this invocation's wall time.
     """
-    from keras_bmm.training import TrainConfig, _is_run, settings_differ, train
+    from keras_bmm.atomic import write_json
+    from keras_bmm.training import TrainConfig, train
+    from keras_bmm.training.run_folder import RunFolder
 
     config = TrainConfig(
         preset="cpu",
@@ -81,8 +83,9 @@ def accuracy_run(
     name = run_name(method, noise, fast)
     run_dir = os.path.join(run_root, name)
     config = dataclasses.replace(config, name=name, run_dir=run_dir)
-    if os.path.exists(os.path.join(run_dir, "config.json")):
-        differ = settings_differ(config.resolved(), run_dir)
+    folder = RunFolder(run_dir)
+    if os.path.exists(folder.file("config.json")):
+        differ = folder.settings_differ(config.resolved())
         if differ:
             raise ValueError(
                 f"{run_dir!r} holds a run with other settings {differ}; choose another "
@@ -92,7 +95,7 @@ def accuracy_run(
     if os.path.exists(done):
         with open(done) as f:
             return json.load(f)
-    resume = _is_run(run_dir)
+    resume = folder.holds_run()
     start = time.time()
     result = train(config, export=False, resume=resume)
     seconds = result.history.get("epoch_seconds")
@@ -114,10 +117,7 @@ def accuracy_run(
         "resumed": resume,
         "run_dir": run_dir,
     }
-    tmp = f"{done}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(row, f, indent=2)
-    os.replace(tmp, done)
+    write_json(done, row)
     return row
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from keras_bmm.benchmarks.common import median_time
-from keras_bmm.benchmarks.reference_em import posterior_reference
+from benchmarks.common import median_time
 from keras_bmm.mixture import fit_losses, normalize_losses
+from tests.reference import reference_posterior as posterior_reference
 
 COLUMNS = ["losses", "keras_bmm_s", "numpy_s", "numpy_over_keras_bmm", "max_abs_diff"]
 

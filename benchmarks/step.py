@@ -8,7 +8,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from keras_bmm.benchmarks.bmm import synthetic_losses
+from benchmarks.bmm import synthetic_losses
 from keras_bmm.data import eval_pipeline, steps_per_epoch, train_pipeline
 
 COLUMNS = ["variant", "train_s", "epoch_s", "images_per_s", "epoch_vs_ce"]
@@ -59,9 +59,8 @@ def prepare_variant(method, fast, jit, images, labels, width, batch_size):
     """
     import keras
 
-    from keras_bmm.callback import BMMCallback
+    from keras_bmm import BMMCallback, BootstrappingModel
     from keras_bmm.mixture import fit_losses
-    from keras_bmm.model import BootstrappingModel
     from keras_bmm.models import preact_resnet18
 
     keras.utils.set_random_seed(0)
@@ -85,7 +84,7 @@ def prepare_variant(method, fast, jit, images, labels, width, batch_size):
         seed=0,
     )
     model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), jit_compile=jit)
-    model.set_noise_model(*fit_losses(synthetic_losses(n)))
+    model.noise_state.set_mixture(*fit_losses(synthetic_losses(n)))
     data = None if fast else eval_pipeline(images, labels, 500, indexed=True)
     callback = BMMCallback(data=data)
     callback.set_model(model)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import statistics
@@ -56,13 +55,21 @@ def write_json(path: str | None, benchmark: str, rows: list[dict], settings: dic
         return
     import tensorflow as tf
 
+    from keras_bmm.atomic import write_json as write
+
     meta = dict(machine(), tensorflow=tf.__version__)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(
-            {"benchmark": benchmark, "meta": meta, "settings": settings, "rows": rows},
-            f,
-            indent=2,
+    write(path, {"benchmark": benchmark, "meta": meta, "settings": settings, "rows": rows})
+
+
+def cifar10_archive(data_dir: str | None) -> str:
+    """The CIFAR-10 JPEG archive: `data_dir`, or `$KERAS_BMM_CIFAR10_ARCHIVE`."""
+    from keras_bmm.training.train_presets import DATA_DIR_ENVIRONMENT
+
+    env = DATA_DIR_ENVIRONMENT["cpu"]
+    path = data_dir or os.environ.get(env)
+    if not path:
+        raise SystemExit(
+            "This benchmark reads the real CIFAR-10 JPEG archive: pass --data-dir PATH or "
+            f"set {env}."
         )
-    os.replace(tmp, path)
+    return path

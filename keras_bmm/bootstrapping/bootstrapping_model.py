@@ -1,0 +1,366 @@
+"""`BootstrappingModel`: mixup with BMM-guided dynamic bootstrapping in `train_step`."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from keras_bmm.bootstrapping import objectives, passes
+from keras_bmm.bootstrapping.methods import (
+    BOOTSTRAP_MODES,
+    check_method,
+    check_method_settings,
+    uses_mixture,
+)
+from keras_bmm.bootstrapping.mixup_sampler import MixupSampler
+from keras_bmm.bootstrapping.noise_model_state import NoiseModelState
+from keras_bmm.bootstrapping.schedule import PhaseSchedule
+
+
+@keras.saving.register_keras_serializable(package="keras_bmm")
+class BootstrappingModel(keras.Model):
+    """Wraps a logits classifier and trains it with the paper's methods.
+
+    `method` selects the objective of `train_step`:
+
+    - `"ce"`: cross-entropy on the given labels (baseline).
+    - `"mixup"`: mixup with `lam ~ Beta(mixup_alpha, mixup_alpha)` (baseline,
+      and the warm-up of the bootstrapping methods).
+    - `"m-dyr-h"`: mixup with dynamic hard bootstrapping: each sample's target
+      is `(1 - B) * y + B * z`, `z` the one-hot arg-max of the network's own
+      prediction on the un-mixed input and `B` the mixture's p(noisy | loss),
+      plus `reg_weight` times the class-balance regulariser.
+    - `"m-dyr-s"`: the same with the softmax prediction as `z`.
+    - `"md-dyr-sh"`: dynamic mixup (a likely-noisy sample is mostly replaced
+      by its partner), then soft-to-hard bootstrapping as the softmax
+      temperature falls (see `PhaseSchedule`).
+
+    Bootstrapping starts at epoch `warmup_epochs` (0-based) once a
+    `keras_bmm.BMMCallback` has fitted a mixture; before that the
+    bootstrapping methods train with plain mixup. `fast=True` runs one
+    training-mode pass on the un-mixed batch per step for targets, `B` and
+    the recorded losses; `fast=False` arranges the passes as the reference
+    code does and needs `BMMCallback(data=...)` (see `passes`). The mixture
+    and the epoch live in `noise_state` (`NoiseModelState`), saved with the
+    weights.
+
+    Inputs are images, or `{"image": ..., "index": ...}` where `index` is
+    each sample's position in the training set; labels are integer class
+    indices.
+
+    Args:
+        backbone: a Keras model mapping images to logits `(batch, C)`.
+        method: one of `"ce"`, `"mixup"`, `"m-dyr-h"`, `"m-dyr-s"`, `"md-dyr-sh"`.
+        num_samples: training samples, to record per-sample losses by index;
+            `None` records nothing (then pass `data=` to `BMMCallback`).
+        mixup_alpha: `alpha` of the Beta distribution of mixup's `lam`.
+        reg_weight: weight of the class-balance regulariser.
+        warmup_epochs: epochs of plain mixup before bootstrapping starts.
+        weight_decay: coupled L2 weight decay, as PyTorch's SGD applies it:
+            `weight_decay / 2 * sum(w**2)` over the trainable weights is
+            added to the loss.
+        dynamic_epochs: MD-DYR-SH: epochs of dynamic mixup before bootstrapping.
+        temperature_epochs: MD-DYR-SH: epochs of the temperature's fall.
+        final_temperature: MD-DYR-SH: the last temperature.
+        posterior_clip: `B` is clipped into `[posterior_clip, 1 - posterior_clip]`.
+        fast: the fast arrangement of passes (`True`) or the reference's.
+        seed: seed of mixup's draws.
+        **kwargs: passed on to `keras.Model`.
+
+    Example:
+
+    ```python
+    model = keras_bmm.BootstrappingModel(backbone, method="m-dyr-h",
+                                         num_samples=len(y_train), warmup_epochs=10)
+    model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9))
+    model.fit({"image": x_train, "index": np.arange(len(y_train))}, y_train,
+              epochs=30, callbacks=[keras_bmm.BMMCallback()])
+    ```
+
+    Reference:
+        Arazo, Ortego, Albert, O'Connor, McGuinness. "Unsupervised Label Noise
+        Modeling and Loss Correction", ICML 2019.
+    """
+
+    def __init__(
+        self,
+        backbone: keras.Model,
+        method: str = "m-dyr-h",
+        num_samples: int | None = None,
+        mixup_alpha: float = 32.0,
+        reg_weight: float = 1.0,
+        warmup_epochs: int = 10,
+        weight_decay: float = 0.0,
+        dynamic_epochs: int = 5,
+        temperature_epochs: int = 89,
+        final_temperature: float = 1e-3,
+        posterior_clip: float = 1e-4,
+        fast: bool = True,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        check_method(method)
+        check_method_settings(
+            mixup_alpha,
+            reg_weight,
+            warmup_epochs,
+            weight_decay,
+            dynamic_epochs,
+            temperature_epochs,
+            final_temperature,
+        )
+        self.backbone = backbone
+        self.method = method
+        self.num_samples = None if num_samples is None else int(num_samples)
+        self.mixup_alpha = float(mixup_alpha)
+        self.reg_weight = float(reg_weight)
+        self.warmup_epochs = int(warmup_epochs)
+        self.weight_decay = float(weight_decay)
+        self.dynamic_epochs = int(dynamic_epochs)
+        self.temperature_epochs = int(temperature_epochs)
+        self.final_temperature = float(final_temperature)
+        self.posterior_clip = float(posterior_clip)
+        self.fast = bool(fast)
+        self.seed = seed
+        self.schedule = PhaseSchedule(
+            method, warmup_epochs, dynamic_epochs, temperature_epochs, final_temperature
+        )
+        self.noise_state = NoiseModelState(
+            num_samples, records_losses=fast or method == "ce", name="noise_state"
+        )
+        self.mixup_sampler = MixupSampler(mixup_alpha, seed, name="mixup_sampler")
+        self.target_loss = keras.losses.CategoricalCrossentropy(from_logits=True)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+
+    @property
+    def uses_bmm(self) -> bool:
+        """Whether the method needs a fitted beta mixture (bootstrapping)."""
+        return uses_mixture(self.method)
+
+    # ------------------------------------------------------------------
+    # Keras plumbing.
+
+    def build(self, input_shape=None):
+        if not self.backbone.built and input_shape is not None:
+            self.backbone.build(input_shape)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        images, _ = passes.split_inputs(inputs)
+        return self.backbone(images, training=training)
+
+    def compile(self, optimizer="sgd", loss=None, metrics=None, jit_compile=False, **kwargs):
+        """Like `keras.Model.compile`, with the defaults this model needs.
+
+        `loss` is the loss of soft targets against logits; it defaults to
+        `keras.losses.CategoricalCrossentropy(from_logits=True)`. A string
+        name is refused: `"categorical_crossentropy"` would read the logits
+        as probabilities. The model tracks `loss` and `accuracy` itself, so
+        `metrics` may only be `None` or `["accuracy"]`. `jit_compile`
+        defaults to False: XLA cannot compile the Beta sampling of mixup.
+        """
+        if isinstance(loss, str):
+            raise ValueError(
+                f"BootstrappingModel.compile(loss={loss!r}): pass a loss object that takes soft "
+                "targets and logits, e.g. keras.losses.CategoricalCrossentropy(from_logits=True), "
+                "or leave loss unset."
+            )
+        if metrics not in (None, [], ["accuracy"], ("accuracy",), "accuracy"):
+            raise ValueError(
+                "BootstrappingModel tracks 'loss' and 'accuracy' itself; other compiled "
+                f"metrics are not supported (got metrics={metrics!r})."
+            )
+        self.target_loss = loss or keras.losses.CategoricalCrossentropy(from_logits=True)
+        super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
+
+    def get_compile_config(self):
+        config = super().get_compile_config()
+        if config:
+            config["loss"] = keras.saving.serialize_keras_object(self.target_loss)
+        return config
+
+    def compile_from_config(self, config):
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # The one private Keras method overridden here (tests/test_keras_internals.py
+        # fails if Keras changes it). Before training under a tf.distribute
+        # strategy, Keras builds the model from a sample batch that it reduces
+        # with `strategy.reduce("MEAN", batch)`, which takes no dict: dict
+        # inputs fail under MultiWorkerMirroredStrategy. Only shapes matter,
+        # so hand Keras one replica's batch instead.
+        if iterator is not None and data_batch is None:
+            strategy = self.distribute_strategy
+            for _, _, batches in iterator:
+                data_batch = tf.nest.map_structure(
+                    lambda v: (
+                        strategy.experimental_local_results(v)[0]
+                        if isinstance(v, tf.distribute.DistributedValues)
+                        else v
+                    ),
+                    next(batches),
+                )
+                break
+        return super()._maybe_symbolic_build(data_batch=data_batch)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.accuracy_tracker]
+
+    def fit(self, *args, callbacks=None, **kwargs):
+        """`keras.Model.fit`; a bootstrapping method needs a callback that fits the mixture."""
+        updaters = [c for c in callbacks or [] if getattr(c, "updates_noise_model", False)]
+        if self.uses_bmm and not updaters:
+            raise ValueError(
+                f"method={self.method!r} bootstraps with a beta mixture fitted at each epoch's "
+                "end: pass callbacks=[keras_bmm.BMMCallback()] to fit()."
+            )
+        return super().fit(*args, callbacks=callbacks, **kwargs)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "method": self.method,
+            "num_samples": self.num_samples,
+            "mixup_alpha": self.mixup_alpha,
+            "reg_weight": self.reg_weight,
+            "warmup_epochs": self.warmup_epochs,
+            "weight_decay": self.weight_decay,
+            "dynamic_epochs": self.dynamic_epochs,
+            "temperature_epochs": self.temperature_epochs,
+            "final_temperature": self.final_temperature,
+            "posterior_clip": self.posterior_clip,
+            "fast": self.fast,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)
+
+    # ------------------------------------------------------------------
+    # Steps.
+
+    def train_step(self, data):
+        images, index, labels, sample_weight = passes.unpack_batch(data)
+        if self.method == "ce":
+            return self._cross_entropy_step(images, index, labels, sample_weight)
+        num_classes = self._num_classes(images)
+        with tf.control_dependencies(objectives.label_checks(labels, num_classes)):
+            targets = tf.one_hot(labels, num_classes, dtype=tf.float32)
+        phase = self.schedule.phase(self.noise_state.epoch, self.noise_state.is_fitted())
+        batch = tf.shape(labels)[0]
+        lam, permutation = self.mixup_sampler.draw(batch)
+        predictions = None
+        if self.fast:
+            predictions, clean_losses = passes.fast_pass(self, images, labels)
+            target_logits = predictions
+            self.noise_state.record(index, clean_losses)
+        elif self.uses_bmm:
+            in_use = tf.logical_or(phase.bootstrapping, phase.dynamic_mixup)
+            target_logits, clean_losses = passes.reference_passes(
+                self, images, labels, phase.bootstrapping, in_use, num_classes
+            )
+        if self.uses_bmm:
+            b = tf.clip_by_value(
+                self.noise_state.posterior(clean_losses),
+                self.posterior_clip,
+                1.0 - self.posterior_clip,
+            )
+            bootstrapped = objectives.bootstrap_targets(
+                targets, target_logits, b, BOOTSTRAP_MODES[self.method], phase.temperature
+            )
+            targets = tf.where(phase.bootstrapping, bootstrapped, targets)
+            if self.method == "md-dyr-sh":
+                dynamic_lam = objectives.dynamic_mixup_weights(b, permutation)
+                lam = tf.where(phase.dynamic_mixup, dynamic_lam, tf.fill([batch], lam))
+        if sample_weight is not None:
+            # CE is linear in its target: weighting the targets weights each half.
+            targets = targets * tf.reshape(tf.cast(sample_weight, tf.float32), [-1, 1])
+        mixed_images = objectives.mix(images, permutation, lam)
+        mixed_targets = objectives.mix(targets, permutation, lam)
+        regularized = self.uses_bmm and self.reg_weight > 0
+        with tf.GradientTape() as tape:
+            logits = self(mixed_images, training=True)
+            loss = self.target_loss(mixed_targets, logits)
+            if regularized:
+                reg = objectives.class_balance_regularizer(tf.nn.softmax(logits))
+                reg = reg * tf.cast(phase.bootstrapping, reg.dtype) * self.reg_weight
+                loss = loss + tf.cast(reg, loss.dtype) / self._replicas()
+            loss = loss + self._extra_losses(loss.dtype)
+            scaled_loss = self.optimizer.scale_loss(loss)
+        self._apply(tape, scaled_loss)
+        if predictions is None:
+            # No un-mixed pass: score the mixed pass against each input's larger part.
+            weights = tf.broadcast_to(tf.reshape(lam, [-1]), [batch])
+            labels = tf.where(weights >= 0.5, labels, tf.gather(labels, permutation))
+            predictions = tf.stop_gradient(logits)
+        return self._update_trackers(loss, labels, predictions, sample_weight)
+
+    def _cross_entropy_step(self, images, index, labels, sample_weight):
+        with tf.GradientTape() as tape:
+            logits = self(images, training=True)
+            num_classes = tf.shape(logits)[-1]
+            with tf.control_dependencies(objectives.label_checks(labels, num_classes)):
+                one_hot = tf.one_hot(labels, num_classes, dtype=logits.dtype)
+            loss = self.target_loss(one_hot, logits, sample_weight=sample_weight)
+            loss = loss + self._extra_losses(loss.dtype)
+            scaled_loss = self.optimizer.scale_loss(loss)
+        self._apply(tape, scaled_loss)
+        predictions = tf.stop_gradient(logits)
+        self.noise_state.record(index, objectives.per_sample_cross_entropy(labels, predictions))
+        return self._update_trackers(loss, labels, predictions, sample_weight)
+
+    def test_step(self, data):
+        images, _, labels, sample_weight = passes.unpack_batch(data)
+        logits = self(images, training=False)
+        num_classes = tf.shape(logits)[-1]
+        with tf.control_dependencies(objectives.label_checks(labels, num_classes)):
+            one_hot = tf.one_hot(labels, num_classes, dtype=logits.dtype)
+        loss = self.target_loss(one_hot, logits, sample_weight=sample_weight)
+        return self._update_trackers(loss, labels, logits, sample_weight)
+
+    # ------------------------------------------------------------------
+    # Step helpers.
+
+    def _num_classes(self, images) -> int:
+        spec = self.backbone.compute_output_spec(keras.KerasTensor(images.shape, images.dtype))
+        return int(spec.shape[-1])
+
+    def _replicas(self) -> int:
+        return tf.distribute.get_strategy().num_replicas_in_sync
+
+    def _extra_losses(self, dtype):
+        """The backbone's own regularisation losses and the coupled weight decay,
+        scaled per replica as Keras scales the compiled loss."""
+        extra = [tf.cast(loss, tf.float32) for loss in self.losses]
+        if self.weight_decay:
+            squares = [
+                tf.reduce_sum(tf.square(tf.cast(w, tf.float32))) for w in self.trainable_weights
+            ]
+            extra.append(0.5 * self.weight_decay * tf.add_n(squares))
+        if not extra:
+            return tf.zeros((), dtype)
+        return tf.cast(tf.add_n(extra) / self._replicas(), dtype)
+
+    def _apply(self, tape, scaled_loss):
+        gradients = tape.gradient(scaled_loss, self.trainable_weights)
+        self.optimizer.apply(gradients, self.trainable_weights)
+
+    def _update_trackers(self, loss, labels, logits, sample_weight):
+        self.loss_tracker.update_state(loss * self._replicas(), sample_weight=tf.shape(labels)[0])
+        self.accuracy_tracker.update_state(labels, logits, sample_weight=sample_weight)
+        logs = {m.name: m.result() for m in self.metrics}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras reduces multi-worker step outputs with a collective mean
+            # over axis 0, which scalars lack: hand it shape-(1,) values.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs

@@ -1,0 +1,64 @@
+"""The paper's methods by name, and the checks of their settings (no TensorFlow here).
+
+Both `BootstrappingModel` and `keras_bmm.training.TrainConfig` validate with
+these functions, so that a setting has one rule and one message, and the
+command line can check its flags before TensorFlow is imported.
+"""
+
+from __future__ import annotations
+
+#: The objectives of `BootstrappingModel`, by name.
+METHODS = ("ce", "mixup", "m-dyr-h", "m-dyr-s", "md-dyr-sh")
+
+#: The bootstrapping methods and the prediction each mixes into its targets.
+BOOTSTRAP_MODES = {"m-dyr-h": "hard", "m-dyr-s": "soft", "md-dyr-sh": "soft"}
+
+
+def uses_mixture(method: str) -> bool:
+    """Whether `method` bootstraps with a fitted beta mixture."""
+    return method in BOOTSTRAP_MODES
+
+
+def check_method(method: str) -> None:
+    """Raises `ValueError` unless `method` is one of `METHODS`."""
+    if method not in METHODS:
+        raise ValueError(f"Unknown method {method!r}; expected one of {METHODS}.")
+
+
+def check_method_settings(
+    mixup_alpha: float,
+    reg_weight: float,
+    warmup_epochs: int,
+    weight_decay: float,
+    dynamic_epochs: int,
+    temperature_epochs: int,
+    final_temperature: float,
+) -> None:
+    """Checks the objective's settings; the message names the first bad one.
+
+    Args:
+        mixup_alpha: `alpha` of mixup's `Beta(alpha, alpha)`, > 0.
+        reg_weight: weight of the class-balance regulariser, >= 0.
+        warmup_epochs: epochs before bootstrapping, >= 0.
+        weight_decay: coupled L2 weight decay, >= 0.
+        dynamic_epochs: MD-DYR-SH's dynamic-mixup epochs, >= 0.
+        temperature_epochs: MD-DYR-SH's temperature epochs, >= 1.
+        final_temperature: MD-DYR-SH's last temperature, in (0, 1].
+
+    Raises:
+        ValueError: naming the setting and its value.
+    """
+    if not mixup_alpha > 0:
+        raise ValueError(f"mixup_alpha must be > 0, got {mixup_alpha}.")
+    if not reg_weight >= 0:
+        raise ValueError(f"reg_weight must be >= 0, got {reg_weight}.")
+    if int(warmup_epochs) < 0:
+        raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs}.")
+    if not weight_decay >= 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}.")
+    if int(dynamic_epochs) < 0:
+        raise ValueError(f"dynamic_epochs must be >= 0, got {dynamic_epochs}.")
+    if int(temperature_epochs) < 1:
+        raise ValueError(f"temperature_epochs must be >= 1, got {temperature_epochs}.")
+    if not 0 < final_temperature <= 1:
+        raise ValueError(f"final_temperature must be in (0, 1], got {final_temperature}.")

@@ -1,0 +1,177 @@
+"""`NoiseModelState`: the fitted mixture, the per-sample loss record and the epoch."""
+
+from __future__ import annotations
+
+import collections
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_bmm.mixture.normalization import normalize_losses
+from keras_bmm.mixture.posterior_table import TABLE_SIZE, table_lookup
+
+#: A mixture fit as `BMMCallback` made it: what plots and reports read.
+MixtureFit = collections.namedtuple("MixtureFit", ["epoch", "mixture", "bounds", "losses", "seen"])
+
+
+class NoiseModelState(keras.layers.Layer):
+    """What the train step and `BMMCallback` share: the noise model and the loss record.
+
+    A `BootstrappingModel` owns one as `model.noise_state`. The callback
+    writes the fitted mixture (`set_mixture`) and the epoch, and reads the
+    losses the train step recorded (`recorded_losses`); the train step reads
+    p(noisy | loss) (`posterior`) and records losses (`record`). Nothing
+    else passes between them.
+
+    The mixture's posterior table, its parameters, the normalisation bounds
+    and the epoch are saved with the model's weights, so checkpoints and
+    `.keras` files keep them. The loss record is emptied at every epoch's
+    start and is not saved. Under a `tf.distribute` strategy each replica
+    adds the losses of the samples it saw; the record is summed across
+    replicas and workers as it is written, so reading it gives every sample's
+    loss on every worker. A step writes O(batch) values, whatever the number
+    of samples.
+
+    Args:
+        num_samples: training samples the record holds, by index; `None`
+            records nothing.
+        records_losses: whether the owning model's train step records
+            losses (`False` for the reference arrangement, whose mixture is
+            fitted on a separate pass).
+        **kwargs: passed on to `keras.layers.Layer`.
+
+    Example:
+
+    ```python
+    state = model.noise_state
+    losses, counts = state.recorded_losses()
+    state.set_mixture(*keras_bmm.mixture.fit_losses(losses[counts > 0]))
+    ```
+    """
+
+    def __init__(self, num_samples: int | None = None, records_losses: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        if num_samples is not None and int(num_samples) < 1:
+            raise ValueError(f"num_samples must be a positive integer, got {num_samples}.")
+        self.num_samples = None if num_samples is None else int(num_samples)
+        self.records_losses = bool(records_losses) and self.num_samples is not None
+        self.last_fit = None
+
+        def weight(name, shape, dtype="float32", initializer="zeros"):
+            return self.add_weight(
+                name=name,
+                shape=shape,
+                dtype=dtype,
+                initializer=initializer,
+                trainable=False,
+                autocast=False,
+            )
+
+        self.table = weight("posterior_table", (TABLE_SIZE,))
+        self.parameters = weight("parameters", (3, 2))  # alphas, betas, weights
+        self.bounds = weight("loss_bounds", (2,), initializer=keras.initializers.Constant([0, 1]))
+        self.fitted = weight("fitted", (), dtype="int32")
+        self.epoch = weight("epoch", (), dtype="int32")
+        self.record_table = None
+        if self.num_samples is not None:
+            # Column 0 sums each sample's losses, column 1 counts them. SUM
+            # aggregation across replicas and workers happens at each write.
+            self.record_table = keras.Variable(
+                np.zeros((self.num_samples, 2), np.float32),
+                trainable=False,
+                autocast=False,
+                aggregation="sum",
+                name="loss_record",
+            )
+        self.built = True
+
+    # Saved: the mixture and the epoch, not the loss record (emptied each epoch).
+    def _saved_variables(self) -> dict:
+        return {
+            "table": self.table,
+            "parameters": self.parameters,
+            "bounds": self.bounds,
+            "fitted": self.fitted,
+            "epoch": self.epoch,
+        }
+
+    def save_own_variables(self, store):
+        for name, variable in self._saved_variables().items():
+            store[name] = variable
+
+    def load_own_variables(self, store):
+        for name, variable in self._saved_variables().items():
+            variable.assign(store[name])
+
+    def posterior(self, losses) -> tf.Tensor:
+        """p(noisy | loss) from the last fitted mixture, for raw per-sample losses."""
+        normalized = normalize_losses(tf.cast(losses, tf.float32), self.bounds)
+        return table_lookup(tf.convert_to_tensor(self.table), normalized)
+
+    def normalize(self, losses) -> tf.Tensor:
+        """Losses scaled with the last fit's bounds, as the posterior reads them."""
+        return normalize_losses(tf.cast(losses, tf.float32), self.bounds)
+
+    def is_fitted(self) -> tf.Tensor:
+        """Scalar bool tensor: a mixture has been fitted."""
+        return tf.convert_to_tensor(self.fitted) > 0
+
+    def set_mixture(self, mixture, bounds) -> None:
+        """Stores a fitted `BetaMixture` and its normalisation bounds.
+
+        Args:
+            mixture: a fitted `keras_bmm.BetaMixture`.
+            bounds: `(low, high)` of the loss normalisation.
+        """
+        self.table.assign(np.asarray(mixture.table, np.float32))
+        self.parameters.assign(
+            np.stack([mixture.alphas, mixture.betas, mixture.weights]).astype(np.float32)
+        )
+        self.bounds.assign(np.asarray(bounds, np.float32))
+        self.fitted.assign(1)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Tells the train step which epoch it is in."""
+        self.epoch.assign(int(epoch))
+
+    def reset_losses(self) -> None:
+        """Forgets the recorded losses, at the start of an epoch."""
+        if self.record_table is not None:
+            self.record_table.assign(np.zeros((self.num_samples, 2), np.float32))
+
+    def record(self, index, losses):
+        """Adds a batch's per-sample losses to the record (inside the train step).
+
+        Args:
+            index: int tensor `(batch,)`, each sample's position in the
+                training set, or `None` (nothing is recorded).
+            losses: float tensor `(batch,)`.
+        """
+        if index is None or self.record_table is None:
+            return
+        index = tf.reshape(tf.cast(index, tf.int32), [-1])
+        checks = [
+            tf.debugging.assert_non_negative(index, message="Sample index below 0."),
+            tf.debugging.assert_less(
+                index,
+                self.num_samples,
+                message=f"Sample index out of range: must be < num_samples={self.num_samples}.",
+            ),
+        ]
+        with tf.control_dependencies(checks):
+            rows = tf.stack([tf.cast(losses, tf.float32), tf.ones_like(index, tf.float32)], 1)
+            # The backend variable's sparse update: O(batch), summed across replicas.
+            self.record_table.value.scatter_add(tf.IndexedSlices(rows, index))
+
+    def recorded_losses(self):
+        """Returns `(losses, counts)` recorded since the last reset, as numpy arrays.
+
+        Summed over all replicas and workers; a sample recorded more than
+        once in the epoch gets the mean of its losses.
+        """
+        if self.record_table is None:
+            raise ValueError("This model records no losses: it was built without num_samples.")
+        table = keras.ops.convert_to_numpy(self.record_table)
+        counts = np.rint(table[:, 1]).astype(np.int64)
+        return table[:, 0] / np.maximum(counts, 1), counts

@@ -1,0 +1,73 @@
+"""`PhaseSchedule`: which phase of the method an epoch is in."""
+
+from __future__ import annotations
+
+import collections
+
+import tensorflow as tf
+
+#: The phase of one train step, as scalar tensors.
+Phase = collections.namedtuple("Phase", ["bootstrapping", "dynamic_mixup", "temperature"])
+
+
+class PhaseSchedule:
+    """The paper's phases, by epoch: warm-up, (dynamic mixup), bootstrapping.
+
+    - Epochs `0 .. warmup_epochs - 1`: plain mixup (the warm-up).
+    - Then, once a mixture has been fitted, bootstrapping. For MD-DYR-SH,
+      dynamic mixup (inputs mixed by their p(noisy)) starts there and
+      continues to the end; soft-to-hard bootstrapping starts
+      `dynamic_epochs` later, its softmax temperature falling linearly from 1
+      to `final_temperature` over `temperature_epochs` epochs, then staying.
+
+    Args:
+        method: one of `keras_bmm.bootstrapping.methods.METHODS`.
+        warmup_epochs: epochs of plain mixup before bootstrapping.
+        dynamic_epochs: MD-DYR-SH only: epochs of dynamic mixup before
+            bootstrapping.
+        temperature_epochs: MD-DYR-SH only: epochs of the temperature's fall.
+        final_temperature: MD-DYR-SH only: the last temperature.
+
+    Example:
+
+    ```python
+    schedule = PhaseSchedule("md-dyr-sh", warmup_epochs=105, dynamic_epochs=5)
+    phase = schedule.phase(epoch=tf.constant(107), fitted=tf.constant(True))
+    ```
+    """
+
+    def __init__(
+        self,
+        method: str,
+        warmup_epochs: int,
+        dynamic_epochs: int = 5,
+        temperature_epochs: int = 89,
+        final_temperature: float = 1e-3,
+    ):
+        self.method = method
+        self.warmup_epochs = int(warmup_epochs)
+        self.dynamic_epochs = int(dynamic_epochs)
+        self.temperature_epochs = int(temperature_epochs)
+        self.final_temperature = float(final_temperature)
+
+    def phase(self, epoch, fitted) -> Phase:
+        """The phase of `epoch` (0-based).
+
+        Args:
+            epoch: scalar int tensor, the current epoch.
+            fitted: scalar bool tensor, whether a mixture has been fitted.
+
+        Returns:
+            A `Phase` of scalar tensors: `bootstrapping` (targets mix in the
+            prediction), `dynamic_mixup` (MD-DYR-SH's per-sample mixing
+            weights) and the soft targets' `temperature`.
+        """
+        epoch = tf.convert_to_tensor(epoch)
+        active = tf.logical_and(epoch >= self.warmup_epochs, fitted)
+        if self.method != "md-dyr-sh":
+            return Phase(active, tf.constant(False), tf.constant(1.0))
+        since = epoch - self.warmup_epochs - self.dynamic_epochs
+        step = tf.cast(tf.clip_by_value(since, 0, self.temperature_epochs - 1), tf.float32)
+        fraction = step / max(self.temperature_epochs - 1, 1)
+        temperature = 1.0 + (self.final_temperature - 1.0) * fraction
+        return Phase(tf.logical_and(active, since >= 0), active, temperature)

@@ -1,0 +1,22 @@
+"""Keras callbacks of keras-bmm.
+
+- `bmm_callback`: `BMMCallback`, the per-epoch mixture fit;
+- `plot_callback`: `PlotCallback`, loss histograms with the fitted mixture;
+- `history_logger`: `HistoryLogger`, the resumable per-epoch CSV, and `read_history`;
+- `epoch_timer`: `EpochTimer`, each epoch's wall time in the logs.
+"""
+
+from keras_bmm.lazy import lazy_exports
+
+__all__ = ["BMMCallback", "EpochTimer", "HistoryLogger", "PlotCallback", "read_history"]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "BMMCallback": "keras_bmm.callbacks.bmm_callback",
+        "EpochTimer": "keras_bmm.callbacks.epoch_timer",
+        "HistoryLogger": "keras_bmm.callbacks.history_logger",
+        "PlotCallback": "keras_bmm.callbacks.plot_callback",
+        "read_history": "keras_bmm.callbacks.history_logger",
+    },
+)

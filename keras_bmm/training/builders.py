@@ -1,0 +1,90 @@
+"""What a `TrainConfig` builds: the dataset, the labels, the backbone and the model."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from keras_bmm.bootstrapping.bootstrapping_model import BootstrappingModel
+from keras_bmm.data.catalog import load_dataset
+from keras_bmm.data.pipeline import steps_per_epoch
+from keras_bmm.noise import LabelNoise, make_noise, real_noise
+
+
+def dataset_of(config):
+    """Loads the dataset a resolved `TrainConfig` names."""
+    return load_dataset(
+        config.dataset,
+        data_dir=config.data_dir,
+        per_class=config.per_class,
+        image_size=config.image_size,
+        label_set=config.label_set,
+    )
+
+
+def noise_of(config, data) -> LabelNoise:
+    """The labels a configuration trains on: a saved file, real noise, or drawn noise."""
+    clean = data.train_clean_labels if data.train_clean_labels is not None else data.train_labels
+    if config.noisy_labels:
+        return LabelNoise.load(config.noisy_labels, clean_labels=clean)
+    if data.train_clean_labels is not None:
+        return real_noise(data.train_labels, data.train_clean_labels, data.num_classes)
+    return make_noise(
+        data.train_labels,
+        config.noise,
+        data.num_classes,
+        seed=config.noise_seed,
+        noise_type=config.noise_type,
+        class_names=data.class_names,
+    )
+
+
+def build_backbone(config, num_classes: int, image_shape, mean, std) -> keras.Model:
+    """The classifier on raw pixels: normalisation (when needed), then the backbone."""
+    from keras_bmm.models import preact_resnet18, small_cnn
+
+    if config.model == "preact_resnet18":
+        backbone = preact_resnet18(num_classes, width=config.width, input_shape=image_shape)
+    else:
+        backbone = small_cnn(num_classes, input_shape=image_shape, width=config.width)
+    if np.allclose(mean, 0.0) and np.allclose(std, 1.0):
+        return backbone
+    inputs = keras.Input(shape=image_shape, name="image")
+    normalized = keras.layers.Normalization(
+        mean=list(mean), variance=[s * s for s in std], name="normalization"
+    )(inputs)
+    return keras.Model(inputs, backbone(normalized), name=f"normalized_{backbone.name}")
+
+
+def learning_rate_schedule(config, steps: int):
+    """The learning rate, 10x lower from each 1-based milestone epoch (as `MultiStepLR`)."""
+    if not config.lr_milestones:
+        return config.learning_rate
+    # Epoch m (1-based) starts at step (m - 1) * steps, the first at the lower rate.
+    return keras.optimizers.schedules.PiecewiseConstantDecay(
+        boundaries=[(m - 1) * steps - 1 for m in config.lr_milestones],
+        values=[config.learning_rate * 0.1**i for i in range(len(config.lr_milestones) + 1)],
+    )
+
+
+def build_model(
+    config, num_classes: int, image_shape, num_samples: int, mean=(0.0,), std=(1.0,)
+) -> BootstrappingModel:
+    """The backbone wrapped in a compiled, built `BootstrappingModel`."""
+    model = BootstrappingModel(
+        build_backbone(config, num_classes, image_shape, mean, std),
+        method=config.method,
+        num_samples=num_samples,
+        mixup_alpha=config.mixup_alpha,
+        reg_weight=config.reg_weight,
+        warmup_epochs=config.warmup_epochs,
+        weight_decay=config.weight_decay,
+        dynamic_epochs=config.dynamic_epochs,
+        temperature_epochs=config.temperature_epochs,
+        fast=config.fast,
+        seed=config.seed,
+    )
+    schedule = learning_rate_schedule(config, steps_per_epoch(num_samples, config.batch_size))
+    model.compile(optimizer=keras.optimizers.SGD(schedule, momentum=config.momentum))
+    model.build((None, *image_shape))
+    return model

@@ -1,0 +1,156 @@
+"""`train`: one noisy-label experiment end to end, as `scripts/train.py` runs it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import keras
+
+from keras_bmm.atomic import write_json
+from keras_bmm.callbacks.bmm_callback import BMMCallback
+from keras_bmm.callbacks.epoch_timer import EpochTimer
+from keras_bmm.callbacks.history_logger import HistoryLogger, read_history
+from keras_bmm.callbacks.plot_callback import PlotCallback
+from keras_bmm.data.pipeline import eval_pipeline, steps_per_epoch, train_pipeline
+from keras_bmm.distribute import is_chief, make_strategy
+from keras_bmm.export import export_classifier
+from keras_bmm.training.builders import build_model, dataset_of
+from keras_bmm.training.result import TrainResult
+from keras_bmm.training.run_folder import RunFolder
+from keras_bmm.training.saved_run import labels_of_run, write_run_report
+
+
+def train(
+    config,
+    export: bool = True,
+    resume: bool = False,
+    overwrite: bool = False,
+    callbacks: list | None = None,
+    plots: bool = False,
+) -> TrainResult:
+    """Runs one experiment: noise, training, evaluation, report, export.
+
+    The run folder (`config.run_dir`, see `RunFolder`) receives the settings,
+    the labels, a checkpoint after every epoch, the history and the noise
+    report. Under `strategy="multiworker"` only the first worker writes the
+    run folder and exports; worker `i` writes `<run_dir>/worker-i/`.
+
+    Args:
+        config: the run's `TrainConfig` (validated before any data is loaded).
+        export: whether to export the SavedModel.
+        resume: continue the run in `config.run_dir` from its last completed
+            epoch, with the same labels; the settings must match.
+        overwrite: replace an existing run in `config.run_dir`.
+        callbacks: extra Keras callbacks.
+        plots: write PNG plots to `<run_dir>/plots/` (the `plots` extra).
+
+    Returns:
+        A `TrainResult`.
+
+    Example:
+
+    ```python
+    result = keras_bmm.train(keras_bmm.TrainConfig(dataset="digits", noise=0.8))
+    print(result.summary())
+    ```
+    """
+    config = config.resolved()
+    # A multi-worker strategy must exist before TensorFlow runs anything else.
+    strategy = make_strategy(config.strategy)
+    if not is_chief(config.strategy):
+        worker = f"worker-{strategy.cluster_resolver.task_id}"
+        config = dataclasses.replace(config, run_dir=os.path.join(config.run_dir, worker))
+        export = False
+    folder = RunFolder(config.run_dir)
+    initial_epoch = folder.check(config, resume, overwrite)
+    keras.utils.set_random_seed(config.seed)
+    data = dataset_of(config)
+    noise = labels_of_run(config, data, folder, resume)
+    folder.start(config, resume)
+    noise.save(folder.labels_path)
+    if config.verbose:
+        print(noise.summary())
+    model = _build(config, data, strategy)
+    plot_callback = PlotCallback(
+        folder.file("plots"),
+        epochs={0, config.warmup_epochs - 1, config.epochs - 1},
+        noise_mask=noise.noise_mask,
+    )
+    run_callbacks = [
+        BMMCallback(data=_tracking_pass(config, data, noise), noise_mask=noise.noise_mask),
+        *([plot_callback] if plots else []),
+        EpochTimer(),  # after the mixture fit, before the history is written
+        HistoryLogger(folder.history_path),  # before the checkpoint: see HistoryLogger
+        keras.callbacks.BackupAndRestore(folder.backup_dir, delete_checkpoint=False),
+        keras.callbacks.TensorBoard(folder.file("tensorboard")),
+        *(callbacks or []),
+    ]
+    if initial_epoch >= config.epochs:
+        # Nothing left to train: restore the last checkpoint (fit would have).
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(os.path.join(folder.backup_dir, "latest.weights.h5"))
+    else:
+        model.fit(
+            train_pipeline(
+                data.train_images,
+                noise.labels,
+                config.batch_size,
+                seed=config.seed,
+                augment=data.augment if config.augment is None else config.augment,
+                epochs=config.epochs,
+                initial_epoch=initial_epoch,
+            ),
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch(data.num_train, config.batch_size),
+            validation_data=eval_pipeline(data.test_images, data.test_labels, 500),
+            validation_freq=config.eval_every,
+            callbacks=run_callbacks,
+            shuffle=False,  # the pipeline shuffles
+            verbose=config.verbose,
+        )
+    history = read_history(folder.history_path)
+    write_json(folder.file("history.json"), history)
+    result = TrainResult.from_history(config, noise, history)
+    result.model = model
+    result.report_path = folder.file("noise_report.csv")
+    write_run_report(model, data, noise, result.report_path)
+    if plots:
+        from keras_bmm.plots import plot_training_curves
+
+        curves = plot_training_curves(history, folder.file(os.path.join("plots", "training.png")))
+        result.plot_paths = [*plot_callback.paths, curves]
+    if export:
+        result.export_path = export_classifier(
+            model,
+            os.path.join(config.output, config.name),
+            data.image_shape,
+            extra_files={"config.json": json.dumps(config.as_dict(), indent=2)},
+            input_dtype=data.train_images.dtype.name,
+            class_names=data.class_names,
+        )
+    write_json(folder.file("metrics.json"), result.metrics())
+    return result
+
+
+def _build(config, data, strategy):
+    """The compiled model, under the strategy and the run's dtype policy."""
+    policy = keras.config.dtype_policy()
+    if config.mixed_precision:
+        keras.config.set_dtype_policy("mixed_float16")
+    try:
+        with strategy.scope():
+            return build_model(
+                config, data.num_classes, data.image_shape, data.num_train, data.mean, data.std
+            )
+    finally:
+        keras.config.set_dtype_policy(policy)
+
+
+def _tracking_pass(config, data, noise):
+    """The training set in order for the mixture fit, when the steps record no losses."""
+    if not config.epoch_loss_pass:
+        return None
+    return eval_pipeline(data.train_images, noise.labels, 500, indexed=True)

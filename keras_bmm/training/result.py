@@ -1,0 +1,86 @@
+"""`TrainResult`: what a run produced, and its summary."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a run produced.
+
+    Attributes:
+        config: the resolved configuration.
+        noise: the `LabelNoise` trained on.
+        history: per-epoch logs (lists by key), including resumed epochs.
+        best_test_accuracy: best test accuracy over the evaluated epochs.
+        last_test_accuracy: test accuracy after the last epoch.
+        auc_after_warmup: ROC AUC of the BMM's p(noisy) against the true
+            noise mask, from the fit at the end of the warm-up (NaN if undefined).
+        auc_last: the same from the last epoch's fit.
+        export_path: folder of the exported SavedModel (or None).
+        run_dir: the run folder.
+        model: the trained `BootstrappingModel`.
+        report_path: the per-sample noise report (CSV, most suspicious first).
+        plot_paths: the PNG files written with `plots=True`.
+    """
+
+    config: object
+    noise: object
+    history: dict
+    best_test_accuracy: float
+    last_test_accuracy: float
+    auc_after_warmup: float
+    auc_last: float
+    export_path: str | None = None
+    run_dir: str | None = None
+    model: object = None
+    report_path: str | None = None
+    plot_paths: list | None = None
+
+    @classmethod
+    def from_history(cls, config, noise, history: dict) -> TrainResult:
+        """The figures of a finished run, read from its history."""
+        accuracy = history.get("val_accuracy", [float("nan")])
+        aucs = history.get("bmm_auc", [])
+        warmup = config.warmup_epochs
+        return cls(
+            config=config,
+            noise=noise,
+            history=history,
+            best_test_accuracy=float(np.nanmax(accuracy)),
+            last_test_accuracy=float(accuracy[-1]),
+            auc_after_warmup=float(aucs[warmup - 1]) if 0 < warmup <= len(aucs) else float("nan"),
+            auc_last=float(aucs[-1]) if aucs else float("nan"),
+            run_dir=config.run_dir,
+        )
+
+    def metrics(self) -> dict:
+        """The final figures as a JSON-ready dict."""
+        return {
+            "best_test_accuracy": self.best_test_accuracy,
+            "last_test_accuracy": self.last_test_accuracy,
+            "auc_after_warmup": self.auc_after_warmup,
+            "auc_last": self.auc_last,
+            "epochs_run": len(self.history.get("val_accuracy", [])),
+            "noise": self.noise.summary(),
+            "export_path": self.export_path,
+        }
+
+    def summary(self) -> str:
+        """A few lines for the terminal."""
+        c = self.config
+        return "\n".join(
+            [
+                f"dataset={c.dataset} method={c.method} epochs={c.epochs} warmup={c.warmup_epochs}",
+                f"label noise: {self.noise.summary()}",
+                f"test accuracy: best {100 * self.best_test_accuracy:.2f}%  "
+                f"last {100 * self.last_test_accuracy:.2f}%",
+                f"BMM noise detection ROC AUC: after warm-up {self.auc_after_warmup:.4f}  "
+                f"last epoch {self.auc_last:.4f}",
+                f"run folder: {self.run_dir}",
+                f"exported SavedModel: {self.export_path}",
+            ]
+        )

@@ -1,0 +1,121 @@
+"""`RunFolder`: a run's folder on disk, from a fresh start to a resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+from keras_bmm.atomic import write_json
+
+
+class RunFolder:
+    """The folder of one run: its settings, labels, checkpoints and history.
+
+    Layout: `config.json` (the settings), `noisy_labels.npz`, `backup/`
+    (Keras `BackupAndRestore` checkpoints), `history.csv`, `tensorboard/`,
+    and at the end `history.json`, `metrics.json` and `noise_report.csv`.
+
+    Args:
+        path: the folder.
+
+    Example:
+
+    ```python
+    folder = RunFolder("runs/digits-m-dyr-h-0.8")
+    initial_epoch = folder.check(config, resume=True, overwrite=False)
+    ```
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def file(self, name: str) -> str:
+        """The path of `name` inside the folder."""
+        return os.path.join(self.path, name)
+
+    @property
+    def backup_dir(self) -> str:
+        return self.file("backup")
+
+    @property
+    def history_path(self) -> str:
+        return self.file("history.csv")
+
+    @property
+    def labels_path(self) -> str:
+        return self.file("noisy_labels.npz")
+
+    def holds_run(self) -> bool:
+        """Whether the folder holds a started run (not just a failed start)."""
+        return os.path.exists(self.file("config.json")) and any(
+            os.path.exists(self.file(name)) for name in ("backup", "history.csv")
+        )
+
+    def saved_settings(self) -> dict:
+        """The settings the run was started with (`config.json`)."""
+        with open(self.file("config.json")) as f:
+            return json.load(f)
+
+    def settings_differ(self, config) -> list[str]:
+        """The settings in which `config` differs from the saved run, sorted.
+
+        Settings that may change on a resume (`TrainConfig.resumable_fields`:
+        the run folder itself, the export folder, verbosity, strategy,
+        evaluation frequency) are not compared.
+        """
+        before = self.saved_settings()
+        current = config.as_dict()
+        skip = set(config.resumable_fields())
+        return sorted(k for k in current if k not in skip and before.get(k) != current[k])
+
+    def completed_epochs(self) -> int:
+        """Epochs the last checkpoint completed (0 without one)."""
+        metadata = os.path.join(self.backup_dir, "training_metadata.json")
+        if not os.path.exists(metadata):
+            return 0
+        with open(metadata) as f:
+            return int(json.load(f)["epoch"])
+
+    def check(self, config, resume: bool, overwrite: bool) -> int:
+        """Checks the folder before anything is loaded; returns the epoch to start from.
+
+        Raises:
+            FileNotFoundError: `resume` without a run to resume.
+            ValueError: `resume` with other settings than the run's.
+            FileExistsError: a run (or other files) already there, without
+                `resume` or `overwrite`.
+        """
+        if resume:
+            if not self.holds_run():
+                raise FileNotFoundError(f"No run to resume in {self.path!r}.")
+            differ = self.settings_differ(config)
+            if differ:
+                raise ValueError(
+                    f"The settings differ from the run in {self.path!r} for {differ}; "
+                    "resume with the same settings."
+                )
+            return self.completed_epochs()
+        if self.holds_run() and not overwrite:
+            raise FileExistsError(
+                f"Run folder {self.path!r} already holds a run; resume it or overwrite it "
+                "(scripts/train.py --resume or --overwrite)."
+            )
+        if (
+            os.path.isdir(self.path)
+            and os.listdir(self.path)
+            and not os.path.exists(self.file("config.json"))
+        ):
+            raise FileExistsError(
+                f"Run folder {self.path!r} is not empty and holds no keras-bmm run; choose "
+                "another run folder."
+            )
+        return 0
+
+    def start(self, config, resume: bool) -> None:
+        """Creates (or, for a fresh start, clears) the folder and writes `config.json`."""
+        if not resume and os.path.isdir(self.path):
+            shutil.rmtree(self.path)  # a previous run (overwrite) or a failed start
+        os.makedirs(self.path, exist_ok=True)
+        if not resume:
+            write_json(self.file("config.json"), config.as_dict())

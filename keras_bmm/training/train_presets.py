@@ -1,0 +1,91 @@
+"""Named training setups as plain dicts: per-dataset defaults and the presets.
+
+Precedence when a run is configured: explicit settings (flags) > preset >
+the dataset's defaults > `BASE_DEFAULTS`. Keys are `TrainConfig` fields.
+"""
+
+from __future__ import annotations
+
+#: What neither a setting, a preset nor the dataset sets.
+BASE_DEFAULTS = {
+    "dataset": "digits",
+    "noise": 0.0,
+    "noise_type": "symmetric",
+    "method": "m-dyr-h",
+    "momentum": 0.9,
+    "mixup_alpha": 32.0,
+    "reg_weight": 1.0,
+    "seed": 0,
+    "output": "exported_models",
+    "verbose": 1,
+    "strategy": "default",
+    "mixed_precision": False,
+    "fast": True,
+    "eval_every": 1,
+}
+
+#: The paper's CIFAR schedule (Arazo et al., 2019, and its reference code).
+PAPER_SCHEDULE = {
+    "model": "preact_resnet18",
+    "width": 64,
+    "epochs": 300,
+    "batch_size": 128,
+    "learning_rate": 0.1,
+    "momentum": 0.9,
+    "weight_decay": 1e-4,
+    "lr_milestones": (100, 250),
+    "mixup_alpha": 32.0,
+    "warmup_epochs": 105,
+    "dynamic_epochs": 5,
+    "temperature_epochs": 89,
+    "reg_weight": 1.0,
+}
+
+#: Defaults by dataset, for every setting neither given nor set by a preset.
+DATASET_DEFAULTS = {
+    "digits": {
+        "model": "small_cnn",
+        "width": 32,
+        "epochs": 60,
+        "warmup_epochs": 25,
+        "dynamic_epochs": 3,
+        "temperature_epochs": 15,
+        "batch_size": 64,
+        "learning_rate": 0.05,
+        "weight_decay": 1e-5,
+        "lr_milestones": (21, 46),
+    },
+    "cifar10": PAPER_SCHEDULE,
+    "cifar100": PAPER_SCHEDULE,
+    "cifar10_n": PAPER_SCHEDULE,
+    "cifar100_n": PAPER_SCHEDULE,
+    "folder": PAPER_SCHEDULE,
+}
+
+PRESETS = {
+    # The paper's setup: CIFAR-10 (TFDS), 300 epochs, the reference's passes.
+    "paper": {**PAPER_SCHEDULE, "dataset": "cifar10", "fast": False},
+    # A 2-core CPU: 375 real CIFAR-10 JPEGs per class, no augmentation, a
+    # width-16 network, 60 epochs; chosen by measurement (docs/cpu-preset.md).
+    "cpu": {
+        **PAPER_SCHEDULE,
+        "dataset": "folder",
+        "fast": True,
+        "per_class": 375,
+        "augment": False,
+        "width": 16,
+        "batch_size": 32,
+        "epochs": 60,
+        "lr_milestones": (21, 41),
+        "warmup_epochs": 26,
+        "dynamic_epochs": 5,
+        "temperature_epochs": 12,
+        "eval_every": 5,
+    },
+}
+
+#: Presets whose data folder may come from an environment variable.
+DATA_DIR_ENVIRONMENT = {"cpu": "KERAS_BMM_CIFAR10_ARCHIVE"}
+
+#: Preset settings that describe the preset's dataset, dropped for another dataset.
+PRESET_DATA_FIELDS = ("data_dir", "per_class", "image_size", "label_set")
