@@ -86,7 +86,9 @@ def make_strategy(name: str = "default", cluster_timeout: float = 120.0):
         cluster_timeout: seconds to wait for the other workers to join; after
             that the process exits with status 1, after a message naming the
             cluster and the workers not reachable at the start (TensorFlow's
-            wait cannot be interrupted otherwise).
+            wait cannot be interrupted otherwise). It bounds only the
+            cluster's formation, not the collectives of training: a worker
+            may be late at any of them (e.g. still loading its data).
 
     Returns:
         A `tf.distribute.Strategy`.
@@ -116,12 +118,12 @@ def make_strategy(name: str = "default", cluster_timeout: float = 120.0):
     )
     sys.stderr.flush()
     faulthandler.dump_traceback_later(cluster_timeout, exit=True)
+    # Only the formation is bounded: a collective timeout would also abort a
+    # run whenever one worker is late at any later collective (still loading
+    # data, writing a checkpoint). A worker that dies is detected by the
+    # strategy's own peer health checks.
     try:
-        strategy = tf.distribute.MultiWorkerMirroredStrategy(
-            communication_options=tf.distribute.experimental.CommunicationOptions(
-                timeout_seconds=cluster_timeout
-            )
-        )
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
     finally:
         faulthandler.cancel_dump_traceback_later()
     return strategy

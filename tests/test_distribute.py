@@ -43,7 +43,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_two_workers_end_with_identical_bmm(tmp_path):
+#: Seconds within which the cluster must form, and the delay of worker 1 after it formed.
+CLUSTER_TIMEOUT, LATE = 20, 30
+
+
+def test_two_workers_end_with_identical_bmm_though_one_is_late(tmp_path):
+    """Worker 1 starts training 30 s after worker 0 (still preparing its data), longer
+    than the 20 s within which the cluster had to form: the formation bound must not
+    bound the collective (the first gradient all-reduce) worker 0 waits at meanwhile."""
     workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
     procs = []
     for index in range(2):
@@ -54,6 +61,8 @@ def test_two_workers_end_with_identical_bmm(tmp_path):
                     sys.executable,
                     os.path.join(HELPERS, "multiworker_run.py"),
                     str(tmp_path / f"worker{index}.json"),
+                    str(CLUSTER_TIMEOUT),
+                    str(LATE if index == 1 else 0),
                 ],
                 env=dict(ENV, TF_CONFIG=json.dumps(tf_config)),
                 stdout=subprocess.PIPE,

@@ -1,10 +1,14 @@
 """One worker of a 2-worker MultiWorkerMirroredStrategy run on the digits (TF_CONFIG set).
 
-Writes the final BMM parameters and per-epoch sample counts as JSON to argv[1].
+Usage: `multiworker_run.py OUT.json [CLUSTER_TIMEOUT [DELAY]]`. Writes the final BMM
+parameters and per-epoch sample counts as JSON to OUT.json. The worker waits DELAY
+seconds after building its model, before training (a worker still preparing
+its data while the others wait at the first gradient all-reduce).
 """
 
 import json
 import sys
+import time
 
 import keras
 import numpy as np
@@ -16,8 +20,8 @@ from keras_bmm.distribute import make_strategy
 from keras_bmm.models import small_cnn
 
 
-def main(out_path):
-    strategy = make_strategy("multiworker", cluster_timeout=60)
+def main(out_path, cluster_timeout=60.0, delay=0.0):
+    strategy = make_strategy("multiworker", cluster_timeout=cluster_timeout)
     keras.utils.set_random_seed(0)
     data = load_digits()
     noise = keras_bmm.symmetric_noise(data.train_labels, 0.5, 10, seed=0)
@@ -27,6 +31,7 @@ def main(out_path):
         )
         model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
     counts, bmm = Counts(), keras_bmm.BMMCallback()
+    time.sleep(delay)
     model.fit(
         train_pipeline(data.train_images, noise.labels, 64, seed=0),
         epochs=2,
@@ -47,4 +52,4 @@ def main(out_path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], *(float(a) for a in sys.argv[2:]))
