@@ -133,3 +133,33 @@ def test_worker_whose_peer_never_starts_exits_with_a_clear_message(tmp_path):
         proc.kill()
     assert proc.returncode == 1
     assert f"not reachable yet: ['{missing}']" in err and "within 3 s" in err
+
+
+@pytest.mark.parametrize("strategy", ["default", "mirrored"])
+def test_non_zero_task_without_multiworker_trains_and_writes_its_run(
+    tmp_path, monkeypatch, strategy
+):
+    """Managed clusters set TF_CONFIG for every job: a job that is task 1 of a cluster
+    but trains alone (default or mirrored strategy) is its own chief."""
+    from keras_bmm import TrainConfig, train
+
+    workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+    tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": 1}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(tf_config))
+    run = tmp_path / "run"
+    result = train(
+        TrainConfig(
+            noise=0.5,
+            method="ce",
+            epochs=1,
+            warmup_epochs=0,
+            strategy=strategy,
+            run_dir=str(run),
+            output=str(tmp_path / "exported"),
+            verbose=0,
+        )
+    )
+    for name in ("config.json", "history.csv", "metrics.json", "noise_report.csv"):
+        assert (run / name).exists(), name
+    assert not list(run.glob("worker-*"))
+    assert result.export_path and os.path.exists(result.export_path)
