@@ -44,8 +44,10 @@ class HistoryLogger(keras.callbacks.Callback):
     dropped and missing ones are written as `"NA"`; validation keys are added
     up front when the first epoch had no validation (`validation_freq > 1`).
     When training starts at epoch `k` (a resumed run), rows of epochs `>= k`
-    left by an interrupted run are dropped first, so every epoch has exactly
-    one row whichever callback ran last before a stop.
+    left by an interrupted run are dropped first, and an epoch whose row was
+    lost gets a row of `"NA"`, so every epoch has exactly one row, at its
+    position, whichever callback ran last before a stop. Place it before
+    `BackupAndRestore`, so that a checkpointed epoch always has its row.
 
     Args:
         filename: the CSV file.
@@ -82,6 +84,12 @@ class HistoryLogger(keras.callbacks.Callback):
                 keys += [f"val_{k}" for k in keys]
             self._header = ["epoch", *keys]
             self._columns = {key: [] for key in self._header}
+        recorded = self._columns["epoch"]
+        for missing in range(int(max(recorded, default=-1)) + 1, epoch):
+            # Checkpointed before its row was written (a callback order with
+            # `BackupAndRestore` first, then a kill): the epoch keeps its place.
+            for key in self._header:
+                self._columns[key].append(float(missing) if key == "epoch" else float("nan"))
         logs["epoch"] = epoch
         for key in self._header:
             value = logs.get(key, float("nan"))

@@ -48,7 +48,8 @@ def setting(help: str, type=str, choices=None, nargs=None, metavar=None, flag=No
         nargs: for list-valued settings (`"*"`, or a count).
         metavar: the flag's value names.
         flag: the flag, when not `--<field-name>`.
-        **kw: `resumable=True` for settings that may change when a run is resumed.
+        **kw: `resumable=True` for settings that may change when a run is
+            resumed; `path=True` for file paths (compared as resolved paths).
     """
     metadata = dict(help=help, type=type, choices=choices, nargs=nargs, metavar=metavar, flag=flag)
     metadata.update(kw)
@@ -75,7 +76,8 @@ class TrainConfig:
     dataset: str | None = setting("dataset (default: digits, embedded)", choices=DATASETS)
     data_dir: str | None = setting(
         "TFDS data directory, or the image folder ROOT (ROOT/{train,test}/<class>/*) "
-        "or a .tar.gz of it"
+        "or a .tar.gz of it",
+        path=True,
     )
     per_class: int | None = setting("first K training images per class (image folders)", type=int)
     image_size: tuple | None = setting(
@@ -89,7 +91,9 @@ class TrainConfig:
         choices=NOISE_TYPES,
     )
     noise_seed: int | None = setting("seed of the noise (default: seed)", type=int)
-    noisy_labels: str | None = setting("train on labels saved by a run (noisy_labels.npz)")
+    noisy_labels: str | None = setting(
+        "train on labels saved by a run (noisy_labels.npz)", path=True
+    )
     method: str | None = setting("the objective (default m-dyr-h)", choices=METHODS)
     model: str | None = setting("backbone (default: by dataset)", choices=MODELS)
     width: int | None = setting("channels of the backbone's first stage", type=int)
@@ -118,7 +122,9 @@ class TrainConfig:
     output: str | None = setting(
         "folder of the SavedModel (<output>/<name>/<version>)", resumable=True
     )
-    name: str | None = setting("name of the run and of the export (default: from the settings)")
+    name: str | None = setting(
+        "name of the run and of the export (default: from the settings)", resumable=True
+    )
     run_dir: str | None = setting(
         "folder of checkpoints, history and labels (default runs/<name>)", resumable=True
     )
@@ -317,3 +323,8 @@ class TrainConfig:
     def resumable_fields(cls) -> tuple:
         """Settings that may differ when a run is resumed (how, not what, is trained)."""
         return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("resumable"))
+
+    @classmethod
+    def path_fields(cls) -> tuple:
+        """Settings that are file paths: the same file however its path is written."""
+        return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("path"))

@@ -61,13 +61,22 @@ class RunFolder:
         """The settings in which `config` differs from the saved run, sorted.
 
         Settings that may change on a resume (`TrainConfig.resumable_fields`:
-        the run folder itself, the export folder, verbosity, strategy,
-        evaluation frequency) are not compared.
+        the run folder itself, the name and folder of the export, verbosity,
+        strategy, evaluation frequency) are not compared; paths
+        (`TrainConfig.path_fields`) are compared as resolved paths.
         """
         before = self.saved_settings()
         current = config.as_dict()
         skip = set(config.resumable_fields())
-        return sorted(k for k in current if k not in skip and before.get(k) != current[k])
+        paths = set(config.path_fields())
+
+        def same(key):
+            a, b = before.get(key), current[key]
+            if key in paths and isinstance(a, str) and isinstance(b, str):
+                return os.path.realpath(a) == os.path.realpath(b)
+            return a == b
+
+        return sorted(k for k in current if k not in skip and not same(k))
 
     def completed_epochs(self) -> int:
         """Epochs the last checkpoint completed (0 without one)."""
