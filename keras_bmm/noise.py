@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import zipfile
 
 import numpy as np
 
@@ -81,16 +82,22 @@ class LabelNoise:
             path: the `.npz` file.
             clean_labels: if given, the file must have been made from these
                 labels (same length and values); a clear error otherwise.
+
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: naming the file, for a file that is not an `.npz`
+                archive, lacks one of the keys `save` writes, or was made for
+                other labels.
         """
-        with np.load(path, allow_pickle=False) as f:
-            noise = cls(
-                labels=f["labels"],
-                clean_labels=f["clean_labels"],
-                noise_mask=f["noise_mask"],
-                resampled_mask=f["resampled_mask"],
-                rate=float(f["rate"]),
-                noise_type=str(f["noise_type"]),
-            )
+        values = _read_npz(path, _SAVED_KEYS)
+        noise = cls(
+            labels=values["labels"],
+            clean_labels=values["clean_labels"],
+            noise_mask=values["noise_mask"],
+            resampled_mask=values["resampled_mask"],
+            rate=float(values["rate"]),
+            noise_type=str(values["noise_type"]),
+        )
         if clean_labels is not None:
             clean_labels = np.asarray(clean_labels)
             if clean_labels.shape != noise.clean_labels.shape or np.any(
@@ -110,6 +117,33 @@ class LabelNoise:
             f"{self.resampled_mask.sum()} of {self.labels.size} labels resampled, "
             f"{self.noise_mask.sum()} wrong ({100 * self.achieved_rate:.2f}%)"
         )
+
+
+#: The arrays `LabelNoise.save` writes.
+_SAVED_KEYS = ("labels", "clean_labels", "noise_mask", "resampled_mask", "rate", "noise_type")
+
+
+def _read_npz(path: str, keys) -> dict:
+    """The arrays `keys` of the `.npz` file `path`; a clear error naming the file."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if not hasattr(f, "files"):
+                raise ValueError("a single array, not an .npz archive")
+            found = {key: f[key] for key in keys if key in f.files}
+            names = sorted(f.files)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"Noisy labels file {path!r} does not exist.") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(
+            f"Noisy labels file {path!r} is not a readable .npz archive ({error})."
+        ) from None
+    missing = [key for key in keys if key not in found]
+    if missing:
+        raise ValueError(
+            f"Noisy labels file {path!r} lacks the key(s) {missing} (it has {names}); "
+            "expected a file written by a run (<run_dir>/noisy_labels.npz)."
+        )
+    return found
 
 
 def validate_labels(labels, num_classes: int, name: str = "labels") -> np.ndarray:

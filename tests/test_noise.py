@@ -122,3 +122,18 @@ def test_real_noise_mask_compares_with_clean_labels():
     noise = real_noise([0, 1, 2, 2], [0, 1, 1, 2], 3)
     np.testing.assert_array_equal(noise.noise_mask, [False, False, True, False])
     assert noise.noise_type == "real" and noise.achieved_rate == 0.25
+
+
+def test_noisy_labels_file_without_a_key_is_a_clear_error(tmp_path):
+    from keras_bmm.noise import LabelNoise
+
+    labels = np.arange(10) % 3
+    path = str(tmp_path / "labels.npz")
+    np.savez(path, labels=labels, clean_labels=labels)
+    with pytest.raises(ValueError) as error:
+        LabelNoise.load(path)
+    message = str(error.value)
+    assert path in message and "'noise_mask'" in message and "'resampled_mask'" in message
+    (tmp_path / "text.npz").write_text("not an archive")
+    with pytest.raises(ValueError, match="text.npz"):
+        LabelNoise.load(str(tmp_path / "text.npz"))
