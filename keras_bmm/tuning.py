@@ -28,69 +28,17 @@ from keras_bmm.bootstrapping.objectives import per_sample_cross_entropy
 from keras_bmm.callbacks.bmm_callback import BMMCallback
 from keras_bmm.data.pipeline import eval_pipeline, steps_per_epoch, train_pipeline
 from keras_bmm.extras import require
+from keras_bmm.search_space import (  # noqa: F401 (re-exported)
+    OBJECTIVES,
+    SEARCH_SPACE,
+    check_search,
+    holdout_split,
+    validate_space,
+)
 from keras_bmm.training.builders import build_model, dataset_of, noise_of
-from keras_bmm.training.config import TrainConfig
+from keras_bmm.training.config import ConfigError, TrainConfig
 
 keras_tuner = require("keras_tuner", "tune")
-
-#: The searchable settings: `(low, high)` defaults and whether sampled on a log scale.
-SEARCH_SPACE = {
-    "mixup_alpha": ((0.5, 32.0), "log"),
-    "reg_weight": ((0.0, 2.0), "linear"),
-    "warmup_epochs": ((1, 10), "int"),
-    "learning_rate": ((0.005, 0.2), "log"),
-}
-
-OBJECTIVES = {"noisy": "val_accuracy", "clean": "val_clean_accuracy"}
-
-
-def validate_space(space: dict | None, epochs: int) -> dict:
-    """Checks a search space `{name: (low, high)}`; returns it merged with the defaults.
-
-    Raises:
-        ValueError: naming the setting for an unknown name, a range that is
-            not two numbers with low < high, a non-positive bound of a
-            log-scale setting, or warm-up epochs outside `[0, epochs - 1]`.
-    """
-    ranges = {name: bounds for name, (bounds, _) in SEARCH_SPACE.items()}
-    low, high = ranges["warmup_epochs"]
-    ranges["warmup_epochs"] = (min(low, epochs - 1), max(0, min(high, epochs - 1)))
-    for name, bounds in (space or {}).items():
-        if name not in SEARCH_SPACE:
-            raise ValueError(
-                f"Unknown search-space setting {name!r}; expected one of {tuple(SEARCH_SPACE)}."
-            )
-        try:
-            low, high = (float(b) for b in bounds)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"Search range of {name} must be two numbers (low, high), got {bounds!r}."
-            ) from None
-        if not (np.isfinite(low) and np.isfinite(high) and low < high):
-            raise ValueError(f"Search range of {name} must have low < high, got {bounds!r}.")
-        kind = SEARCH_SPACE[name][1]
-        if kind == "log" and low <= 0:
-            raise ValueError(f"Search range of {name} is log-scaled: low must be > 0, got {low}.")
-        if name == "reg_weight" and low < 0:
-            raise ValueError(f"Search range of reg_weight must be >= 0, got {bounds!r}.")
-        if kind == "int":
-            if low != int(low) or high != int(high) or low < 0 or high >= epochs:
-                raise ValueError(
-                    f"Search range of warmup_epochs must be integers in [0, epochs - 1 = "
-                    f"{epochs - 1}], got {bounds!r}."
-                )
-            low, high = int(low), int(high)
-        ranges[name] = (low, high)
-    return ranges
-
-
-def holdout_split(num_samples: int, fraction: float, seed: int):
-    """Random `(train_index, val_index)` with `round(fraction * N)` held out."""
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"holdout fraction must be in (0, 1), got {fraction}.")
-    order = np.random.default_rng(seed).permutation(num_samples)
-    n_val = max(1, int(round(fraction * num_samples)))
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
 class CleanAccuracy(keras.callbacks.Callback):
@@ -139,6 +87,12 @@ class BMMHyperModel(keras_tuner.HyperModel):
         self.augment = augment
 
     def trial_config(self, hp) -> TrainConfig:
+        """The trial's configuration: the base one with the sampled settings.
+
+        Raises:
+            keras_tuner.errors.FatalValueError: if the trial's settings are
+                invalid (`TrainConfig.validate`); the search stops.
+        """
         values = {}
         for name, (low, high) in self.space.items():
             kind = SEARCH_SPACE[name][1]
@@ -146,7 +100,14 @@ class BMMHyperModel(keras_tuner.HyperModel):
                 values[name] = hp.Int(name, low, high)
             else:
                 values[name] = hp.Float(name, low, high, sampling=kind)
-        return dataclasses.replace(self.config, **values)
+        config = dataclasses.replace(self.config, **values)
+        try:
+            config.validate()
+        except ConfigError as error:
+            raise keras_tuner.errors.FatalValueError(
+                f"Trial settings {values} are invalid: {error}"
+            ) from None
+        return config
 
     def build(self, hp):
         keras.utils.set_random_seed(self.config.seed)
@@ -221,11 +182,7 @@ def tune(
         # The warm-up is searched; any valid base value will do.
         config = dataclasses.replace(config, warmup_epochs=0)
     config = config.resolved()
-    if objective not in OBJECTIVES:
-        raise ValueError(f"Unknown objective {objective!r}; expected one of {tuple(OBJECTIVES)}.")
-    ranges = validate_space(space, config.epochs)
-    if int(max_trials) < 1:
-        raise ValueError(f"max_trials must be >= 1, got {max_trials}.")
+    ranges = check_search(config, space, max_trials, objective, holdout)
     directory = directory or os.path.join("runs", f"tune-{config.name}")
     data = dataset_of(config)
     noise = noise_of(config, data)

@@ -15,10 +15,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from keras_bmm.search_space import SEARCH_SPACE, check_search  # noqa: E402
 from keras_bmm.training.cli import ArgumentParser, add_config_arguments, parse_config  # noqa: E402
 
 OPTIONS = ("max_trials", "objective", "holdout", "space", "directory", "overwrite")
-SEARCHED = ("mixup_alpha", "reg_weight", "warmup_epochs", "learning_rate")
 
 
 def parse_range(text: str):
@@ -43,7 +43,7 @@ def build_parser() -> ArgumentParser:
         type=parse_range,
         action="append",
         default=[],
-        help=f"NAME=LOW,HIGH for one of {', '.join(SEARCHED)} (repeatable)",
+        help=f"NAME=LOW,HIGH for one of {', '.join(SEARCH_SPACE)} (repeatable)",
     )
     parser.add_argument("--directory", help="search folder (default runs/tune-<name>)")
     parser.add_argument("--overwrite", action="store_true", help="start the search afresh")
@@ -57,7 +57,17 @@ def main(argv=None):
         argv += ["--warmup-epochs", "0"]  # searched; any valid base value will do
     config, options = parse_config(parser, argv, OPTIONS)
     try:
-        from keras_bmm.tuning import SEARCH_SPACE, tune  # imports TensorFlow and keras-tuner
+        check_search(
+            config,
+            dict(options["space"]),
+            options["max_trials"],
+            options["objective"],
+            options["holdout"],
+        )
+    except ValueError as error:
+        parser.error(str(error))
+    try:
+        from keras_bmm.tuning import tune  # imports TensorFlow and keras-tuner
 
         best, path = tune(
             config,
