@@ -4,19 +4,25 @@ Example:
     python scripts/report.py --run-dir runs/digits-m-dyr-h-0.8
 """
 
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from keras_bmm.training.cli import ArgumentParser  # noqa: E402
+from keras_bmm.training.run_folder import RunFolder  # noqa: E402
+
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="report.py", description=__doc__.splitlines()[0])
     parser.add_argument("--run-dir", required=True, help="a run folder written by train.py")
     parser.add_argument("--output", help="CSV file (default <run-dir>/noise_report.csv)")
     parser.add_argument("--sort", choices=("p_noisy", "index"), default="p_noisy", help="row order")
     args = parser.parse_args(argv)
+    try:
+        RunFolder(args.run_dir).require_checkpoint()  # before TensorFlow is imported
+    except FileNotFoundError as error:
+        sys.exit(f"report.py: error: {error}")
     from keras_bmm.training.saved_run import load_run, write_run_report  # imports TensorFlow
 
     path = args.output or os.path.join(args.run_dir, "noise_report.csv")

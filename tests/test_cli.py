@@ -1,6 +1,7 @@
 """scripts/train.py rejects bad input before any training starts."""
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -113,3 +114,75 @@ def test_switches(script):
     assert config.fast and config.epoch_loss_pass
     config, _ = script.parse_args(["--preset", "cpu", "--no-fast", "--data-dir", "c.tar.gz"])
     assert not config.fast and config.augment is False  # the preset turns augmentation off
+
+
+#: Runs a script as `__main__` and records its exit code and the heavy modules it imported.
+IMPORT_PROBE = """
+import json, runpy, sys
+script, out = sys.argv[1], sys.argv[2]
+sys.argv = [script, *sys.argv[3:]]
+code = 0
+try:
+    runpy.run_path(script, run_name="__main__")
+except SystemExit as exit:
+    code = exit.code
+    if isinstance(code, str):  # sys.exit(message): printed, status 1
+        print(code, file=sys.stderr)
+        code = 1
+heavy = {"tensorflow", "keras", "keras_tuner", "tensorflow_probability"}
+with open(out, "w") as f:
+    json.dump({"code": code, "heavy": sorted(heavy & {m.split(".")[0] for m in sys.modules})}, f)
+"""
+
+
+@pytest.mark.parametrize(
+    "name,argv,code,first_line",
+    [
+        ("train", ["-h"], 0, "usage: train.py"),
+        ("train", ["--nosie", "0.5"], 2, "train.py: error: unrecognized arguments: --nosie"),
+        ("train", ["--noise", "abc"], 2, "train.py: error: argument --noise: invalid float"),
+        ("train", ["--noise", "2"], 2, "train.py: error: --noise must be a rate in [0, 1]"),
+        ("train", ["--epochs", "4", "--warmup-epochs", "9"], 2, "train.py: error: --epochs (4)"),
+        ("tune", ["-h"], 0, "usage: tune.py"),
+        ("tune", ["--max-trails", "3"], 2, "tune.py: error: unrecognized arguments: --max-trails"),
+        ("tune", ["--holdout", "1.5"], 2, "tune.py: error: holdout fraction must be in (0, 1)"),
+        (
+            "tune",
+            ["--epochs", "4", "--space", "learning_rate=0.2,0.1"],
+            2,
+            "tune.py: error: Search range of learning_rate must have low < high",
+        ),
+        (
+            "tune",
+            ["--method", "md-dyr-sh", "--epochs", "6", "--dynamic-epochs", "3"]
+            + ["--space", "warmup_epochs=1,4"],
+            2,
+            "tune.py: error: Search range of warmup_epochs must be integers in [0, epochs - 1 - "
+            "dynamic_epochs = 2]",
+        ),
+        ("report", ["-h"], 0, "usage: report.py"),
+        ("report", [], 2, "report.py: error: the following arguments are required: --run-dir"),
+        ("report", ["--run-dir", "no-such-run"], 1, "report.py: error: 'no-such-run' holds no"),
+    ],
+)
+def test_flags_are_checked_before_tensorflow_is_imported(tmp_path, name, argv, code, first_line):
+    """`-h`, a mistyped flag and a bad value answer without importing TensorFlow,
+    the error first (then at most a hint, never the usage block)."""
+    out = tmp_path / "probe.json"
+    script = os.path.join(ROOT, "scripts", f"{name}.py")
+    proc = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE, script, str(out), *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    probe = json.loads(out.read_text())
+    assert probe["heavy"] == [], probe
+    assert probe["code"] == code, probe
+    text = proc.stdout if code == 0 else proc.stderr
+    assert text.splitlines()[0].startswith(first_line), text
+    if code:
+        assert len(proc.stderr.splitlines()) <= 2 and "usage:" not in proc.stderr
+    if "unrecognized" in first_line:
+        assert "Did you mean --noise" in proc.stderr or "Did you mean --max-trials" in proc.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
 import re
 
@@ -11,10 +12,20 @@ from keras_bmm.training.config import ConfigError, TrainConfig
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """`argparse.ArgumentParser` whose errors print the error and a hint, not the usage."""
+    """`argparse.ArgumentParser` whose errors print the error and a hint, not the usage.
+
+    A mistyped flag's hint names the closest flags.
+    """
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\nRun '{self.prog} -h' for every flag.\n")
+        hint = f"Run '{self.prog} -h' for every flag."
+        if message.startswith("unrecognized arguments:"):
+            flags = [f for action in self._actions for f in action.option_strings]
+            typed = [a.split("=")[0] for a in message.split(":", 1)[1].split() if a[:1] == "-"]
+            close = [m for a in typed for m in difflib.get_close_matches(a, flags, n=2)]
+            if close:
+                hint = f"Did you mean {' or '.join(dict.fromkeys(close))}? " + hint
+        self.exit(2, f"{self.prog}: error: {message}\n{hint}\n")
 
 
 def flag_of(field: str) -> str:

@@ -78,6 +78,22 @@ class RunFolder:
 
         return sorted(k for k in current if k not in skip and not same(k))
 
+    def require_checkpoint(self) -> str:
+        """The last checkpoint's weights file, checked before anything is loaded.
+
+        Raises:
+            FileNotFoundError: if the folder holds no run or no checkpoint yet.
+        """
+        weights = os.path.join(self.backup_dir, "latest.weights.h5")
+        if not os.path.exists(self.file("config.json")):
+            raise FileNotFoundError(f"{self.path!r} holds no keras-bmm run (no config.json).")
+        if not os.path.exists(weights):
+            raise FileNotFoundError(
+                f"The run in {self.path!r} has no checkpoint yet (no completed epoch), so no "
+                "beta mixture has been fitted."
+            )
+        return weights
+
     def completed_epochs(self) -> int:
         """Epochs the last checkpoint completed (0 without one)."""
         metadata = os.path.join(self.backup_dir, "training_metadata.json")

@@ -50,14 +50,7 @@ def load_run(run_dir: str):
         FileNotFoundError: if the folder holds no run or no checkpoint yet.
     """
     folder = RunFolder(run_dir)
-    weights = os.path.join(folder.backup_dir, "latest.weights.h5")
-    if not os.path.exists(folder.file("config.json")):
-        raise FileNotFoundError(f"{run_dir!r} holds no keras-bmm run (no config.json).")
-    if not os.path.exists(weights):
-        raise FileNotFoundError(
-            f"The run in {run_dir!r} has no checkpoint yet (no completed epoch), so no "
-            "beta mixture has been fitted."
-        )
+    weights = folder.require_checkpoint()
     config = TrainConfig(**folder.saved_settings()).resolved()
     config.run_dir = run_dir
     data = dataset_of(config)
