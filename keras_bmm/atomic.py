@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: staging folders are not locked
+    fcntl = None
 
 
 def _umask() -> int:
@@ -68,10 +74,13 @@ def write_json(path: str, value, indent: int = 2) -> str:
 def atomic_directory(path: str, replace: bool = False):
     """Yields a staging folder beside `path` that is renamed onto `path` on success.
 
-    A failure (or a kill) never leaves a partial folder under `path`; the
-    staging folder is removed on failure. The folder gets the usual
-    permissions (0755 under the common umask 022), not the 0700 of a
-    temporary folder, so that other users (a serving container) can read it.
+    A failure never leaves a partial folder under `path`: the staging folder
+    (`.<name>.tmp-*` beside it) is removed on failure. A killed process
+    cannot remove it, so staging folders of `path` that no live process
+    owns are removed first (see `remove_stale_staging`). Every folder and
+    file gets the usual permissions (0755 and 0644 under the common umask
+    022), not the 0700 of a temporary folder, so that other users (a
+    serving container) can read them.
 
     Args:
         path: the folder to create.
@@ -93,10 +102,12 @@ def atomic_directory(path: str, replace: bool = False):
 
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
+    name = os.path.basename(os.path.abspath(path))
+    remove_stale_staging(parent, re.escape(name))
+    staging, owner = _owned_staging(parent, f".{name}.tmp-")
     try:
         yield staging
-        os.chmod(staging, 0o777 & ~_umask())
+        _usual_permissions(staging)
         if os.path.isdir(path):
             if not replace:
                 return
@@ -104,3 +115,97 @@ def atomic_directory(path: str, replace: bool = False):
         os.replace(staging, path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if owner is not None:
+            os.close(owner)
+
+
+def remove_stale_staging(parent: str, name_pattern: str = ".+") -> list:
+    r"""Removes the staging folders in `parent` that no live process owns.
+
+    A staging folder of `atomic_directory` is held under a shared `flock` by
+    the process writing it, for as long as it exists; the kernel releases
+    the lock when that process ends, however it ends. A folder on which an
+    exclusive lock can be taken is therefore left by a killed process. Where
+    locks cannot be taken (no `fcntl`, some network file systems), nothing
+    is removed.
+
+    Args:
+        parent: the folder to clean.
+        name_pattern: regular expression of the target names whose staging
+            folders (`.<name>.tmp-*`) are considered, e.g. `r"\d+"` for the
+            versions of an exported model.
+
+    Returns:
+        The removed folders.
+    """
+    import shutil
+
+    if fcntl is None or not os.path.isdir(parent):
+        return []
+    removed = []
+    for entry in sorted(os.listdir(parent)):
+        folder = os.path.join(parent, entry)
+        if not re.fullmatch(rf"\.(?:{name_pattern})\.tmp-[^/]+", entry) or os.path.islink(folder):
+            continue
+        try:
+            handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # owned by a live process, or locks unsupported: keep it
+            os.close(handle)
+            continue
+        try:
+            if _same_folder(handle, folder):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+        finally:
+            os.close(handle)
+    return removed
+
+
+def _owned_staging(parent: str, prefix: str):
+    """`(folder, handle)`: a new staging folder and the open handle that locks it.
+
+    The handle is `None` where locks cannot be taken.
+    """
+    while True:
+        staging = tempfile.mkdtemp(prefix=prefix, dir=parent)
+        if fcntl is None:
+            return staging, None
+        try:
+            handle = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:  # removed by a concurrent clean-up before it was locked
+            continue
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:  # a concurrent clean-up is removing it
+            os.close(handle)
+            continue
+        except OSError:  # locks unsupported here
+            os.close(handle)
+            return staging, None
+        if _same_folder(handle, staging):
+            return staging, handle
+        os.close(handle)
+
+
+def _same_folder(handle: int, path: str) -> bool:
+    try:
+        return os.path.samestat(os.fstat(handle), os.lstat(path))
+    except OSError:
+        return False
+
+
+def _usual_permissions(root: str) -> None:
+    """Gives `root` and everything in it the umask's permissions (0755/0644 under 022)."""
+    mask = _umask()
+    os.chmod(root, 0o777 & ~mask)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                continue
+            executable = os.path.isdir(path) or os.stat(path).st_mode & 0o100
+            os.chmod(path, (0o777 if executable else 0o666) & ~mask)

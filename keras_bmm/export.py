@@ -8,7 +8,7 @@ import re
 import keras
 import tensorflow as tf
 
-from keras_bmm.atomic import atomic_directory
+from keras_bmm.atomic import atomic_directory, remove_stale_staging
 
 
 def next_version(model_dir: str) -> int:
@@ -47,7 +47,9 @@ def export_classifier(
     Class names (`class_names.txt`, one per line) and `extra_files` are
     written to the version's `assets/` folder. The SavedModel is written to a
     temporary folder beside the target and renamed into place only when
-    complete, so a failed export leaves no partial version folder.
+    complete, so a failed export leaves no partial version folder; temporary
+    folders left by killed exports are removed by the next export. Folders
+    and files get the usual permissions (0755/0644 under umask 022).
 
     Args:
         model: a Keras model whose call maps raw images to logits.
@@ -109,6 +111,7 @@ def export_classifier(
     files = dict(extra_files or {})
     if class_names is not None:
         files["class_names.txt"] = "\n".join(str(n) for n in class_names) + "\n"
+    remove_stale_staging(model_dir, r"\d+")  # left by killed exports of any version
     with atomic_directory(target, replace=True) as staging:
         archive.write_out(staging, verbose=False)
         assets = os.path.join(staging, "assets")

@@ -153,3 +153,93 @@ def test_rest_request_in_a_fresh_process(tmp_path):
     got = np.array([p["probabilities"] for p in predictions])
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     assert [p["classes"] for p in predictions] == expected.argmax(1).tolist()
+
+
+def modes(root):
+    """`{path relative to root: permission bits}` of every folder and file under root."""
+    found = {".": os.stat(root).st_mode & 0o777}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            found[os.path.relpath(path, root)] = os.stat(path).st_mode & 0o777
+    return found
+
+
+def test_export_is_readable_by_other_users(tmp_path):
+    """Under the usual umask 022, every folder is 0755 and every file 0644, so that a
+    TF Serving container running as another user can read the model."""
+    previous = os.umask(0o022)
+    try:
+        path = export_classifier(
+            uint8_model(), str(tmp_path / "m"), (4, 4, 3), input_dtype="uint8", class_names=CLASSES
+        )
+    finally:
+        os.umask(previous)
+    found = modes(path)
+    assert "variables" in found and os.path.join("assets", "class_names.txt") in found
+    expected = {name: 0o755 if os.path.isdir(os.path.join(path, name)) else 0o644 for name in found}
+    assert {k: oct(v) for k, v in found.items()} == {k: oct(v) for k, v in expected.items()}
+
+
+STAGING_OWNER = """
+import sys, time
+from keras_bmm.atomic import atomic_directory
+with atomic_directory(sys.argv[1]) as staging:
+    print(staging, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_staging_folders_of_killed_exports_are_removed_by_the_next(tmp_path):
+    """A killed export leaves its staging folder; the next export removes it, but not
+    the staging folder of an export still running (a live process owns it)."""
+    import signal
+    import subprocess
+    import sys
+
+    model_dir = tmp_path / "m"
+
+    def start_export(version):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", STAGING_OWNER, str(model_dir / str(version))],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        return proc, proc.stdout.readline().strip()
+
+    killed, stale = start_export(7)
+    running, live = start_export(8)
+    try:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=60)
+        assert os.path.isdir(stale) and os.path.basename(stale).startswith(".7.tmp-")
+        export_classifier(tiny_model(), str(model_dir), (4, 4, 1), version=1)
+        assert not os.path.exists(stale)
+        assert os.path.isdir(live)  # its owner is still running
+    finally:
+        running.kill()
+        running.wait(timeout=60)
+    export_classifier(tiny_model(), str(model_dir), (4, 4, 1), version=2)
+    assert sorted(os.listdir(model_dir)) == ["1", "2"]
+
+
+def test_atomic_directory_gives_every_entry_the_usual_permissions(tmp_path):
+    from keras_bmm.atomic import atomic_directory
+
+    previous = os.umask(0o022)
+    try:
+        with atomic_directory(str(tmp_path / "out")) as staging:
+            os.makedirs(os.path.join(staging, "sub"), mode=0o700)
+            os.close(
+                os.open(os.path.join(staging, "sub", "secret"), os.O_CREAT | os.O_WRONLY, 0o600)
+            )
+            os.close(os.open(os.path.join(staging, "tool"), os.O_CREAT | os.O_WRONLY, 0o700))
+    finally:
+        os.umask(previous)
+    found = {k: oct(v) for k, v in modes(str(tmp_path / "out")).items()}
+    assert found == {
+        ".": "0o755",
+        "sub": "0o755",
+        os.path.join("sub", "secret"): "0o644",
+        "tool": "0o755",
+    }

@@ -122,3 +122,17 @@ def test_path_settings_are_compared_as_paths(tmp_path, monkeypatch):
     assert folder.settings_differ(same.resolved()) == []
     other = TrainConfig(dataset="folder", data_dir="data/other", noisy_labels="labels.npz")
     assert folder.settings_differ(other.resolved()) == ["data_dir"]
+
+
+def test_resuming_a_finished_run_does_not_export_it_again(tmp_path):
+    """A finished run resumed (e.g. by a retrying job) keeps its one export; an
+    export folder the run has not exported to yet receives it."""
+    settings = dict(epochs=1, warmup_epochs=0, method="ce", lr_milestones=())
+    run, out = tmp_path / "run", tmp_path / "exported"
+    first = train(config(run, output=str(out), **settings))
+    for _ in range(2):
+        again = train(config(run, output=str(out), **settings), resume=True)
+        assert again.export_path == first.export_path
+    assert os.listdir(out / first.config.name) == ["1"]
+    elsewhere = train(config(run, output=str(tmp_path / "other"), **settings), resume=True)
+    assert elsewhere.export_path == str(tmp_path / "other" / first.config.name / "1")

@@ -41,7 +41,8 @@ def train(
         config: the run's `TrainConfig` (validated before any data is loaded).
         export: whether to export the SavedModel.
         resume: continue the run in `config.run_dir` from its last completed
-            epoch, with the same labels; the settings must match.
+            epoch, with the same labels; the settings must match. A finished
+            run is neither trained nor exported again (to the same `output`).
         overwrite: replace an existing run in `config.run_dir`.
         callbacks: extra Keras callbacks.
         plots: write PNG plots to `<run_dir>/plots/` (the `plots` extra).
@@ -122,10 +123,14 @@ def train(
 
         curves = plot_training_curves(history, folder.file(os.path.join("plots", "training.png")))
         result.plot_paths = [*plot_callback.paths, curves]
-    if export:
+    model_dir = os.path.join(config.output, config.name)
+    if export and initial_epoch >= config.epochs:
+        # A finished run resumed: its export, if it made one there, is this model.
+        result.export_path = folder.recorded_export(model_dir)
+    if export and result.export_path is None:
         result.export_path = export_classifier(
             model,
-            os.path.join(config.output, config.name),
+            model_dir,
             data.image_shape,
             extra_files={"config.json": json.dumps(config.as_dict(), indent=2)},
             input_dtype=data.train_images.dtype.name,

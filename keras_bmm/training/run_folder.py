@@ -94,6 +94,23 @@ class RunFolder:
             )
         return weights
 
+    def recorded_export(self, model_dir: str) -> str | None:
+        """The version folder of `model_dir` this run exported (`metrics.json`), if it exists.
+
+        Returns:
+            Its path, or `None` when the run recorded no export there (or
+            the folder has gone).
+        """
+        path = self.file("metrics.json")
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            exported = json.load(f).get("export_path")
+        if not exported or not os.path.isdir(exported):
+            return None
+        same = os.path.realpath(os.path.dirname(exported)) == os.path.realpath(model_dir)
+        return exported if same else None
+
     def completed_epochs(self) -> int:
         """Epochs the last checkpoint completed (0 without one)."""
         metadata = os.path.join(self.backup_dir, "training_metadata.json")
