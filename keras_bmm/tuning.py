@@ -164,7 +164,8 @@ def tune(
         max_trials: number of configurations to try in total.
         objective: `"noisy"` or `"clean"` (see the module docstring).
         holdout: fraction of the (noisy) training set held out for validation.
-        directory: the search folder; default `runs/tune-<name>`.
+        directory: the search folder; default `runs/tune-<name>`, the name
+            without the searched settings (e.g. `tune-digits-m-dyr-h-0.6-epochs20`).
         overwrite: start the search afresh.
 
     Returns:
@@ -181,9 +182,12 @@ def tune(
     if config.warmup_epochs is None:
         # The warm-up is searched; any valid base value will do.
         config = dataclasses.replace(config, warmup_epochs=0)
+    named = config.name is not None
     config = config.resolved()
     ranges = check_search(config, space, max_trials, objective, holdout)
-    directory = directory or os.path.join("runs", f"tune-{config.name}")
+    # Named by the settings the search keeps, not by the searched ones' base values.
+    name = config.name if named else config.default_name(ignore=tuple(SEARCH_SPACE))
+    directory = directory or os.path.join("runs", f"tune-{name}")
     data = dataset_of(config)
     noise = noise_of(config, data)
     train_index, val_index = holdout_split(data.num_train, holdout, config.seed)

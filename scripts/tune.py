@@ -6,7 +6,7 @@ needed). The best configuration goes to <directory>/best_config.json, which
 
 Example:
     python scripts/tune.py --dataset digits --noise 0.6 --epochs 20 --max-trials 8
-    python scripts/train.py --config runs/tune-digits-m-dyr-h-0.6/best_config.json
+    python scripts/train.py --config runs/tune-digits-m-dyr-h-0.6-epochs20/best_config.json
 """
 
 import argparse

@@ -209,3 +209,26 @@ def test_folder_dataset_needs_a_folder():
         load_dataset("folder")
     with pytest.raises(ValueError, match="data_dir is required for the folder dataset"):
         TrainConfig(dataset="folder").resolved()
+
+
+def test_run_names_keep_datasets_and_settings_apart(monkeypatch):
+    """Two image folders, or two schedules, never share `runs/<name>` and
+    `exported_models/<name>`; default settings add nothing to the name."""
+    monkeypatch.setenv("KERAS_BMM_CIFAR10_ARCHIVE", "/data/cifar10-jpeg.tar.gz")
+
+    def name(**kwargs):
+        return TrainConfig(noise=0.5, **kwargs).resolved().name
+
+    birds = name(dataset="folder", data_dir="/data/birds")
+    cars = name(dataset="folder", data_dir="/data/cars/")
+    assert birds == "folder-birds-m-dyr-h-0.5" and cars == "folder-cars-m-dyr-h-0.5"
+    assert name(dataset="folder", data_dir="/data/cars.tar.gz") == cars
+    assert name(preset="cpu") == "cpu-folder-cifar10-jpeg-m-dyr-h-0.5"
+    assert name(preset="paper") != name(dataset="cifar10")  # different schedules
+    assert name() == "digits-m-dyr-h-0.5" == name(epochs=60)  # the digits' default epochs
+    assert name(epochs=40) == "digits-m-dyr-h-0.5-epochs40"
+    assert name(learning_rate=0.01, fast=False) == "digits-m-dyr-h-0.5-lr0.01-no-fast"
+    assert name(preset="cpu", epochs=60) == name(preset="cpu")  # the preset's own value
+    assert name(preset="cpu", width=32) == "cpu-folder-cifar10-jpeg-m-dyr-h-0.5-width32"
+    config = TrainConfig(noise=0.5, epochs=40, run_dir="elsewhere").resolved()
+    assert config.name == "digits-m-dyr-h-0.5-epochs40"  # how it runs is not in the name

@@ -16,6 +16,7 @@ from keras_bmm.data import DATASETS
 from keras_bmm.distribute import STRATEGIES
 from keras_bmm.models import MODELS
 from keras_bmm.noise import NOISE_TYPES
+from keras_bmm.training.run_name import run_name
 from keras_bmm.training.train_presets import (
     BASE_DEFAULTS,
     DATA_DIR_ENVIRONMENT,
@@ -171,26 +172,17 @@ class TrainConfig:
             raise ConfigError(
                 "preset", f"Unknown preset {self.preset!r}; expected one of {tuple(PRESETS)}."
             )
-        preset = dict(PRESETS.get(self.preset, {}))
-        dataset = self.dataset or preset.get("dataset") or BASE_DEFAULTS["dataset"]
+        dataset = self.dataset or PRESETS.get(self.preset, {}).get("dataset")
+        dataset = dataset or BASE_DEFAULTS["dataset"]
         if dataset not in DATASETS:
             raise ConfigError(
                 "dataset", f"Unknown dataset {dataset!r}; expected one of {DATASETS}."
             )
-        if preset and dataset != preset.get("dataset"):
-            # The preset's data (folder, subset) belong to its own dataset only.
-            preset = {k: v for k, v in preset.items() if k not in PRESET_DATA_FIELDS}
-        elif self.preset in DATA_DIR_ENVIRONMENT:
-            preset.setdefault("data_dir", os.environ.get(DATA_DIR_ENVIRONMENT[self.preset]))
-        layers = [BASE_DEFAULTS, DATASET_DEFAULTS[dataset], preset]
+        defaults = self.defaults(self.preset, dataset)
         values = {}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if value is None:
-                for layer in layers:
-                    if layer.get(field.name) is not None:
-                        value = layer[field.name]
-            values[field.name] = value
+            values[field.name] = defaults.get(field.name) if value is None else value
         values["dataset"] = dataset
         config = TrainConfig(**values)
         config.validate()
@@ -204,19 +196,26 @@ class TrainConfig:
             config.run_dir = os.path.join("runs", config.name)
         return config
 
-    def default_name(self) -> str:
-        """`<dataset>[-<label set>]-<method>-<noise>`, plus what differs from the defaults."""
-        parts = [self.dataset]
-        if self.label_set:
-            parts.append(self.label_set)
-        parts += [self.method, f"{self.noise:g}"]
-        if self.noise_type != "symmetric":
-            parts.append(self.noise_type)
-        if self.seed != 0:
-            parts.append(f"seed{self.seed}")
-        if self.noise_seed is not None and self.noise_seed != self.seed:
-            parts.append(f"noise{self.noise_seed}")
-        return "-".join(parts)
+    @staticmethod
+    def defaults(preset: str | None, dataset: str) -> dict:
+        """The value of every setting left unset, for a preset and a dataset.
+
+        The preset's, then the dataset's, then `BASE_DEFAULTS`; a preset's
+        data settings (folder, subset) only for the preset's own dataset.
+        """
+        preset_values = dict(PRESETS.get(preset, {}))
+        if preset_values and dataset != preset_values.get("dataset"):
+            preset_values = {k: v for k, v in preset_values.items() if k not in PRESET_DATA_FIELDS}
+        elif preset in DATA_DIR_ENVIRONMENT:
+            preset_values.setdefault("data_dir", os.environ.get(DATA_DIR_ENVIRONMENT[preset]))
+        values = {}
+        for layer in (BASE_DEFAULTS, DATASET_DEFAULTS[dataset], preset_values):
+            values.update({k: v for k, v in layer.items() if v is not None})
+        return values
+
+    def default_name(self, ignore=()) -> str:
+        """The run's name from its settings (see `run_name`); `ignore`: fields left out."""
+        return run_name(self, self.defaults(self.preset, self.dataset), ignore)
 
     def validate(self) -> None:
         """Checks a filled configuration.
