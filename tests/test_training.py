@@ -232,3 +232,38 @@ def test_run_names_keep_datasets_and_settings_apart(monkeypatch):
     assert name(preset="cpu", width=32) == "cpu-folder-cifar10-jpeg-m-dyr-h-0.5-width32"
     config = TrainConfig(noise=0.5, epochs=40, run_dir="elsewhere").resolved()
     assert config.name == "digits-m-dyr-h-0.5-epochs40"  # how it runs is not in the name
+
+
+def test_progress_written_to_a_file_is_one_line_per_epoch(tmp_path, capsys):
+    """Not a terminal (pytest captures stdout): no redraw characters, one line per
+    epoch, whatever verbosity 1 would draw in a terminal."""
+    train(config(tmp_path / "run", method="ce", epochs=2, warmup_epochs=0, verbose=1), export=False)
+    out = capsys.readouterr().out
+    assert "\r" not in out and "\b" not in out
+    lines = out.splitlines()
+    assert [line for line in lines if line.startswith("Epoch ")] == ["Epoch 1/2", "Epoch 2/2"]
+    assert sum(" - loss: " in line for line in lines) == 2
+    assert max(len(line) for line in lines) < 1000
+
+
+def test_summary_says_what_applies():
+    """Zero noise: the AUC is undefined, said in words; `ce` and `mixup` have no warm-up."""
+    from keras_bmm.noise import make_noise
+    from keras_bmm.training.result import TrainResult
+
+    labels = np.arange(100) % 10
+    history = {"val_accuracy": [0.5, 0.6], "bmm_auc": [float("nan")] * 2}
+    clean = make_noise(labels, 0.0, 10, seed=0)
+    ce = TrainResult.from_history(TrainConfig(method="ce").resolved(), clean, history)
+    text = ce.summary()
+    assert "nan" not in text.lower() and "warmup" not in text
+    assert "ROC AUC: undefined (no mislabelled samples)" in text
+    noisy = make_noise(labels, 0.5, 10, seed=0)
+    history = {"val_accuracy": [0.5, 0.6], "bmm_auc": [0.7, 0.8]}
+    sh = TrainConfig(method="md-dyr-sh", epochs=10, warmup_epochs=1, dynamic_epochs=2)
+    text = TrainResult.from_history(sh.resolved(), noisy, history).summary()
+    assert "warmup=1 dynamic=2" in text and "after warm-up 0.7000  last epoch 0.8000" in text
+    text = TrainResult.from_history(
+        TrainConfig(method="mixup").resolved(), noisy, history
+    ).summary()
+    assert "warmup" not in text and "ROC AUC: last epoch 0.8000" in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 
 import keras
 
@@ -110,7 +111,7 @@ def train(
             validation_freq=config.eval_every,
             callbacks=run_callbacks,
             shuffle=False,  # the pipeline shuffles
-            verbose=config.verbose,
+            verbose=_verbosity(config.verbose),
         )
     history = read_history(folder.history_path)
     write_json(folder.file("history.json"), history)
@@ -138,6 +139,14 @@ def train(
         )
     write_json(folder.file("metrics.json"), result.metrics())
     return result
+
+
+def _verbosity(verbose: int) -> int:
+    """Keras verbosity: the progress bar (1) only in a terminal, else a line per epoch."""
+    isatty = getattr(sys.stdout, "isatty", None)
+    if verbose == 1 and not (isatty and isatty()):
+        return 2
+    return verbose
 
 
 def _build(config, data, strategy):

@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 
+from keras_bmm.bootstrapping.methods import uses_mixture
+
 
 @dataclasses.dataclass
 class TrainResult:
@@ -70,16 +72,33 @@ class TrainResult:
         }
 
     def summary(self) -> str:
-        """A few lines for the terminal."""
+        """A few lines for the terminal.
+
+        The warm-up (and dynamic mixup) is shown for the bootstrapping
+        methods only; the noise-detection AUC is said to be undefined when
+        no label, or every label, is wrong.
+        """
         c = self.config
+        schedule = ""
+        if uses_mixture(c.method):
+            schedule = f" warmup={c.warmup_epochs}"
+            if c.method == "md-dyr-sh":
+                schedule += f" dynamic={c.dynamic_epochs}"
+        wrong = np.asarray(self.noise.noise_mask, dtype=bool)
+        if not wrong.any() or wrong.all():
+            what = "no" if not wrong.any() else "only"
+            auc = f"undefined ({what} mislabelled samples)"
+        elif uses_mixture(c.method):
+            auc = f"after warm-up {self.auc_after_warmup:.4f}  last epoch {self.auc_last:.4f}"
+        else:
+            auc = f"last epoch {self.auc_last:.4f}"
         return "\n".join(
             [
-                f"dataset={c.dataset} method={c.method} epochs={c.epochs} warmup={c.warmup_epochs}",
+                f"dataset={c.dataset} method={c.method} epochs={c.epochs}{schedule}",
                 f"label noise: {self.noise.summary()}",
                 f"test accuracy: best {100 * self.best_test_accuracy:.2f}%  "
                 f"last {100 * self.last_test_accuracy:.2f}%",
-                f"BMM noise detection ROC AUC: after warm-up {self.auc_after_warmup:.4f}  "
-                f"last epoch {self.auc_last:.4f}",
+                f"BMM noise detection ROC AUC: {auc}",
                 f"run folder: {self.run_dir}",
                 f"exported SavedModel: {self.export_path}",
             ]
