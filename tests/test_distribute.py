@@ -19,7 +19,7 @@ def last_json_line(text):
     return json.loads([line for line in text.splitlines() if line.startswith("{")][-1])
 
 
-def test_mirrored_two_devices_gathers_each_loss_once_and_fits_the_same_bmm():
+def test_mirrored_two_devices_gather_each_loss_once_and_match_a_single_device_run():
     proc = subprocess.run(
         [sys.executable, os.path.join(HELPERS, "mirrored_run.py")],
         capture_output=True,
@@ -32,9 +32,20 @@ def test_mirrored_two_devices_gathers_each_loss_once_and_fits_the_same_bmm():
     assert out["replicas"] == 2
     # Every sample's loss gathered exactly once per epoch, across both replicas.
     assert out["counts_min"] == [1, 1, 1] and out["counts_max"] == [1, 1, 1]
-    # The distributed fit equals a single-device fit on the same losses.
-    np.testing.assert_allclose(out["distributed"], out["single"], rtol=1e-9)
     assert np.isfinite(out["loss"]) and out["auc"] > 0.5
+    # The 2-replica run's own per-sample losses, and the mixture fitted to them,
+    # are a single-device run's up to float32 summation order: the gradient
+    # all-reduce adds the replicas' halves where one device sums the whole batch
+    # (float32 epsilon 1.2e-7 per operation). Measured over 40 steps: at most
+    # 1e-6 relative, losses and mixture alike; the tolerance, 1e-4, leaves a
+    # factor of 100. A loss recorded at another sample's index, a replica's half
+    # of a batch lost or counted twice, or a gradient scaled by the number of
+    # replicas moves losses by tenths to units (they range over 0.2-4.8).
+    distributed, single = out["ce"]["distributed"], out["ce"]["single"]
+    for epoch, (a, b) in enumerate(zip(distributed["losses"], single["losses"])):
+        np.testing.assert_allclose(a, b, rtol=1e-4, err_msg=f"epoch {epoch}")
+    assert np.ptp(single["losses"][-1]) > 1.0  # the losses do tell samples apart
+    np.testing.assert_allclose(distributed["mixture"], single["mixture"], rtol=1e-4)
 
 
 def free_port():
