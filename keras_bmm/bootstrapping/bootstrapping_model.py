@@ -5,9 +5,10 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_bmm.bootstrapping import objectives, passes
+from keras_bmm.bootstrapping import guards, objectives, passes
 from keras_bmm.bootstrapping.methods import (
     BOOTSTRAP_MODES,
+    check_dynamic_targets,
     check_method,
     check_method_settings,
     uses_mixture,
@@ -63,6 +64,11 @@ class BootstrappingModel(keras.Model):
         temperature_epochs: MD-DYR-SH: epochs of the temperature's fall.
         final_temperature: MD-DYR-SH: the last temperature.
         posterior_clip: `B` is clipped into `[posterior_clip, 1 - posterior_clip]`.
+        dynamic_targets: MD-DYR-SH: how the two targets of a dynamically
+            mixed input are weighted: `"input"`, by the inputs' weights (the
+            target describes the mixed input), or `"reference"`, as the
+            reference code (a fresh `lam` during dynamic mixup, 0.5 each
+            while bootstrapping).
         fast: the fast arrangement of passes (`True`) or the reference's.
         seed: seed of mixup's draws.
         **kwargs: passed on to `keras.Model`.
@@ -95,6 +101,7 @@ class BootstrappingModel(keras.Model):
         temperature_epochs: int = 89,
         final_temperature: float = 1e-3,
         posterior_clip: float = 1e-4,
+        dynamic_targets: str = "input",
         fast: bool = True,
         seed: int | None = None,
         **kwargs,
@@ -110,6 +117,7 @@ class BootstrappingModel(keras.Model):
             temperature_epochs,
             final_temperature,
         )
+        check_dynamic_targets(dynamic_targets)
         self.backbone = backbone
         self.method = method
         self.num_samples = None if num_samples is None else int(num_samples)
@@ -121,6 +129,7 @@ class BootstrappingModel(keras.Model):
         self.temperature_epochs = int(temperature_epochs)
         self.final_temperature = float(final_temperature)
         self.posterior_clip = float(posterior_clip)
+        self.dynamic_targets = dynamic_targets
         self.fast = bool(fast)
         self.seed = seed
         self.schedule = PhaseSchedule(
@@ -195,7 +204,7 @@ class BootstrappingModel(keras.Model):
         # so hand Keras one replica's batch instead.
         if iterator is not None and data_batch is None:
             strategy = self.distribute_strategy
-            for _, _, batches in iterator:
+            for *_, batches in iterator:  # (step, [end step,] iterator)
                 data_batch = tf.nest.map_structure(
                     lambda v: (
                         strategy.experimental_local_results(v)[0]
@@ -211,8 +220,13 @@ class BootstrappingModel(keras.Model):
     def metrics(self):
         return [self.loss_tracker, self.accuracy_tracker]
 
+    @guards.raising_clear_errors
     def fit(self, *args, callbacks=None, **kwargs):
-        """`keras.Model.fit`; a bootstrapping method needs a callback that fits the mixture."""
+        """`keras.Model.fit`; a bootstrapping method needs a callback that fits the mixture.
+
+        A bad label or input, or a diverging loss, stops training at the first
+        bad sample with a `ValueError` that names it (see `guards`).
+        """
         updaters = [c for c in callbacks or [] if getattr(c, "updates_noise_model", False)]
         if self.uses_bmm and not updaters:
             raise ValueError(
@@ -220,6 +234,11 @@ class BootstrappingModel(keras.Model):
                 "end: pass callbacks=[keras_bmm.BMMCallback()] to fit()."
             )
         return super().fit(*args, callbacks=callbacks, **kwargs)
+
+    @guards.raising_clear_errors
+    def evaluate(self, *args, **kwargs):
+        """`keras.Model.evaluate`, with the clear errors of `fit`."""
+        return super().evaluate(*args, **kwargs)
 
     def get_config(self):
         return {
@@ -236,6 +255,7 @@ class BootstrappingModel(keras.Model):
             "temperature_epochs": self.temperature_epochs,
             "final_temperature": self.final_temperature,
             "posterior_clip": self.posterior_clip,
+            "dynamic_targets": self.dynamic_targets,
             "fast": self.fast,
             "seed": self.seed,
         }
@@ -251,18 +271,28 @@ class BootstrappingModel(keras.Model):
 
     def train_step(self, data):
         images, index, labels, sample_weight = passes.unpack_batch(data)
-        if self.method == "ce":
-            return self._cross_entropy_step(images, index, labels, sample_weight)
         num_classes = self._num_classes(images)
-        with tf.control_dependencies(objectives.label_checks(labels, num_classes)):
-            targets = tf.one_hot(labels, num_classes, dtype=tf.float32)
+        checks = [
+            guards.check_images(images, index),
+            guards.check_labels(labels, num_classes, index),
+        ]
+        with tf.control_dependencies(checks):  # nothing reads a label before its check
+            labels = tf.identity(labels)
+        if self.method == "ce":
+            return self._cross_entropy_step(images, index, labels, sample_weight, checks)
+        targets = tf.one_hot(labels, num_classes, dtype=tf.float32)
         phase = self.schedule.phase(self.noise_state.epoch, self.noise_state.is_fitted())
         batch = tf.shape(labels)[0]
         lam, permutation = self.mixup_sampler.draw(batch)
+        target_lam = lam
         predictions = None
         if self.fast:
-            predictions, clean_losses = passes.fast_pass(self, images, labels)
+            # The mixup baseline records its losses without touching batch norm.
+            predictions, clean_losses = passes.unmixed_pass(
+                self, images, labels, training=self.uses_bmm
+            )
             target_logits = predictions
+            checks.append(guards.check_losses(clean_losses, index))
             self.noise_state.record(index, clean_losses)
         elif self.uses_bmm:
             in_use = tf.logical_or(phase.bootstrapping, phase.dynamic_mixup)
@@ -280,24 +310,32 @@ class BootstrappingModel(keras.Model):
             )
             targets = tf.where(phase.bootstrapping, bootstrapped, targets)
             if self.method == "md-dyr-sh":
-                dynamic_lam = objectives.dynamic_mixup_weights(b, permutation)
-                lam = tf.where(phase.dynamic_mixup, dynamic_lam, tf.fill([batch], lam))
+                dynamic = objectives.dynamic_mixup_weights(b, permutation)
+                if self.dynamic_targets == "reference":
+                    own = objectives.reference_target_weight(lam, phase.bootstrapping)
+                    target_lam = tf.where(phase.dynamic_mixup, own, lam)
+                else:
+                    target_lam = tf.where(phase.dynamic_mixup, dynamic, tf.fill([batch], lam))
+                lam = tf.where(phase.dynamic_mixup, dynamic, tf.fill([batch], lam))
         if sample_weight is not None:
             # CE is linear in its target: weighting the targets weights each half.
             targets = targets * tf.reshape(tf.cast(sample_weight, tf.float32), [-1, 1])
         mixed_images = objectives.mix(images, permutation, lam)
-        mixed_targets = objectives.mix(targets, permutation, lam)
-        regularized = self.uses_bmm and self.reg_weight > 0
+        mixed_targets = objectives.mix(targets, permutation, target_lam)
         with tf.GradientTape() as tape:
             logits = self(mixed_images, training=True)
             loss = self.target_loss(mixed_targets, logits)
-            if regularized:
+            if self.uses_bmm and self.reg_weight > 0:
                 reg = objectives.class_balance_regularizer(tf.nn.softmax(logits))
                 reg = reg * tf.cast(phase.bootstrapping, reg.dtype) * self.reg_weight
                 loss = loss + tf.cast(reg, loss.dtype) / self._replicas()
             loss = loss + self._extra_losses(loss.dtype)
             scaled_loss = self.optimizer.scale_loss(loss)
-        self._apply(tape, scaled_loss)
+        mixed_losses = tf.nn.softmax_cross_entropy_with_logits(
+            mixed_targets, tf.cast(logits, tf.float32)
+        )
+        checks.append(guards.check_losses(mixed_losses, index))
+        self._apply(tape, scaled_loss, checks)
         if predictions is None:
             # No un-mixed pass: score the mixed pass against each input's larger part.
             weights = tf.broadcast_to(tf.reshape(lam, [-1]), [batch])
@@ -305,26 +343,28 @@ class BootstrappingModel(keras.Model):
             predictions = tf.stop_gradient(logits)
         return self._update_trackers(loss, labels, predictions, sample_weight)
 
-    def _cross_entropy_step(self, images, index, labels, sample_weight):
+    def _cross_entropy_step(self, images, index, labels, sample_weight, checks):
         with tf.GradientTape() as tape:
             logits = self(images, training=True)
-            num_classes = tf.shape(logits)[-1]
-            with tf.control_dependencies(objectives.label_checks(labels, num_classes)):
-                one_hot = tf.one_hot(labels, num_classes, dtype=logits.dtype)
+            one_hot = tf.one_hot(labels, tf.shape(logits)[-1], dtype=logits.dtype)
             loss = self.target_loss(one_hot, logits, sample_weight=sample_weight)
             loss = loss + self._extra_losses(loss.dtype)
             scaled_loss = self.optimizer.scale_loss(loss)
-        self._apply(tape, scaled_loss)
         predictions = tf.stop_gradient(logits)
-        self.noise_state.record(index, objectives.per_sample_cross_entropy(labels, predictions))
+        losses = objectives.per_sample_cross_entropy(labels, predictions)
+        checks.append(guards.check_losses(losses, index))
+        self._apply(tape, scaled_loss, checks)
+        self.noise_state.record(index, losses)
         return self._update_trackers(loss, labels, predictions, sample_weight)
 
     def test_step(self, data):
-        images, _, labels, sample_weight = passes.unpack_batch(data)
+        images, index, labels, sample_weight = passes.unpack_batch(data)
+        with tf.control_dependencies(
+            [guards.check_labels(labels, self._num_classes(images), index)]
+        ):
+            labels = tf.identity(labels)
         logits = self(images, training=False)
-        num_classes = tf.shape(logits)[-1]
-        with tf.control_dependencies(objectives.label_checks(labels, num_classes)):
-            one_hot = tf.one_hot(labels, num_classes, dtype=logits.dtype)
+        one_hot = tf.one_hot(labels, tf.shape(logits)[-1], dtype=logits.dtype)
         loss = self.target_loss(one_hot, logits, sample_weight=sample_weight)
         return self._update_trackers(loss, labels, logits, sample_weight)
 
@@ -351,8 +391,11 @@ class BootstrappingModel(keras.Model):
             return tf.zeros((), dtype)
         return tf.cast(tf.add_n(extra) / self._replicas(), dtype)
 
-    def _apply(self, tape, scaled_loss):
+    def _apply(self, tape, scaled_loss, checks):
+        """The optimizer step, only once every check of the batch has passed."""
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
+        with tf.control_dependencies(checks):
+            gradients = [tf.identity(g) if g is not None else None for g in gradients]
         self.optimizer.apply(gradients, self.trainable_weights)
 
     def _update_trackers(self, loss, labels, logits, sample_weight):

@@ -36,18 +36,6 @@ def per_sample_cross_entropy(labels, logits) -> tf.Tensor:
     )
 
 
-def label_checks(labels, num_classes) -> list:
-    """Graph assertions that every label is a class index below `num_classes`."""
-    return [
-        tf.debugging.assert_non_negative(labels, message="Label below 0."),
-        tf.debugging.assert_less(
-            labels,
-            tf.cast(num_classes, labels.dtype),
-            message="Label out of range: must be < the number of classes (model outputs).",
-        ),
-    ]
-
-
 def bootstrap_targets(labels_one_hot, logits, noise_posterior, mode: str, temperature=1.0):
     """Per-sample targets `(1 - B) * y + B * z` of dynamic bootstrapping.
 
@@ -107,6 +95,24 @@ def dynamic_mixup_weights(noise_posterior, permutation):
     """
     clean = 1.0 - tf.convert_to_tensor(noise_posterior)
     return clean / (clean + tf.gather(clean, permutation))
+
+
+def reference_target_weight(lam, bootstrapping):
+    """The reference code's weight of each target half in MD-DYR-SH.
+
+    Its inputs are mixed by `dynamic_mixup_weights`, but its targets are not:
+    during dynamic mixup they are weighted by a fresh `lam ~ Beta(32, 32)`
+    (`mixup_criterion_beta`), and during soft-to-hard bootstrapping by 0.5
+    each (`mixup_criterion_SoftHard`).
+
+    Args:
+        lam: a scalar `lam` drawn from mixup's Beta distribution.
+        bootstrapping: scalar bool tensor, soft-to-hard bootstrapping is on.
+
+    Returns:
+        The scalar weight of each sample's own target.
+    """
+    return tf.where(bootstrapping, tf.constant(0.5, lam.dtype), lam)
 
 
 def class_balance_regularizer(probabilities):
