@@ -16,10 +16,11 @@ from keras_bmm.bootstrapping.methods import (
 from keras_bmm.bootstrapping.mixup_sampler import MixupSampler
 from keras_bmm.bootstrapping.noise_model_state import NoiseModelState
 from keras_bmm.bootstrapping.schedule import PhaseSchedule
+from keras_bmm.bootstrapping.soft_target_model import SoftTargetModel
 
 
 @keras.saving.register_keras_serializable(package="keras_bmm")
-class BootstrappingModel(keras.Model):
+class BootstrappingModel(SoftTargetModel):
     """Wraps a logits classifier and trains it with the paper's methods.
 
     `method` selects the objective of `train_step`:
@@ -106,7 +107,7 @@ class BootstrappingModel(keras.Model):
         seed: int | None = None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(weight_decay=weight_decay, **kwargs)
         check_method(method)
         check_method_settings(
             mixup_alpha,
@@ -124,7 +125,6 @@ class BootstrappingModel(keras.Model):
         self.mixup_alpha = float(mixup_alpha)
         self.reg_weight = float(reg_weight)
         self.warmup_epochs = int(warmup_epochs)
-        self.weight_decay = float(weight_decay)
         self.dynamic_epochs = int(dynamic_epochs)
         self.temperature_epochs = int(temperature_epochs)
         self.final_temperature = float(final_temperature)
@@ -139,9 +139,6 @@ class BootstrappingModel(keras.Model):
             num_samples, records_losses=fast or method == "ce", name="noise_state"
         )
         self.mixup_sampler = MixupSampler(mixup_alpha, seed, name="mixup_sampler")
-        self.target_loss = keras.losses.CategoricalCrossentropy(from_logits=True)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
 
     @property
     def uses_bmm(self) -> bool:
@@ -160,73 +157,8 @@ class BootstrappingModel(keras.Model):
         images, _ = passes.split_inputs(inputs)
         return self.backbone(images, training=training)
 
-    def compile(self, optimizer="sgd", loss=None, metrics=None, jit_compile=False, **kwargs):
-        """Like `keras.Model.compile`, with the defaults this model needs.
-
-        `loss` is the loss of soft targets against logits; it defaults to
-        `keras.losses.CategoricalCrossentropy(from_logits=True)`. A string
-        name is refused: `"categorical_crossentropy"` would read the logits
-        as probabilities. The model tracks `loss` and `accuracy` itself, so
-        `metrics` may only be `None` or `["accuracy"]`. `jit_compile`
-        defaults to False: XLA cannot compile the Beta sampling of mixup.
-        """
-        if isinstance(loss, str):
-            raise ValueError(
-                f"BootstrappingModel.compile(loss={loss!r}): pass a loss object that takes soft "
-                "targets and logits, e.g. keras.losses.CategoricalCrossentropy(from_logits=True), "
-                "or leave loss unset."
-            )
-        if metrics not in (None, [], ["accuracy"], ("accuracy",), "accuracy"):
-            raise ValueError(
-                "BootstrappingModel tracks 'loss' and 'accuracy' itself; other compiled "
-                f"metrics are not supported (got metrics={metrics!r})."
-            )
-        self.target_loss = loss or keras.losses.CategoricalCrossentropy(from_logits=True)
-        super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
-
-    def get_compile_config(self):
-        config = super().get_compile_config()
-        if config:
-            config["loss"] = keras.saving.serialize_keras_object(self.target_loss)
-        return config
-
-    def compile_from_config(self, config):
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # The one private Keras method overridden here (tests/test_keras_internals.py
-        # fails if Keras changes it). Before training under a tf.distribute
-        # strategy, Keras builds the model from a sample batch that it reduces
-        # with `strategy.reduce("MEAN", batch)`, which takes no dict: dict
-        # inputs fail under MultiWorkerMirroredStrategy. Only shapes matter,
-        # so hand Keras one replica's batch instead.
-        if iterator is not None and data_batch is None:
-            strategy = self.distribute_strategy
-            for *_, batches in iterator:  # (step, [end step,] iterator)
-                data_batch = tf.nest.map_structure(
-                    lambda v: (
-                        strategy.experimental_local_results(v)[0]
-                        if isinstance(v, tf.distribute.DistributedValues)
-                        else v
-                    ),
-                    next(batches),
-                )
-                break
-        return super()._maybe_symbolic_build(data_batch=data_batch)
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.accuracy_tracker]
-
-    @guards.raising_clear_errors
     def fit(self, *args, callbacks=None, **kwargs):
-        """`keras.Model.fit`; a bootstrapping method needs a callback that fits the mixture.
-
-        A bad label or input, or a diverging loss, stops training at the first
-        bad sample with a `ValueError` that names it (see `guards`).
-        """
+        """`keras.Model.fit`; a bootstrapping method needs a callback that fits the mixture."""
         updaters = [c for c in callbacks or [] if getattr(c, "updates_noise_model", False)]
         if self.uses_bmm and not updaters:
             raise ValueError(
@@ -234,11 +166,6 @@ class BootstrappingModel(keras.Model):
                 "end: pass callbacks=[keras_bmm.BMMCallback()] to fit()."
             )
         return super().fit(*args, callbacks=callbacks, **kwargs)
-
-    @guards.raising_clear_errors
-    def evaluate(self, *args, **kwargs):
-        """`keras.Model.evaluate`, with the clear errors of `fit`."""
-        return super().evaluate(*args, **kwargs)
 
     def get_config(self):
         return {
@@ -309,14 +236,9 @@ class BootstrappingModel(keras.Model):
                 targets, target_logits, b, BOOTSTRAP_MODES[self.method], phase.temperature
             )
             targets = tf.where(phase.bootstrapping, bootstrapped, targets)
-            if self.method == "md-dyr-sh":
-                dynamic = objectives.dynamic_mixup_weights(b, permutation)
-                if self.dynamic_targets == "reference":
-                    own = objectives.reference_target_weight(lam, phase.bootstrapping)
-                    target_lam = tf.where(phase.dynamic_mixup, own, lam)
-                else:
-                    target_lam = tf.where(phase.dynamic_mixup, dynamic, tf.fill([batch], lam))
-                lam = tf.where(phase.dynamic_mixup, dynamic, tf.fill([batch], lam))
+            lam, target_lam = objectives.mixup_weights(
+                self.method, lam, b, permutation, phase, self.dynamic_targets
+            )
         if sample_weight is not None:
             # CE is linear in its target: weighting the targets weights each half.
             targets = targets * tf.reshape(tf.cast(sample_weight, tf.float32), [-1, 1])
@@ -357,53 +279,5 @@ class BootstrappingModel(keras.Model):
         self.noise_state.record(index, losses)
         return self._update_trackers(loss, labels, predictions, sample_weight)
 
-    def test_step(self, data):
-        images, index, labels, sample_weight = passes.unpack_batch(data)
-        with tf.control_dependencies(
-            [guards.check_labels(labels, self._num_classes(images), index)]
-        ):
-            labels = tf.identity(labels)
-        logits = self(images, training=False)
-        one_hot = tf.one_hot(labels, tf.shape(logits)[-1], dtype=logits.dtype)
-        loss = self.target_loss(one_hot, logits, sample_weight=sample_weight)
-        return self._update_trackers(loss, labels, logits, sample_weight)
-
     # ------------------------------------------------------------------
     # Step helpers.
-
-    def _num_classes(self, images) -> int:
-        spec = self.backbone.compute_output_spec(keras.KerasTensor(images.shape, images.dtype))
-        return int(spec.shape[-1])
-
-    def _replicas(self) -> int:
-        return tf.distribute.get_strategy().num_replicas_in_sync
-
-    def _extra_losses(self, dtype):
-        """The backbone's own regularisation losses and the coupled weight decay,
-        scaled per replica as Keras scales the compiled loss."""
-        extra = [tf.cast(loss, tf.float32) for loss in self.losses]
-        if self.weight_decay:
-            squares = [
-                tf.reduce_sum(tf.square(tf.cast(w, tf.float32))) for w in self.trainable_weights
-            ]
-            extra.append(0.5 * self.weight_decay * tf.add_n(squares))
-        if not extra:
-            return tf.zeros((), dtype)
-        return tf.cast(tf.add_n(extra) / self._replicas(), dtype)
-
-    def _apply(self, tape, scaled_loss, checks):
-        """The optimizer step, only once every check of the batch has passed."""
-        gradients = tape.gradient(scaled_loss, self.trainable_weights)
-        with tf.control_dependencies(checks):
-            gradients = [tf.identity(g) if g is not None else None for g in gradients]
-        self.optimizer.apply(gradients, self.trainable_weights)
-
-    def _update_trackers(self, loss, labels, logits, sample_weight):
-        self.loss_tracker.update_state(loss * self._replicas(), sample_weight=tf.shape(labels)[0])
-        self.accuracy_tracker.update_state(labels, logits, sample_weight=sample_weight)
-        logs = {m.name: m.result() for m in self.metrics}
-        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
-            # Keras reduces multi-worker step outputs with a collective mean
-            # over axis 0, which scalars lack: hand it shape-(1,) values.
-            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-        return logs

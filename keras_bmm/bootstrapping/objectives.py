@@ -115,6 +115,49 @@ def reference_target_weight(lam, bootstrapping):
     return tf.where(bootstrapping, tf.constant(0.5, lam.dtype), lam)
 
 
+def mixup_weights(method: str, lam, noise_posterior, permutation, phase, dynamic_targets: str):
+    """The weights that mix a batch's inputs and its targets with their partners.
+
+    Plain mixup mixes both with the scalar `lam`. MD-DYR-SH's dynamic mixup
+    (while `phase.dynamic_mixup`) mixes the inputs with
+    `dynamic_mixup_weights`; its targets follow the inputs
+    (`dynamic_targets="input"`) or `reference_target_weight`
+    (`"reference"`).
+
+    Args:
+        method: the method's name.
+        lam: the scalar `lam` drawn for the batch.
+        noise_posterior: `(batch,)` clipped p(noisy), `B`.
+        permutation: `(batch,)` partner of each sample.
+        phase: the step's `keras_bmm.bootstrapping.schedule.Phase`.
+        dynamic_targets: `"input"` or `"reference"`.
+
+    Returns:
+        `(input_weights, target_weights)`, each a scalar or `(batch,)`.
+    """
+    if method != "md-dyr-sh":
+        return lam, lam
+    plain = tf.fill(tf.shape(noise_posterior), lam)
+    inputs = tf.where(
+        phase.dynamic_mixup, dynamic_mixup_weights(noise_posterior, permutation), plain
+    )
+    if dynamic_targets == "reference":
+        own = reference_target_weight(lam, phase.bootstrapping)
+        return inputs, tf.where(phase.dynamic_mixup, own, lam)
+    return inputs, inputs
+
+
+def coupled_weight_decay(weights, weight_decay: float):
+    """`weight_decay / 2 * sum(w**2)`: L2 in the loss, as PyTorch's SGD applies decay.
+
+    Its gradient is `weight_decay * w`. (Keras optimizers' own `weight_decay`
+    is decoupled and, at momentum 0.9, about ten times weaker for the same
+    number.)
+    """
+    squares = [tf.reduce_sum(tf.square(tf.cast(w, tf.float32))) for w in weights]
+    return 0.5 * weight_decay * tf.add_n(squares)
+
+
 def class_balance_regularizer(probabilities):
     """The paper's regulariser against predicting a single class.
 
