@@ -16,6 +16,7 @@ from keras_bmm.callbacks.plot_callback import PlotCallback
 from keras_bmm.data.pipeline import eval_pipeline, steps_per_epoch, train_pipeline
 from keras_bmm.distribute import is_chief, make_strategy
 from keras_bmm.export import export_classifier
+from keras_bmm.extras import require
 from keras_bmm.training.builders import build_model, dataset_of
 from keras_bmm.training.result import TrainResult
 from keras_bmm.training.run_folder import RunFolder
@@ -57,6 +58,8 @@ def train(
     ```
     """
     config = config.resolved()
+    if plots:
+        require("matplotlib", "plots")  # before any training, not at the first plot
     # A multi-worker strategy must exist before TensorFlow runs anything else.
     strategy = make_strategy(config.strategy)
     if not is_chief(config.strategy):
