@@ -32,7 +32,7 @@ setup(
         "numpy>=1.26,<3",
         # The embedded default dataset (8x8 digits) ships with scikit-learn.
         "scikit-learn>=1.3.2,<2",
-        "tqdm>=4.60",
+        "tqdm>=4.60",  # (tested with the newest)
     ],
     extras_require=EXTRAS,
     license="MIT",
