@@ -25,13 +25,14 @@ setup(
     packages=find_packages(include=["keras_bmm", "keras_bmm.*"]),
     python_requires=">=3.10",
     install_requires=[
-        "tensorflow>=2.16,<2.21",
-        "keras>=3.3,<4",
+        # Lower bounds: the oldest versions tested (.ci/min-versions).
+        "tensorflow>=2.16.2,<2.21",
+        "keras>=3.8,<4",
         "tensorflow-probability[tf]>=0.24,<0.26",
         "numpy>=1.26,<3",
         # The embedded default dataset (8x8 digits) ships with scikit-learn.
-        "scikit-learn>=1.3,<2",
-        "tqdm>=4.60",
+        "scikit-learn>=1.3.2,<2",
+        "tqdm>=4.60",  # (tested with the newest)
     ],
     extras_require=EXTRAS,
     license="MIT",

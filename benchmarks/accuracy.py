@@ -13,6 +13,8 @@ COLUMNS = [
     "noise",
     "method",
     "mode",
+    "noise_seed",
+    "settings",
     "best_%",
     "last_%",
     "auc_warmup",
@@ -25,14 +27,24 @@ COLUMNS = [
 RESULT_FILE = "benchmark.json"
 
 
-def run_name(method: str, noise: float, fast: bool) -> str:
+def run_name(
+    method: str, noise: float, fast: bool, noise_seed: int = 1, overrides: dict | None = None
+) -> str:
     """`cpu-<method>-<noise>-fast|-reference`; `cpu-ce-<noise>` for cross-entropy,
     which trains with one pass either way (`-reference` when its mixture is
-    fitted on the reference's epoch pass instead of its own recorded losses)."""
+    fitted on the reference's epoch pass instead of its own recorded losses);
+    then `-noise<seed>` for another noise seed than 1 and `-<key>=<value>` for
+    each other setting changed from the preset."""
     name = f"cpu-{method}-{noise:g}"
     if method == "ce":
-        return name if fast else name + "-reference"
-    return name + ("-fast" if fast else "-reference")
+        name = name if fast else name + "-reference"
+    else:
+        name += "-fast" if fast else "-reference"
+    if noise_seed != 1:
+        name += f"-noise{noise_seed}"
+    for key, value in sorted((overrides or {}).items()):
+        name += f"-{key}={value}"
+    return name
 
 
 def accuracy_run(
@@ -43,6 +55,7 @@ def accuracy_run(
     data_dir: str | None = None,
     noise_seed: int = 1,
     verbose: int = 2,
+    overrides: dict | None = None,
 ) -> dict:
     """Trains one method with the `cpu` preset and returns its row.
 
@@ -60,6 +73,7 @@ def accuracy_run(
         data_dir: the CIFAR-10 image folder or archive (default: the preset's).
         noise_seed: seed of the noise.
         verbose: Keras verbosity.
+        overrides: other `TrainConfig` settings to change from the preset.
 
     Returns:
         A row: best and last test accuracy (%), BMM noise-detection AUC at
@@ -78,9 +92,10 @@ def accuracy_run(
         fast=fast,
         data_dir=data_dir,
         verbose=verbose,
+        **(overrides or {}),
     )
     fast = config.resolved().fast
-    name = run_name(method, noise, fast)
+    name = run_name(method, noise, fast, noise_seed, overrides)
     run_dir = os.path.join(run_root, name)
     config = dataclasses.replace(config, name=name, run_dir=run_dir)
     folder = RunFolder(run_dir)
@@ -103,6 +118,8 @@ def accuracy_run(
         "noise": noise,
         "method": method,
         "mode": ("one pass" if method == "ce" else "fast") if fast else "reference",
+        "noise_seed": noise_seed,
+        "settings": dict(overrides or {}),
         "wrong_labels_%": 100 * result.noise.achieved_rate,
         "best_%": 100 * result.best_test_accuracy,
         "last_%": 100 * result.last_test_accuracy,

@@ -4,6 +4,7 @@ Sub-benchmarks:
     step      images/s of one epoch under each method, as ratios to cross-entropy
     pipeline  input pipeline throughput (folder and TFDS paths) against the step
     bmm       mixture fit + posteriors for 50k and 1M losses, against numpy/scipy
+    record    a train step's time with 50k and 2M recorded samples
     accuracy  the cpu preset on the real CIFAR-10, one or more methods per call
 
 The CIFAR-10 JPEG archive comes from --data-dir or $KERAS_BMM_CIFAR10_ARCHIVE.
@@ -28,6 +29,17 @@ from benchmarks.common import cifar10_archive, format_table, write_json  # noqa:
 from keras_bmm.bootstrapping.methods import METHODS  # noqa: E402
 
 
+def parse_setting(text: str):
+    """`KEY=VALUE` as a `TrainConfig` setting, the value read as JSON when it can be."""
+    import json
+
+    key, _, value = text.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="benchmark", required=True)
@@ -46,9 +58,22 @@ def build_parser() -> argparse.ArgumentParser:
     bmm = sub.add_parser("bmm", help="mixture fit against a numpy/scipy EM")
     bmm.add_argument("--sizes", type=int, nargs="+", default=[50_000, 1_000_000])
     bmm.add_argument("--repeats", type=int, default=5)
+    rec = sub.add_parser("record", help="step time against the number of recorded samples")
+    rec.add_argument("--sizes", type=int, nargs="+", default=[50_000, 2_000_000])
+    rec.add_argument("--steps", type=int, default=50)
+    rec.add_argument("--repeats", type=int, default=5)
     acc = sub.add_parser("accuracy", help="the cpu preset on the real CIFAR-10")
     acc.add_argument("--method", nargs="*", choices=METHODS, default=[], dest="methods")
     acc.add_argument("--noise", type=float, default=0.5)
+    acc.add_argument("--noise-seed", type=int, default=1)
+    acc.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="another TrainConfig setting for these runs (repeatable), e.g. "
+        "dynamic_targets=reference",
+    )
     acc.add_argument(
         "--fast",
         action=argparse.BooleanOptionalAction,
@@ -58,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     acc.add_argument("--data-dir", default=None, help="default: the preset's")
     acc.add_argument("--run-root", default=os.path.join("runs", "benchmark"))
     acc.add_argument("--table", action="store_true", help="only print the finished runs")
-    for p in (step, pipe, bmm, acc):
+    for p in (step, pipe, bmm, rec, acc):
         p.add_argument("--json", help="write the rows to this JSON file")
         p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     return parser
@@ -87,13 +112,26 @@ def main(argv=None) -> list[dict]:
         from benchmarks.bmm import COLUMNS, bmm_benchmark
 
         rows = bmm_benchmark(args.sizes, args.repeats)
+    elif args.benchmark == "record":
+        from benchmarks.record import COLUMNS, record_benchmark
+
+        rows = record_benchmark(args.sizes, steps=args.steps, repeats=args.repeats)
     else:
         from benchmarks.accuracy import COLUMNS, accuracy_run, collect
 
         if not args.table:
+            overrides = dict(parse_setting(text) for text in args.set)
             for method in args.methods:
                 data_dir = cifar10_archive(args.data_dir)
-                accuracy_run(method, args.noise, args.fast, args.run_root, data_dir)
+                accuracy_run(
+                    method,
+                    args.noise,
+                    args.fast,
+                    args.run_root,
+                    data_dir,
+                    args.noise_seed,
+                    overrides=overrides,
+                )
         rows = collect(args.run_root)
     print(format_table(rows, COLUMNS, markdown=args.markdown))
     write_json(args.json, args.benchmark, rows, settings)

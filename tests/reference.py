@@ -98,7 +98,7 @@ def em_reference(x, max_iters: int = 10):
     return mixture.alphas, mixture.betas, mixture.weight
 
 
-def _remap(x):
+def remap(x):
     """The reference's out-of-range remapping (`10e-4` is 1e-3)."""
     x = np.array(x, dtype=np.float64)
     x[x >= 1] = 1 - 10e-4
@@ -114,7 +114,7 @@ def track_training_loss(losses):
     kept = losses[(losses <= max_perc) & (losses >= min_perc)]
     max_loss = np.float32(max_perc)
     min_loss = np.float32(min_perc) + 10e-6
-    kept = _remap((kept - min_loss) / (max_loss - min_loss + 1e-6))
+    kept = remap((kept - min_loss) / (max_loss - min_loss + 1e-6))
     mixture = BetaMixture1D(max_iters=10).fit(kept)
     mixture.create_lookup(1)
     return mixture, max_loss, min_loss
@@ -122,7 +122,7 @@ def track_training_loss(losses):
 
 def compute_probabilities_batch(losses, mixture, max_loss, min_loss):
     """B of `compute_probabilities_batch` for raw per-sample losses."""
-    normalized = _remap((np.asarray(losses, np.float64) - min_loss) / (max_loss - min_loss + 1e-6))
+    normalized = remap((np.asarray(losses, np.float64) - min_loss) / (max_loss - min_loss + 1e-6))
     return mixture.look_lookup(normalized)
 
 
@@ -130,3 +130,37 @@ def reference_posterior(losses):
     """The reference's pipeline end to end: fit on all losses, then B for each."""
     mixture, max_loss, min_loss = track_training_loss(losses)
     return compute_probabilities_batch(losses, mixture, max_loss, min_loss)
+
+
+def nll_loss(log_probs, targets, reduction="mean"):
+    """torch's `F.nll_loss` on log-probabilities."""
+    losses = -log_probs[np.arange(len(targets)), targets]
+    return losses.mean() if reduction == "mean" else losses
+
+
+def reg_loss_class(mean_tab, num_classes=10):
+    """The reference's class-balance regulariser (`reg_loss_class`)."""
+    return sum((1.0 / num_classes) * np.log((1.0 / num_classes) / item) for item in mean_tab)
+
+
+def mixup_data_beta_inputs(x, B, index):
+    """The inputs of `mixup_data_beta` (dynamic mixup) for a given permutation."""
+    lam = (1 - B) + (1 - B[index])
+    shape = (-1,) + (1,) * (x.ndim - 1)
+    return ((1 - B) / lam).reshape(shape) * x + ((1 - B[index]) / lam).reshape(shape) * x[index]
+
+
+def mixup_criterion_beta(pred, y_a, y_b, lam):
+    """`mixup_criterion_beta`, with its `lam ~ Beta(32, 32)` passed in."""
+    return lam * nll_loss(pred, y_a) + (1 - lam) * nll_loss(pred, y_b)
+
+
+def mixup_criterion_soft_hard(pred, y_a, y_b, B, index, output_x1, output_x2, temp):
+    """`mixup_criterion_SoftHard` (MD-DYR-SH's soft-to-hard phase)."""
+    soft1 = softmax(output_x1 / temp)
+    soft2 = softmax(output_x2 / temp)
+    first = (1 - B) * nll_loss(pred, y_a, "none") + B * (-np.sum(soft1 * pred, axis=1))
+    second = (1 - B[index]) * nll_loss(pred, y_b, "none") + B[index] * (
+        -np.sum(soft2 * pred, axis=1)
+    )
+    return np.sum(0.5 * first + 0.5 * second) / len(pred)

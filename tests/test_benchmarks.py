@@ -76,6 +76,14 @@ def test_step_benchmark_rows():
         assert row["epoch_s"] >= row["train_s"] > 0 and row["images_per_s"] > 0
 
 
+def test_record_benchmark_rows():
+    from benchmarks.record import record_benchmark
+
+    rows = record_benchmark(sizes=(100, 5_000), width=2, batch_size=8, steps=2, repeats=1)
+    assert [r["recorded_samples"] for r in rows] == [100, 5_000]
+    assert rows[0]["vs_first"] == 1.0 and all(r["step_ms"] > 0 for r in rows)
+
+
 def test_accuracy_table_collects_finished_runs(tmp_path):
     for name, method, noise in [("b", "m-dyr-h", 0.5), ("a", "ce", 0.8), ("c", "ce", 0.5)]:
         (tmp_path / name).mkdir()

@@ -69,13 +69,17 @@ def test_records_every_sample_once_per_epoch_and_logs():
 
 
 def test_recorded_losses_are_training_mode_losses_of_the_batch_weights():
-    """With learning rate 0 the record equals a training-mode pass (batch-norm
-    on each batch's own statistics) over the same batches, not an inference pass."""
+    """With learning rate 0 the record of a bootstrapping method (its warm-up
+    here) equals a training-mode pass (batch-norm on each batch's own
+    statistics) over the same batches, not an inference pass."""
     x, y = toy_data()
     inputs = keras.Input((6,))
     hidden = keras.layers.BatchNormalization()(keras.layers.Dense(16, activation="relu")(inputs))
     model = BootstrappingModel(
-        keras.Model(inputs, keras.layers.Dense(C)(hidden)), method="mixup", num_samples=N
+        keras.Model(inputs, keras.layers.Dense(C)(hidden)),
+        method="m-dyr-h",
+        num_samples=N,
+        warmup_epochs=5,
     )
     model.compile(optimizer=keras.optimizers.SGD(0.0))
     batches = tf.data.Dataset.from_tensor_slices(({"image": x, "index": np.arange(N)}, y))
@@ -86,6 +90,27 @@ def test_recorded_losses_are_training_mode_losses_of_the_batch_weights():
     np.testing.assert_allclose(recorded, expected, rtol=1e-5, atol=1e-6)
     inference = tf.nn.sparse_softmax_cross_entropy_with_logits(y, model.predict(x, verbose=0))
     assert np.abs(recorded - inference.numpy()).max() > 1e-3  # the modes do differ here
+
+
+def test_mixup_baseline_records_inference_mode_losses():
+    """The mixup baseline records its losses in inference mode, so that
+    recording changes nothing in its training (see test_train_step)."""
+    x, y = toy_data()
+    inputs = keras.Input((6,))
+    hidden = keras.layers.BatchNormalization()(keras.layers.Dense(16, activation="relu")(inputs))
+    model = BootstrappingModel(
+        keras.Model(inputs, keras.layers.Dense(C)(hidden)), method="mixup", num_samples=N
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.0))
+    batches = tf.data.Dataset.from_tensor_slices(({"image": x, "index": np.arange(N)}, y))
+    before = model.predict(x, verbose=0)
+    model.fit(batches.batch(64), epochs=1, callbacks=[BMMCallback()], verbose=0)
+    recorded = model.noise_state.recorded_losses()[0]
+    # lr 0: the weights stay; the running statistics move with the mixed batches
+    # only, so compare with the inference pass at the time of each batch: the
+    # first batch saw the initial statistics exactly.
+    expected = tf.nn.sparse_softmax_cross_entropy_with_logits(y[:64], before[:64]).numpy()
+    np.testing.assert_allclose(recorded[:64], expected, rtol=1e-5, atol=1e-6)
 
 
 def test_separate_pass_with_data():
@@ -164,16 +189,37 @@ def test_wrong_model_type():
         plain.fit(x, y, epochs=1, callbacks=[BMMCallback()], verbose=0)
 
 
-def test_nan_losses_are_a_clear_error():
+def test_nan_input_stops_at_its_sample_before_the_weights_change():
+    """A NaN pixel in sample 7 stops the first step that sees it, names sample
+    7 as bad input, and leaves the weights finite (the update never ran)."""
     x, y = toy_data()
     x[7] = np.nan  # a linear backbone carries the NaN through to the loss
     inputs = keras.Input((6,))
     model = BootstrappingModel(keras.Model(inputs, keras.layers.Dense(C)(inputs)), "mixup", N)
     model.compile(optimizer="sgd")
-    with pytest.raises(ValueError, match=r"NaN or infinite \(first at sample 7\)"):
+    with pytest.raises(ValueError, match=r"^keras-bmm: the input image of sample 7 has NaN"):
         model.fit(
             train_pipeline(x, y, batch_size=N), epochs=1, callbacks=[BMMCallback()], verbose=0
         )
+    assert all(np.all(np.isfinite(w.numpy())) for w in model.trainable_weights)
+
+
+@pytest.mark.parametrize("indexed", [True, False])
+def test_divergence_is_told_apart_from_bad_input(indexed):
+    """Finite inputs whose loss overflows: the error says training diverged,
+    names the sample (or its batch position without an index), and comes
+    from the step itself, also for plain cross-entropy without indices."""
+    x, y = toy_data()
+    x[3] = 3e38  # finite, but its logits overflow to inf
+    inputs = keras.Input((6,))
+    dense = keras.layers.Dense(C, kernel_initializer="ones")
+    model = BootstrappingModel(keras.Model(inputs, dense(inputs)), "ce", N)
+    model.compile(optimizer="sgd")
+    data = {"image": x, "index": np.arange(N)} if indexed else x
+    who = "of sample 3" if indexed else "at batch position 3"
+    with pytest.raises(ValueError, match=f"the loss {who}.*training diverged"):
+        model.fit(data, y, batch_size=N, epochs=1, shuffle=False, verbose=0)
+    assert all(np.all(np.isfinite(w.numpy())) for w in model.trainable_weights)
 
 
 def test_noise_mask_size_mismatch():
@@ -211,11 +257,15 @@ def test_compile_refuses_what_it_cannot_honour():
 
 @pytest.mark.parametrize("method", ["ce", "mixup"])
 def test_label_out_of_range_is_named(method):
+    """Through the Python API: a short ValueError naming the sample and the
+    label, not a graph traceback."""
     x, y = toy_data()
     y[5] = C
     model = make_model(method=method)
-    with pytest.raises(Exception, match="Label out of range"):
-        model.fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=rf"^keras-bmm: label {C} of sample 5 is not a class"):
+        model.fit({"image": x, "index": np.arange(N)}, y, epochs=1, shuffle=False, verbose=0)
+    with pytest.raises(ValueError, match=rf"^keras-bmm: label {C} at batch position 5"):
+        model.evaluate(x, y, batch_size=N, verbose=0)
 
 
 def test_index_out_of_range_is_named():

@@ -9,6 +9,7 @@ must be revisited (or dropped).
 """
 
 import inspect
+import re
 
 import keras
 from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
@@ -33,4 +34,6 @@ def test_keras_fit_and_evaluate_call_it_and_it_still_reduces_the_batch():
     # skipped when a data_batch is passed (the route the override takes).
     assert "self.distribute_strategy.reduce(" in source
     assert "if iterator is not None:" in source
+    # The epoch iterator yields tuples ending with the data iterator.
+    assert re.search(r"for (_, )+it in iterator:", source)
     assert "self._symbolic_build(data_batch=data_batch)" in source

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from reference import log_softmax, softmax
+from reference import log_softmax, remap, softmax
 
 from keras_bmm import BetaMixture, BootstrappingModel
 from keras_bmm.bootstrapping import objectives as bmm_losses
@@ -92,13 +92,13 @@ def linear_backbone(seed=0):
     return keras.Model(inputs, outputs)
 
 
-def one_step_setup(method, seed=1, n=32, lr=0.0, momentum=0.0):
+def one_step_setup(method, seed=1, n=32, lr=0.0, momentum=0.0, **kwargs):
     """A model ready for one bootstrapping step, and everything the reference needs."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 4)).astype(np.float32)
     y = rng.integers(0, C, n)
     model = BootstrappingModel(
-        linear_backbone(), method=method, warmup_epochs=0, reg_weight=0.5, seed=42
+        linear_backbone(), method=method, warmup_epochs=0, reg_weight=0.5, seed=42, **kwargs
     )
     model.compile(optimizer=keras.optimizers.SGD(lr, momentum=momentum))
     model.build((None, 4))
@@ -107,7 +107,7 @@ def one_step_setup(method, seed=1, n=32, lr=0.0, momentum=0.0):
     kernel, bias = [w.numpy().astype(np.float64) for w in model.backbone.weights]
     clean_logits = x.astype(np.float64) @ kernel + bias
     clean_losses = -log_softmax(clean_logits)[np.arange(n), y]
-    normalized = np.clip((clean_losses - 0.5) / (3.5 + 1e-6), 1e-3, 1 - 1e-3)
+    normalized = remap((clean_losses - 0.5) / (3.5 + 1e-6))
     b = np.interp(normalized, np.linspace(0, 1, mixture.table.size), mixture.table)
     b = np.clip(b, 1e-4, 1 - 1e-4)
     # The train step's draws: lam first, then the permutation, from seed 42.
@@ -270,6 +270,37 @@ def test_md_dyr_sh_step_matches_reference(epoch, phase, temperature):
     expected = reference_dynamic_loss(
         mixed_logits, r["clean_logits"], y, r["b"], r["perm"], temperature, phase
     )
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert logs["loss"] == pytest.approx(expected, rel=1e-4)
+
+
+@pytest.mark.parametrize("epoch,temperature", [(0, 1.0), (4, 1.0), (5, 1.0), (49, 0.5005)])
+def test_md_dyr_sh_reference_objective_matches_the_reference_code(epoch, temperature):
+    """`dynamic_targets="reference"`: one step's loss equals the reference's
+    criteria, transcribed in tests/reference.py: `mixup_criterion_beta` (a
+    fresh lam, here the step's own draw) during dynamic mixup (epochs 0-4),
+    `mixup_criterion_SoftHard` plus the regulariser after it."""
+    from reference import (
+        mixup_criterion_beta,
+        mixup_criterion_soft_hard,
+        mixup_data_beta_inputs,
+        reg_loss_class,
+    )
+
+    model, x, y, r = one_step_setup("md-dyr-sh", dynamic_targets="reference")
+    model.noise_state.set_epoch(epoch)
+    mixed_x = mixup_data_beta_inputs(x.astype(np.float64), r["b"], r["perm"])
+    output = mixed_x @ r["kernel"] + r["bias"]
+    pred = log_softmax(output)
+    y_a, y_b = y, y[r["perm"]]
+    if epoch < 5:
+        expected = mixup_criterion_beta(pred, y_a, y_b, r["lam"])
+    else:
+        out1 = r["clean_logits"]
+        expected = mixup_criterion_soft_hard(
+            pred, y_a, y_b, r["b"], r["perm"], out1, out1[r["perm"]], temperature
+        )
+        expected += 0.5 * reg_loss_class(softmax(output).mean(axis=0), C)
     logs = model.train_on_batch(x, y, return_dict=True)
     assert logs["loss"] == pytest.approx(expected, rel=1e-4)
 

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from reference import em_reference
+from reference import em_reference, remap
 
 from keras_bmm import BetaMixture, loss_bounds, normalize_losses
 from keras_bmm.mixture import TABLE_SIZE, trim_to_bounds
@@ -136,8 +136,13 @@ def test_loss_normalisation_matches_numpy():
     low, high = loss_bounds(losses)
     assert low == pytest.approx(np.percentile(losses, 5))
     assert high == pytest.approx(np.percentile(losses, 95))
-    expected = np.clip((losses - low) / (high - low + 1e-6), 1e-3, 1 - 1e-3)
-    np.testing.assert_allclose(normalize_losses(losses, (low, high)).numpy(), expected, rtol=1e-12)
+    # The reference's remapping (tests/reference.py): only values at or beyond
+    # 0 and 1 move; a tiny positive one stays where it is.
+    losses[:3] = [low + 1e-9 * (high - low), low, high + 1.0]
+    expected = remap((losses - low) / (high - low + 1e-6))
+    normalized = normalize_losses(losses, (low, high)).numpy()
+    np.testing.assert_allclose(normalized, expected, rtol=1e-12)
+    assert 0 < normalized[0] < 1e-6 and normalized[1] == 1e-3 and normalized[2] == 1 - 1e-3
     kept = trim_to_bounds(losses, (low, high))
     assert kept.size == pytest.approx(0.9 * losses.size, abs=2)
     assert kept.min() >= low and kept.max() <= high

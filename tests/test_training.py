@@ -267,3 +267,51 @@ def test_summary_says_what_applies():
         TrainConfig(method="mixup").resolved(), noisy, history
     ).summary()
     assert "warmup" not in text and "ROC AUC: last epoch 0.8000" in text
+
+
+def test_reference_arrangement_fits_the_mixture_on_augmented_losses(tmp_path):
+    """fast=False fits the mixture on a tracking pass with the training
+    augmentation, as the reference's `trainset_track` (transform_train): the
+    last fit's losses are the inference losses of that epoch's augmented
+    images, not of the raw ones."""
+    import tensorflow as tf
+
+    from keras_bmm.bootstrapping.passes import dataset_losses
+    from keras_bmm.data import eval_pipeline
+    from keras_bmm.training.experiment import _tracking_pass
+
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for name in ("a", "b"):
+            os.makedirs(tmp_path / "ds" / split / name)
+            for i in range(12):
+                pixels = rng.integers(0, 255, (12, 12, 3), dtype=np.uint8)
+                path = str(tmp_path / "ds" / split / name / f"{i}.png")
+                tf.io.write_file(path, tf.io.encode_png(pixels))
+    settings = dict(
+        dataset="folder",
+        data_dir=str(tmp_path / "ds"),
+        model="small_cnn",
+        width=4,
+        batch_size=8,
+        fast=False,
+        lr_milestones=(),
+    )
+    result = train(config(tmp_path / "run", epochs=3, warmup_epochs=1, **settings), export=False)
+    assert result.config.epoch_loss_pass and not result.config.fast
+    model, noise = result.model, result.noise
+    from keras_bmm.training.builders import dataset_of
+
+    data = dataset_of(result.config)
+    tracking = _tracking_pass(result.config, data, noise, augment=True)
+    augmented, index = dataset_losses(model, tracking(2))
+    np.testing.assert_array_equal(index, np.arange(24))
+    np.testing.assert_allclose(model.noise_state.last_fit.losses, augmented, rtol=1e-5)
+    raw, _ = dataset_losses(model, eval_pipeline(data.train_images, noise.labels, 8, indexed=True))
+    assert np.abs(raw - augmented).max() > 1e-3
+    # Each epoch draws its own augmentation, and the same one after a resume.
+    first = np.concatenate([x["image"].numpy() for x, _ in tracking(1)])
+    again = np.concatenate([x["image"].numpy() for x, _ in tracking(1)])
+    other = np.concatenate([x["image"].numpy() for x, _ in tracking(2)])
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)

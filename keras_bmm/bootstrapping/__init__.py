@@ -6,6 +6,8 @@
 - `passes`: the forward passes each arrangement makes besides the mixed one;
 - `noise_model_state`: `NoiseModelState`, what the step and `BMMCallback` share;
 - `mixup_sampler`: mixup's checkpointed random draws;
+- `guards`: the in-step checks that stop training at a bad sample, by name;
+- `soft_target_model`: `SoftTargetModel`, the Keras side (soft-target loss, trackers);
 - `bootstrapping_model`: `BootstrappingModel`, the custom `train_step`.
 """
 
@@ -18,6 +20,7 @@ __all__ = [
     "MixupSampler",
     "NoiseModelState",
     "PhaseSchedule",
+    "SoftTargetModel",
 ]
 
 __getattr__, __dir__ = lazy_exports(
@@ -29,5 +32,6 @@ __getattr__, __dir__ = lazy_exports(
         "MixupSampler": "keras_bmm.bootstrapping.mixup_sampler",
         "NoiseModelState": "keras_bmm.bootstrapping.noise_model_state",
         "PhaseSchedule": "keras_bmm.bootstrapping.schedule",
+        "SoftTargetModel": "keras_bmm.bootstrapping.soft_target_model",
     },
 )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_bmm.bootstrapping import objectives, passes
+from keras_bmm.bootstrapping import guards, objectives, passes
 from keras_bmm.bootstrapping.methods import (
     BOOTSTRAP_MODES,
+    check_dynamic_targets,
     check_method,
     check_method_settings,
     uses_mixture,
@@ -15,10 +16,11 @@ from keras_bmm.bootstrapping.methods import (
 from keras_bmm.bootstrapping.mixup_sampler import MixupSampler
 from keras_bmm.bootstrapping.noise_model_state import NoiseModelState
 from keras_bmm.bootstrapping.schedule import PhaseSchedule
+from keras_bmm.bootstrapping.soft_target_model import SoftTargetModel
 
 
 @keras.saving.register_keras_serializable(package="keras_bmm")
-class BootstrappingModel(keras.Model):
+class BootstrappingModel(SoftTargetModel):
     """Wraps a logits classifier and trains it with the paper's methods.
 
     `method` selects the objective of `train_step`:
@@ -63,6 +65,11 @@ class BootstrappingModel(keras.Model):
         temperature_epochs: MD-DYR-SH: epochs of the temperature's fall.
         final_temperature: MD-DYR-SH: the last temperature.
         posterior_clip: `B` is clipped into `[posterior_clip, 1 - posterior_clip]`.
+        dynamic_targets: MD-DYR-SH: how the two targets of a dynamically
+            mixed input are weighted: `"input"`, by the inputs' weights (the
+            target describes the mixed input), or `"reference"`, as the
+            reference code (a fresh `lam` during dynamic mixup, 0.5 each
+            while bootstrapping).
         fast: the fast arrangement of passes (`True`) or the reference's.
         seed: seed of mixup's draws.
         **kwargs: passed on to `keras.Model`.
@@ -95,11 +102,12 @@ class BootstrappingModel(keras.Model):
         temperature_epochs: int = 89,
         final_temperature: float = 1e-3,
         posterior_clip: float = 1e-4,
+        dynamic_targets: str = "input",
         fast: bool = True,
         seed: int | None = None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(weight_decay=weight_decay, **kwargs)
         check_method(method)
         check_method_settings(
             mixup_alpha,
@@ -110,17 +118,18 @@ class BootstrappingModel(keras.Model):
             temperature_epochs,
             final_temperature,
         )
+        check_dynamic_targets(dynamic_targets)
         self.backbone = backbone
         self.method = method
         self.num_samples = None if num_samples is None else int(num_samples)
         self.mixup_alpha = float(mixup_alpha)
         self.reg_weight = float(reg_weight)
         self.warmup_epochs = int(warmup_epochs)
-        self.weight_decay = float(weight_decay)
         self.dynamic_epochs = int(dynamic_epochs)
         self.temperature_epochs = int(temperature_epochs)
         self.final_temperature = float(final_temperature)
         self.posterior_clip = float(posterior_clip)
+        self.dynamic_targets = dynamic_targets
         self.fast = bool(fast)
         self.seed = seed
         self.schedule = PhaseSchedule(
@@ -130,9 +139,6 @@ class BootstrappingModel(keras.Model):
             num_samples, records_losses=fast or method == "ce", name="noise_state"
         )
         self.mixup_sampler = MixupSampler(mixup_alpha, seed, name="mixup_sampler")
-        self.target_loss = keras.losses.CategoricalCrossentropy(from_logits=True)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
 
     @property
     def uses_bmm(self) -> bool:
@@ -150,66 +156,6 @@ class BootstrappingModel(keras.Model):
     def call(self, inputs, training=None):
         images, _ = passes.split_inputs(inputs)
         return self.backbone(images, training=training)
-
-    def compile(self, optimizer="sgd", loss=None, metrics=None, jit_compile=False, **kwargs):
-        """Like `keras.Model.compile`, with the defaults this model needs.
-
-        `loss` is the loss of soft targets against logits; it defaults to
-        `keras.losses.CategoricalCrossentropy(from_logits=True)`. A string
-        name is refused: `"categorical_crossentropy"` would read the logits
-        as probabilities. The model tracks `loss` and `accuracy` itself, so
-        `metrics` may only be `None` or `["accuracy"]`. `jit_compile`
-        defaults to False: XLA cannot compile the Beta sampling of mixup.
-        """
-        if isinstance(loss, str):
-            raise ValueError(
-                f"BootstrappingModel.compile(loss={loss!r}): pass a loss object that takes soft "
-                "targets and logits, e.g. keras.losses.CategoricalCrossentropy(from_logits=True), "
-                "or leave loss unset."
-            )
-        if metrics not in (None, [], ["accuracy"], ("accuracy",), "accuracy"):
-            raise ValueError(
-                "BootstrappingModel tracks 'loss' and 'accuracy' itself; other compiled "
-                f"metrics are not supported (got metrics={metrics!r})."
-            )
-        self.target_loss = loss or keras.losses.CategoricalCrossentropy(from_logits=True)
-        super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
-
-    def get_compile_config(self):
-        config = super().get_compile_config()
-        if config:
-            config["loss"] = keras.saving.serialize_keras_object(self.target_loss)
-        return config
-
-    def compile_from_config(self, config):
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # The one private Keras method overridden here (tests/test_keras_internals.py
-        # fails if Keras changes it). Before training under a tf.distribute
-        # strategy, Keras builds the model from a sample batch that it reduces
-        # with `strategy.reduce("MEAN", batch)`, which takes no dict: dict
-        # inputs fail under MultiWorkerMirroredStrategy. Only shapes matter,
-        # so hand Keras one replica's batch instead.
-        if iterator is not None and data_batch is None:
-            strategy = self.distribute_strategy
-            for _, _, batches in iterator:
-                data_batch = tf.nest.map_structure(
-                    lambda v: (
-                        strategy.experimental_local_results(v)[0]
-                        if isinstance(v, tf.distribute.DistributedValues)
-                        else v
-                    ),
-                    next(batches),
-                )
-                break
-        return super()._maybe_symbolic_build(data_batch=data_batch)
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.accuracy_tracker]
 
     def fit(self, *args, callbacks=None, **kwargs):
         """`keras.Model.fit`; a bootstrapping method needs a callback that fits the mixture."""
@@ -236,6 +182,7 @@ class BootstrappingModel(keras.Model):
             "temperature_epochs": self.temperature_epochs,
             "final_temperature": self.final_temperature,
             "posterior_clip": self.posterior_clip,
+            "dynamic_targets": self.dynamic_targets,
             "fast": self.fast,
             "seed": self.seed,
         }
@@ -251,18 +198,28 @@ class BootstrappingModel(keras.Model):
 
     def train_step(self, data):
         images, index, labels, sample_weight = passes.unpack_batch(data)
-        if self.method == "ce":
-            return self._cross_entropy_step(images, index, labels, sample_weight)
         num_classes = self._num_classes(images)
-        with tf.control_dependencies(objectives.label_checks(labels, num_classes)):
-            targets = tf.one_hot(labels, num_classes, dtype=tf.float32)
+        checks = [
+            guards.check_images(images, index),
+            guards.check_labels(labels, num_classes, index),
+        ]
+        with tf.control_dependencies(checks):  # nothing reads a label before its check
+            labels = tf.identity(labels)
+        if self.method == "ce":
+            return self._cross_entropy_step(images, index, labels, sample_weight, checks)
+        targets = tf.one_hot(labels, num_classes, dtype=tf.float32)
         phase = self.schedule.phase(self.noise_state.epoch, self.noise_state.is_fitted())
         batch = tf.shape(labels)[0]
         lam, permutation = self.mixup_sampler.draw(batch)
+        target_lam = lam
         predictions = None
         if self.fast:
-            predictions, clean_losses = passes.fast_pass(self, images, labels)
+            # The mixup baseline records its losses without touching batch norm.
+            predictions, clean_losses = passes.unmixed_pass(
+                self, images, labels, training=self.uses_bmm
+            )
             target_logits = predictions
+            checks.append(guards.check_losses(clean_losses, index))
             self.noise_state.record(index, clean_losses)
         elif self.uses_bmm:
             in_use = tf.logical_or(phase.bootstrapping, phase.dynamic_mixup)
@@ -279,25 +236,28 @@ class BootstrappingModel(keras.Model):
                 targets, target_logits, b, BOOTSTRAP_MODES[self.method], phase.temperature
             )
             targets = tf.where(phase.bootstrapping, bootstrapped, targets)
-            if self.method == "md-dyr-sh":
-                dynamic_lam = objectives.dynamic_mixup_weights(b, permutation)
-                lam = tf.where(phase.dynamic_mixup, dynamic_lam, tf.fill([batch], lam))
+            lam, target_lam = objectives.mixup_weights(
+                self.method, lam, b, permutation, phase, self.dynamic_targets
+            )
         if sample_weight is not None:
             # CE is linear in its target: weighting the targets weights each half.
             targets = targets * tf.reshape(tf.cast(sample_weight, tf.float32), [-1, 1])
         mixed_images = objectives.mix(images, permutation, lam)
-        mixed_targets = objectives.mix(targets, permutation, lam)
-        regularized = self.uses_bmm and self.reg_weight > 0
+        mixed_targets = objectives.mix(targets, permutation, target_lam)
         with tf.GradientTape() as tape:
             logits = self(mixed_images, training=True)
             loss = self.target_loss(mixed_targets, logits)
-            if regularized:
+            if self.uses_bmm and self.reg_weight > 0:
                 reg = objectives.class_balance_regularizer(tf.nn.softmax(logits))
                 reg = reg * tf.cast(phase.bootstrapping, reg.dtype) * self.reg_weight
                 loss = loss + tf.cast(reg, loss.dtype) / self._replicas()
             loss = loss + self._extra_losses(loss.dtype)
             scaled_loss = self.optimizer.scale_loss(loss)
-        self._apply(tape, scaled_loss)
+        mixed_losses = tf.nn.softmax_cross_entropy_with_logits(
+            mixed_targets, tf.cast(logits, tf.float32)
+        )
+        checks.append(guards.check_losses(mixed_losses, index))
+        self._apply(tape, scaled_loss, checks)
         if predictions is None:
             # No un-mixed pass: score the mixed pass against each input's larger part.
             weights = tf.broadcast_to(tf.reshape(lam, [-1]), [batch])
@@ -305,62 +265,19 @@ class BootstrappingModel(keras.Model):
             predictions = tf.stop_gradient(logits)
         return self._update_trackers(loss, labels, predictions, sample_weight)
 
-    def _cross_entropy_step(self, images, index, labels, sample_weight):
+    def _cross_entropy_step(self, images, index, labels, sample_weight, checks):
         with tf.GradientTape() as tape:
             logits = self(images, training=True)
-            num_classes = tf.shape(logits)[-1]
-            with tf.control_dependencies(objectives.label_checks(labels, num_classes)):
-                one_hot = tf.one_hot(labels, num_classes, dtype=logits.dtype)
+            one_hot = tf.one_hot(labels, tf.shape(logits)[-1], dtype=logits.dtype)
             loss = self.target_loss(one_hot, logits, sample_weight=sample_weight)
             loss = loss + self._extra_losses(loss.dtype)
             scaled_loss = self.optimizer.scale_loss(loss)
-        self._apply(tape, scaled_loss)
         predictions = tf.stop_gradient(logits)
-        self.noise_state.record(index, objectives.per_sample_cross_entropy(labels, predictions))
+        losses = objectives.per_sample_cross_entropy(labels, predictions)
+        checks.append(guards.check_losses(losses, index))
+        self._apply(tape, scaled_loss, checks)
+        self.noise_state.record(index, losses)
         return self._update_trackers(loss, labels, predictions, sample_weight)
-
-    def test_step(self, data):
-        images, _, labels, sample_weight = passes.unpack_batch(data)
-        logits = self(images, training=False)
-        num_classes = tf.shape(logits)[-1]
-        with tf.control_dependencies(objectives.label_checks(labels, num_classes)):
-            one_hot = tf.one_hot(labels, num_classes, dtype=logits.dtype)
-        loss = self.target_loss(one_hot, logits, sample_weight=sample_weight)
-        return self._update_trackers(loss, labels, logits, sample_weight)
 
     # ------------------------------------------------------------------
     # Step helpers.
-
-    def _num_classes(self, images) -> int:
-        spec = self.backbone.compute_output_spec(keras.KerasTensor(images.shape, images.dtype))
-        return int(spec.shape[-1])
-
-    def _replicas(self) -> int:
-        return tf.distribute.get_strategy().num_replicas_in_sync
-
-    def _extra_losses(self, dtype):
-        """The backbone's own regularisation losses and the coupled weight decay,
-        scaled per replica as Keras scales the compiled loss."""
-        extra = [tf.cast(loss, tf.float32) for loss in self.losses]
-        if self.weight_decay:
-            squares = [
-                tf.reduce_sum(tf.square(tf.cast(w, tf.float32))) for w in self.trainable_weights
-            ]
-            extra.append(0.5 * self.weight_decay * tf.add_n(squares))
-        if not extra:
-            return tf.zeros((), dtype)
-        return tf.cast(tf.add_n(extra) / self._replicas(), dtype)
-
-    def _apply(self, tape, scaled_loss):
-        gradients = tape.gradient(scaled_loss, self.trainable_weights)
-        self.optimizer.apply(gradients, self.trainable_weights)
-
-    def _update_trackers(self, loss, labels, logits, sample_weight):
-        self.loss_tracker.update_state(loss * self._replicas(), sample_weight=tf.shape(labels)[0])
-        self.accuracy_tracker.update_state(labels, logits, sample_weight=sample_weight)
-        logs = {m.name: m.result() for m in self.metrics}
-        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
-            # Keras reduces multi-worker step outputs with a collective mean
-            # over axis 0, which scalars lack: hand it shape-(1,) values.
-            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-        return logs

@@ -14,6 +14,10 @@ METHODS = ("ce", "mixup", "m-dyr-h", "m-dyr-s", "md-dyr-sh")
 BOOTSTRAP_MODES = {"m-dyr-h": "hard", "m-dyr-s": "soft", "md-dyr-sh": "soft"}
 
 
+#: MD-DYR-SH's ways of weighting the two targets of a dynamically mixed input.
+DYNAMIC_TARGETS = ("input", "reference")
+
+
 def uses_mixture(method: str) -> bool:
     """Whether `method` bootstraps with a fitted beta mixture."""
     return method in BOOTSTRAP_MODES
@@ -23,6 +27,14 @@ def check_method(method: str) -> None:
     """Raises `ValueError` unless `method` is one of `METHODS`."""
     if method not in METHODS:
         raise ValueError(f"Unknown method {method!r}; expected one of {METHODS}.")
+
+
+def check_dynamic_targets(dynamic_targets: str) -> None:
+    """Raises `ValueError` unless `dynamic_targets` is one of `DYNAMIC_TARGETS`."""
+    if dynamic_targets not in DYNAMIC_TARGETS:
+        raise ValueError(
+            f"dynamic_targets must be one of {DYNAMIC_TARGETS}, got {dynamic_targets!r}."
+        )
 
 
 def check_method_settings(

@@ -36,18 +36,6 @@ def per_sample_cross_entropy(labels, logits) -> tf.Tensor:
     )
 
 
-def label_checks(labels, num_classes) -> list:
-    """Graph assertions that every label is a class index below `num_classes`."""
-    return [
-        tf.debugging.assert_non_negative(labels, message="Label below 0."),
-        tf.debugging.assert_less(
-            labels,
-            tf.cast(num_classes, labels.dtype),
-            message="Label out of range: must be < the number of classes (model outputs).",
-        ),
-    ]
-
-
 def bootstrap_targets(labels_one_hot, logits, noise_posterior, mode: str, temperature=1.0):
     """Per-sample targets `(1 - B) * y + B * z` of dynamic bootstrapping.
 
@@ -107,6 +95,67 @@ def dynamic_mixup_weights(noise_posterior, permutation):
     """
     clean = 1.0 - tf.convert_to_tensor(noise_posterior)
     return clean / (clean + tf.gather(clean, permutation))
+
+
+def reference_target_weight(lam, bootstrapping):
+    """The reference code's weight of each target half in MD-DYR-SH.
+
+    Its inputs are mixed by `dynamic_mixup_weights`, but its targets are not:
+    during dynamic mixup they are weighted by a fresh `lam ~ Beta(32, 32)`
+    (`mixup_criterion_beta`), and during soft-to-hard bootstrapping by 0.5
+    each (`mixup_criterion_SoftHard`).
+
+    Args:
+        lam: a scalar `lam` drawn from mixup's Beta distribution.
+        bootstrapping: scalar bool tensor, soft-to-hard bootstrapping is on.
+
+    Returns:
+        The scalar weight of each sample's own target.
+    """
+    return tf.where(bootstrapping, tf.constant(0.5, lam.dtype), lam)
+
+
+def mixup_weights(method: str, lam, noise_posterior, permutation, phase, dynamic_targets: str):
+    """The weights that mix a batch's inputs and its targets with their partners.
+
+    Plain mixup mixes both with the scalar `lam`. MD-DYR-SH's dynamic mixup
+    (while `phase.dynamic_mixup`) mixes the inputs with
+    `dynamic_mixup_weights`; its targets follow the inputs
+    (`dynamic_targets="input"`) or `reference_target_weight`
+    (`"reference"`).
+
+    Args:
+        method: the method's name.
+        lam: the scalar `lam` drawn for the batch.
+        noise_posterior: `(batch,)` clipped p(noisy), `B`.
+        permutation: `(batch,)` partner of each sample.
+        phase: the step's `keras_bmm.bootstrapping.schedule.Phase`.
+        dynamic_targets: `"input"` or `"reference"`.
+
+    Returns:
+        `(input_weights, target_weights)`, each a scalar or `(batch,)`.
+    """
+    if method != "md-dyr-sh":
+        return lam, lam
+    plain = tf.fill(tf.shape(noise_posterior), lam)
+    inputs = tf.where(
+        phase.dynamic_mixup, dynamic_mixup_weights(noise_posterior, permutation), plain
+    )
+    if dynamic_targets == "reference":
+        own = reference_target_weight(lam, phase.bootstrapping)
+        return inputs, tf.where(phase.dynamic_mixup, own, lam)
+    return inputs, inputs
+
+
+def coupled_weight_decay(weights, weight_decay: float):
+    """`weight_decay / 2 * sum(w**2)`: L2 in the loss, as PyTorch's SGD applies decay.
+
+    Its gradient is `weight_decay * w`. (Keras optimizers' own `weight_decay`
+    is decoupled and, at momentum 0.9, about ten times weaker for the same
+    number.)
+    """
+    squares = [tf.reduce_sum(tf.square(tf.cast(w, tf.float32))) for w in weights]
+    return 0.5 * weight_decay * tf.add_n(squares)
 
 
 def class_balance_regularizer(probabilities):

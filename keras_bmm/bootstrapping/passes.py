@@ -51,18 +51,24 @@ def unpack_batch(data):
     return images, index, flat_labels(y), sample_weight
 
 
-def fast_pass(forward, images, labels):
-    """One training-mode pass on the un-mixed batch, without gradient.
+def unmixed_pass(forward, images, labels, training: bool = True):
+    """One pass on the un-mixed batch, without gradient.
+
+    In training mode (the fast arrangement's pass) batch norm normalises with
+    the batch's own statistics and updates its running statistics; in
+    inference mode (how the `mixup` baseline records its losses) nothing in
+    the model changes.
 
     Args:
-        forward: the model, called as `forward(images, training=True)`.
+        forward: the model, called as `forward(images, training=training)`.
         images: the batch.
         labels: its integer labels.
+        training: the mode of the pass.
 
     Returns:
         `(logits, losses)`: float32 logits and per-sample cross-entropy.
     """
-    logits = tf.cast(tf.stop_gradient(forward(images, training=True)), tf.float32)
+    logits = tf.cast(tf.stop_gradient(forward(images, training=training)), tf.float32)
     return logits, per_sample_cross_entropy(labels, logits)
 
 

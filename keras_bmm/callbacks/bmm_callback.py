@@ -43,8 +43,9 @@ class BMMCallback(keras.callbacks.Callback):
 
     Args:
         data: optional `tf.data.Dataset` of `(x, y)` batches over the training
-            set in a fixed order, `x` being images or `{"image", "index"}`;
-            its losses are recomputed each epoch.
+            set, `x` being images or `{"image", "index"}`, or a function of
+            the epoch that returns one (e.g. to augment each epoch anew); its
+            losses are recomputed in inference mode after each epoch.
         noise_mask: optional bool array, `True` for truly mislabelled samples
             (known only for synthetic noise), indexed like the training set.
         max_iters: EM iterations per fit (the paper uses 10).
@@ -129,10 +130,11 @@ class BMMCallback(keras.callbacks.Callback):
         self.state.set_epoch(epoch)
         self.state.reset_losses()
 
-    def _gather(self):
+    def _gather(self, epoch):
         """Returns `(losses, seen)`: per-sample losses by index and which were seen."""
         if self.data is not None:
-            losses, index = dataset_losses(self.model, self.data)
+            data = self.data(epoch) if callable(self.data) else self.data
+            losses, index = dataset_losses(self.model, data)
             size = self.state.num_samples or int(index.max()) + 1
             if index.min() < 0 or index.max() >= size:
                 raise ValueError(
@@ -160,7 +162,7 @@ class BMMCallback(keras.callbacks.Callback):
         return losses.astype(np.float64), seen
 
     def on_epoch_end(self, epoch, logs=None):
-        losses, seen = self._gather()
+        losses, seen = self._gather(epoch)
         if not seen.all():
             logger.warning(
                 "BMMCallback: %d of %d samples had no loss recorded this epoch; the "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-#: Normalised losses are clipped into [NORMALIZED_EPS, 1 - NORMALIZED_EPS].
+#: Normalised losses at or beyond 0 and 1 become NORMALIZED_EPS and 1 - NORMALIZED_EPS.
 NORMALIZED_EPS = 1e-3
 
 
@@ -34,10 +34,13 @@ def loss_bounds(losses, lower_percentile: float = 5.0, upper_percentile: float =
 
 
 def normalize_losses(losses, bounds) -> tf.Tensor:
-    """Min-max scales losses with `bounds` and clips them into (0, 1).
+    """Min-max scales losses with `bounds` into the open interval (0, 1).
 
-    `(loss - low) / (high - low + 1e-6)`, clipped into `[1e-3, 1 - 1e-3]`. A
-    NaN or `+inf` loss maps to the top of the range (it is treated as the
+    `x = (loss - low) / (high - low + 1e-6)`; as in the reference code, a
+    value `x >= 1` becomes `1 - 1e-3` and `x <= 0` becomes `1e-3`, and values
+    in between are kept. (The reference also adds 1e-5 to `low` before
+    scaling; this does not, a shift of `x` by `1e-5 / (high - low)`.) A NaN
+    or `+inf` loss maps to the top of the range (it is treated as the
     largest loss), `-inf` to the bottom. Works in graph mode, so the train
     step uses the same function as the callback.
 
@@ -47,7 +50,7 @@ def normalize_losses(losses, bounds) -> tf.Tensor:
 
     Returns:
         A float tensor of the same shape and dtype (float32 unless float64 is
-        given) with values in `[1e-3, 1 - 1e-3]`.
+        given) with values in (0, 1).
     """
     losses = tf.convert_to_tensor(losses)
     if not losses.dtype.is_floating:
@@ -56,7 +59,8 @@ def normalize_losses(losses, bounds) -> tf.Tensor:
     low, high = bounds[0], bounds[1]
     scaled = (losses - low) / (tf.maximum(high - low, 0.0) + 1e-6)
     scaled = tf.where(tf.math.is_nan(scaled), tf.ones_like(scaled), scaled)
-    return tf.clip_by_value(scaled, NORMALIZED_EPS, 1.0 - NORMALIZED_EPS)
+    scaled = tf.where(scaled >= 1.0, tf.constant(1.0 - NORMALIZED_EPS, scaled.dtype), scaled)
+    return tf.where(scaled <= 0.0, tf.constant(NORMALIZED_EPS, scaled.dtype), scaled)
 
 
 def trim_to_bounds(losses, bounds) -> np.ndarray:

@@ -81,6 +81,7 @@ def build_model(
         weight_decay=config.weight_decay,
         dynamic_epochs=config.dynamic_epochs,
         temperature_epochs=config.temperature_epochs,
+        dynamic_targets=config.dynamic_targets,
         fast=config.fast,
         seed=config.seed,
     )

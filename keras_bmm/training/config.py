@@ -11,7 +11,12 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from keras_bmm.bootstrapping.methods import METHODS, check_method, check_method_settings
+from keras_bmm.bootstrapping.methods import (
+    DYNAMIC_TARGETS,
+    METHODS,
+    check_method,
+    check_method_settings,
+)
 from keras_bmm.data import DATASETS
 from keras_bmm.distribute import STRATEGIES
 from keras_bmm.models import MODELS
@@ -105,6 +110,11 @@ class TrainConfig:
     )
     temperature_epochs: int | None = setting(
         "md-dyr-sh: epochs of the temperature's fall from 1 to 0.001", type=int
+    )
+    dynamic_targets: str | None = setting(
+        "md-dyr-sh: weight the two targets of a dynamically mixed input by the inputs' "
+        "weights (input) or as the reference code (reference)",
+        choices=DYNAMIC_TARGETS,
     )
     batch_size: int | None = setting("batch size (global, over all replicas)", type=int)
     learning_rate: float | None = setting("initial SGD learning rate", type=float, flag="--lr")
@@ -227,6 +237,7 @@ class TrainConfig:
             ("strategy", STRATEGIES),
             ("model", MODELS),
             ("noise_type", NOISE_TYPES),
+            ("dynamic_targets", DYNAMIC_TARGETS),
         ):
             if getattr(self, field) not in choices:
                 raise ConfigError(

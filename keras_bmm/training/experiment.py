@@ -17,6 +17,7 @@ from keras_bmm.callbacks.plot_callback import PlotCallback
 from keras_bmm.data.pipeline import eval_pipeline, steps_per_epoch, train_pipeline
 from keras_bmm.distribute import is_chief, make_strategy
 from keras_bmm.export import export_classifier
+from keras_bmm.extras import require
 from keras_bmm.training.builders import build_model, dataset_of
 from keras_bmm.training.result import TrainResult
 from keras_bmm.training.run_folder import RunFolder
@@ -59,6 +60,8 @@ def train(
     ```
     """
     config = config.resolved()
+    if plots:
+        require("matplotlib", "plots")  # before any training, not at the first plot
     # A multi-worker strategy must exist before TensorFlow runs anything else.
     strategy = make_strategy(config.strategy)
     if not is_chief(config.strategy):
@@ -80,8 +83,9 @@ def train(
         epochs={0, config.warmup_epochs - 1, config.epochs - 1},
         noise_mask=noise.noise_mask,
     )
+    augment = data.augment if config.augment is None else config.augment
     run_callbacks = [
-        BMMCallback(data=_tracking_pass(config, data, noise), noise_mask=noise.noise_mask),
+        BMMCallback(data=_tracking_pass(config, data, noise, augment), noise_mask=noise.noise_mask),
         *([plot_callback] if plots else []),
         EpochTimer(),  # after the mixture fit, before the history is written
         HistoryLogger(folder.history_path),  # before the checkpoint: see HistoryLogger
@@ -100,7 +104,7 @@ def train(
                 noise.labels,
                 config.batch_size,
                 seed=config.seed,
-                augment=data.augment if config.augment is None else config.augment,
+                augment=augment,
                 epochs=config.epochs,
                 initial_epoch=initial_epoch,
             ),
@@ -163,8 +167,26 @@ def _build(config, data, strategy):
         keras.config.set_dtype_policy(policy)
 
 
-def _tracking_pass(config, data, noise):
-    """The training set in order for the mixture fit, when the steps record no losses."""
+def _tracking_pass(config, data, noise, augment: bool):
+    """The training set in order, by epoch, for the mixture fit when the steps record no losses.
+
+    As the reference code's `trainset_track`, it carries the training
+    augmentation (drawn independently of the training batches' own), so the
+    mixture is fitted on the same kind of losses the step reads B from.
+    """
     if not config.epoch_loss_pass:
         return None
-    return eval_pipeline(data.train_images, noise.labels, 500, indexed=True)
+
+    def epoch_pass(epoch: int):
+        return train_pipeline(
+            data.train_images,
+            noise.labels,
+            500,
+            seed=config.seed + 1,
+            shuffle=False,
+            augment=augment,
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+        )
+
+    return epoch_pass

@@ -22,6 +22,7 @@ BASE_DEFAULTS = {
     "mixed_precision": False,
     "fast": True,
     "eval_every": 1,
+    "dynamic_targets": "input",
 }
 
 #: The paper's CIFAR schedule (Arazo et al., 2019, and its reference code).
