@@ -45,11 +45,13 @@ def export_classifier(
       (strings), `k = min(top_k, number of classes)`.
 
     Class names (`class_names.txt`, one per line) and `extra_files` are
-    written to the version's `assets/` folder. The SavedModel is written to a
-    temporary folder beside the target and renamed into place only when
-    complete, so a failed export leaves no partial version folder; temporary
-    folders left by killed exports are removed by the next export. Folders
-    and files get the usual permissions (0755/0644 under umask 022).
+    written to the version's `assets/` folder. A new version whose class
+    names differ from the latest version's is refused (see
+    `check_model_folder`). The SavedModel is written to a temporary folder
+    beside the target and renamed into place only when complete, so a failed
+    export leaves no partial version folder; temporary folders left by killed
+    exports are removed by the next export. Folders and files get the usual
+    permissions (0755/0644 under umask 022).
 
     Args:
         model: a Keras model whose call maps raw images to logits.
@@ -78,6 +80,7 @@ def export_classifier(
     target = os.path.join(model_dir, str(version))
     if os.path.exists(target) and not overwrite:
         raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it.")
+    check_model_folder(model_dir, class_names)
     input_dtype = tf.as_dtype(input_dtype)
     spec = tf.TensorSpec((None, *input_shape), input_dtype, name="image")
 
@@ -120,3 +123,34 @@ def export_classifier(
             with open(os.path.join(assets, filename), "w") as f:
                 f.write(text)
     return target
+
+
+def check_model_folder(model_dir: str, class_names) -> None:
+    """Refuses a new version whose classes differ from the latest version's.
+
+    TF Serving serves the latest version of a model folder: a model of other
+    classes there (another dataset's run of the same name) would replace it.
+
+    Args:
+        model_dir: the model's folder.
+        class_names: the new model's class names (`None`: not checked).
+
+    Raises:
+        ValueError: naming the folder and the classes it serves.
+    """
+    if class_names is None or not os.path.isdir(model_dir):
+        return
+    versions = sorted(int(d) for d in os.listdir(model_dir) if re.fullmatch(r"\d+", d))
+    if not versions:
+        return
+    path = os.path.join(model_dir, str(versions[-1]), "assets", "class_names.txt")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        served = f.read().splitlines()
+    if served != [str(n) for n in class_names]:
+        raise ValueError(
+            f"{model_dir} serves a model of other classes (version {versions[-1]}: "
+            f"{served[:5]}{' ...' if len(served) > 5 else ''}); export this one under "
+            "another name (--name) or folder (--output)."
+        )

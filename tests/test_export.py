@@ -243,3 +243,14 @@ def test_atomic_directory_gives_every_entry_the_usual_permissions(tmp_path):
         os.path.join("sub", "secret"): "0o644",
         "tool": "0o755",
     }
+
+
+def test_a_model_of_other_classes_is_not_a_new_version(tmp_path):
+    """Two datasets' runs of one name would share a model folder: TF Serving would
+    serve the second in place of the first."""
+    model = uint8_model()
+    for _ in range(2):
+        export_classifier(model, str(tmp_path), (4, 4, 3), input_dtype="uint8", class_names=CLASSES)
+    with pytest.raises(ValueError, match=r"serves a model of other classes \(version 2"):
+        export_classifier(model, str(tmp_path), (4, 4, 3), class_names=("x", "y", "z"))
+    assert sorted(os.listdir(tmp_path)) == ["1", "2"]

@@ -16,7 +16,7 @@ from keras_bmm.callbacks.history_logger import HistoryLogger, read_history
 from keras_bmm.callbacks.plot_callback import PlotCallback
 from keras_bmm.data.pipeline import eval_pipeline, steps_per_epoch, train_pipeline
 from keras_bmm.distribute import is_chief, make_strategy
-from keras_bmm.export import export_classifier
+from keras_bmm.export import check_model_folder, export_classifier
 from keras_bmm.extras import require
 from keras_bmm.training.builders import build_model, dataset_of
 from keras_bmm.training.result import TrainResult
@@ -72,6 +72,8 @@ def train(
     initial_epoch = folder.check(config, resume, overwrite)
     keras.utils.set_random_seed(config.seed)
     data = dataset_of(config)
+    if export:  # before training: a model of other classes may not replace the served one
+        check_model_folder(os.path.join(config.output, config.name), data.class_names)
     noise = labels_of_run(config, data, folder, resume)
     folder.start(config, resume)
     noise.save(folder.labels_path)
