@@ -112,7 +112,7 @@ def _setting(field, value) -> str:
     if isinstance(value, bool):
         return flag if value else f"no-{flag}"
     if isinstance(value, (list, tuple)):
-        return flag + ("_".join(_value(v) for v in value) or "none")
+        return flag + "_".join(_value(v) for v in value) if value else f"no-{flag}"
     return flag + _value(value)
 
 
