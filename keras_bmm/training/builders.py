@@ -40,9 +40,23 @@ def noise_of(config, data) -> LabelNoise:
 
 
 def build_backbone(config, num_classes: int, image_shape, mean, std) -> keras.Model:
-    """The classifier on raw pixels: normalisation (when needed), then the backbone."""
+    """The classifier on raw pixels: normalisation (when needed), then the backbone.
+
+    A pretrained backbone (`config.backbone`) brings its own preprocessing
+    and ignores the dataset's `mean` and `std`.
+    """
     from keras_bmm.models import preact_resnet18, small_cnn
 
+    if config.backbone:
+        from keras_bmm.backbones.builder import build
+
+        return build(
+            config.backbone,
+            num_classes,
+            weights=config.weights,
+            image_size=tuple(image_shape[:2]),
+            channels=int(image_shape[-1]),
+        )
     if config.model == "preact_resnet18":
         backbone = preact_resnet18(num_classes, width=config.width, input_shape=image_shape)
     else:
@@ -54,6 +68,15 @@ def build_backbone(config, num_classes: int, image_shape, mean, std) -> keras.Mo
         mean=list(mean), variance=[s * s for s in std], name="normalization"
     )(inputs)
     return keras.Model(inputs, backbone(normalized), name=f"normalized_{backbone.name}")
+
+
+def uses_mixed_precision(config) -> bool:
+    """Whether a run trains under `mixed_float16` (`"auto"`: when a GPU is present)."""
+    if config.mixed_precision == "auto":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    return bool(config.mixed_precision)
 
 
 def learning_rate_schedule(config, steps: int):

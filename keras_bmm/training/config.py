@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from keras_bmm.backbones.catalog import BackboneSettingError, backbone_settings
 from keras_bmm.bootstrapping.methods import METHODS, check_method, check_method_settings
 from keras_bmm.data import DATASETS
 from keras_bmm.distribute import STRATEGIES
@@ -70,7 +71,8 @@ class TrainConfig:
     """
 
     preset: str | None = setting(
-        "a named setup: paper (the paper's CIFAR-10), cpu (2-core CPU)", choices=tuple(PRESETS)
+        "a named setup: paper (the paper's CIFAR-10), cpu (2-core CPU), finetune (a "
+        "pretrained backbone)", choices=tuple(PRESETS)
     )
     dataset: str | None = setting("dataset (default: digits, embedded)", choices=DATASETS)
     data_dir: str | None = setting(
@@ -91,8 +93,22 @@ class TrainConfig:
     noise_seed: int | None = setting("seed of the noise (default: seed)", type=int)
     noisy_labels: str | None = setting("train on labels saved by a run (noisy_labels.npz)")
     method: str | None = setting("the objective (default m-dyr-h)", choices=METHODS)
-    model: str | None = setting("backbone (default: by dataset)", choices=MODELS)
-    width: int | None = setting("channels of the backbone's first stage", type=int)
+    model: str | None = setting("network trained from scratch (default: by dataset)", choices=MODELS)
+    width: int | None = setting("channels of the network's first stage", type=int)
+    backbone: str | None = setting(
+        "a pretrained backbone instead of model: a keras.applications class (ResNet50, "
+        "EfficientNetV2B0, MobileNetV3Small, ConvNeXtTiny, ...), a keras-hub preset "
+        "(resnet_50_imagenet, ...; the hub extra) or a local keras-hub preset folder",
+        metavar="NAME",
+    )
+    weights: str | None = setting(
+        "the backbone's weights: imagenet (default; downloaded on first use), none, or a "
+        ".weights.h5/.keras file of this backbone",
+        metavar="imagenet|none|PATH",
+    )
+    freeze_epochs: int | None = setting(
+        "first epochs that train the backbone's new head alone (default 0)", type=int
+    )
     epochs: int | None = setting("number of epochs", type=int)
     warmup_epochs: int | None = setting("epochs of plain mixup before bootstrapping", type=int)
     dynamic_epochs: int | None = setting(
@@ -131,7 +147,9 @@ class TrainConfig:
         resumable=True,
     )
     mixed_precision: bool | None = setting(
-        "train under mixed_float16 (GPUs); the mixture stays float32", type=bool
+        "train under mixed_float16 (GPUs); the mixture stays float32 (the finetune preset: "
+        "on when a GPU is present)",
+        type=bool,
     )
     fast: bool | None = setting(
         "one training-mode pass per batch gives targets, posterior and recorded losses "
@@ -188,6 +206,13 @@ class TrainConfig:
         values["dataset"] = dataset
         config = TrainConfig(**values)
         config.validate()
+        try:
+            backbone = backbone_settings(
+                config.backbone, config.weights, config.freeze_epochs, config.image_size, config
+            )
+        except BackboneSettingError as error:
+            raise ConfigError(error.field, str(error)) from None
+        config.backbone, config.weights, config.freeze_epochs, config.image_size = backbone
         if config.epoch_loss_pass is None:
             config.epoch_loss_pass = not config.fast
         if config.noise_seed is None:
@@ -199,8 +224,11 @@ class TrainConfig:
         return config
 
     def default_name(self) -> str:
-        """`<dataset>[-<label set>]-<method>-<noise>`, plus what differs from the defaults."""
+        """`<dataset>[-<backbone>][-<label set>]-<method>-<noise>`, plus what differs from
+        the defaults."""
         parts = [self.dataset]
+        if self.backbone:
+            parts.append(os.path.basename(self.backbone.rstrip("/")))
         if self.label_set:
             parts.append(self.label_set)
         parts += [self.method, f"{self.noise:g}"]
@@ -245,6 +273,11 @@ class TrainConfig:
             )
         except ValueError as error:
             raise ConfigError(str(error).split(" ", 1)[0], str(error)) from None
+        if self.mixed_precision not in (True, False, "auto"):
+            raise ConfigError(
+                "mixed_precision",
+                f"mixed_precision must be true, false or 'auto', got {self.mixed_precision!r}.",
+            )
         if not isinstance(self.noise, (int, float)) or not 0.0 <= self.noise <= 1.0:
             raise ConfigError("noise", f"noise must be a rate in [0, 1], got {self.noise}.")
         if self.dataset.endswith("_n") and self.noise > 0:

@@ -9,6 +9,7 @@ import os
 import keras
 
 from keras_bmm.atomic import write_json
+from keras_bmm.backbones.freeze import FreezeBackbone
 from keras_bmm.callbacks.bmm_callback import BMMCallback
 from keras_bmm.callbacks.epoch_timer import EpochTimer
 from keras_bmm.callbacks.history_logger import HistoryLogger, read_history
@@ -16,7 +17,7 @@ from keras_bmm.callbacks.plot_callback import PlotCallback
 from keras_bmm.data.pipeline import eval_pipeline, steps_per_epoch, train_pipeline
 from keras_bmm.distribute import is_chief, make_strategy
 from keras_bmm.export import export_classifier
-from keras_bmm.training.builders import build_model, dataset_of
+from keras_bmm.training.builders import build_model, dataset_of, uses_mixed_precision
 from keras_bmm.training.result import TrainResult
 from keras_bmm.training.run_folder import RunFolder
 from keras_bmm.training.saved_run import labels_of_run, write_run_report
@@ -79,6 +80,7 @@ def train(
         noise_mask=noise.noise_mask,
     )
     run_callbacks = [
+        *([FreezeBackbone(config.freeze_epochs)] if config.freeze_epochs else []),
         BMMCallback(data=_tracking_pass(config, data, noise), noise_mask=noise.noise_mask),
         *([plot_callback] if plots else []),
         EpochTimer(),  # after the mixture fit, before the history is written
@@ -138,7 +140,7 @@ def train(
 def _build(config, data, strategy):
     """The compiled model, under the strategy and the run's dtype policy."""
     policy = keras.config.dtype_policy()
-    if config.mixed_precision:
+    if uses_mixed_precision(config):
         keras.config.set_dtype_policy("mixed_float16")
     try:
         with strategy.scope():
