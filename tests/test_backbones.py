@@ -234,7 +234,9 @@ def run_config(tmp_path, name, **kwargs):
                 os.makedirs(root / split / label)
                 for i in range(count):
                     image = rng.integers(0, 256, (*SIZE, 3), dtype=np.uint8)
-                    tf.io.write_file(str(root / split / label / f"{i}.png"), tf.io.encode_png(image))
+                    tf.io.write_file(
+                        str(root / split / label / f"{i}.png"), tf.io.encode_png(image)
+                    )
     values = dict(
         dataset="folder",
         data_dir=str(root),
@@ -288,3 +290,212 @@ def test_run_stopped_during_and_after_the_frozen_phase_resumes_exactly(tmp_path)
     serve = tf.saved_model.load(whole.export_path).signatures["serving_default"]
     spec = serve.structured_input_signature[1]["image"]
     assert spec.dtype == tf.uint8 and tuple(spec.shape) == (None, *SIZE, 3)
+
+
+# ----------------------------------------------------------------------------
+# Bad input: a clear error before training.
+
+
+def test_unknown_backbone_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="Unknown backbone 'ResNet5O'") as info:
+        TrainConfig(backbone="ResNet5O").resolved()
+    assert info.value.field == "backbone"
+    message = str(info.value)
+    assert "Did you mean 'ResNet50'" in message
+    for known in ("EfficientNetV2B0", "MobileNetV3Small", "ConvNeXtTiny", "resnet_50_imagenet"):
+        assert known in message
+    with pytest.raises(ValueError, match="Unknown backbone 'nope'"):
+        build("nope", 3)
+    # Names are matched without case and stored in their canonical spelling.
+    config = TrainConfig(backbone="mobilenetv3small", weights="None").resolved()
+    assert (config.backbone, config.weights, config.freeze_epochs) == (
+        "MobileNetV3Small",
+        "none",
+        0,
+    )
+    assert config.name == "digits-MobileNetV3Small-m-dyr-h-0"
+
+
+def test_keras_hub_presets_listed_exist_in_keras_hub():
+    keras_hub = pytest.importorskip("keras_hub")
+    from keras_bmm.backbones import HUB_PRESETS
+
+    missing = sorted(set(HUB_PRESETS) - set(keras_hub.models.ImageClassifier.presets))
+    assert not missing, f"keras-hub no longer has the presets {missing}"
+
+
+def test_keras_hub_backbone_without_keras_hub_names_the_extra(monkeypatch):
+    from keras_bmm.backbones import catalog
+
+    monkeypatch.setattr(catalog, "hub_installed", lambda: False)
+    with pytest.raises(ConfigError, match=r"keras-hub is not installed.*keras-bmm\[hub\]"):
+        TrainConfig(backbone="resnet_50_imagenet").resolved()
+
+
+def test_weights_file_of_another_architecture_or_class_count(tmp_path):
+    vgg16 = build("VGG16", 5, weights="none", image_size=SIZE)
+    features = save_backbone_weights(vgg16, str(tmp_path / "vgg16.weights.h5"))
+    with pytest.raises(ValueError, match="does not hold weights of backbone 'vgg19'") as info:
+        build("VGG19", 5, weights=features, image_size=SIZE)
+    assert "weights of 'vgg16', 26 weight arrays" in str(info.value)
+    vgg16.save_weights(tmp_path / "classifier.weights.h5")
+    vgg16.save(tmp_path / "classifier.keras")
+    for path in ("classifier.weights.h5", "classifier.keras"):
+        with pytest.raises(ValueError, match="5-class head, but the model has 3 classes"):
+            build("VGG16", 3, weights=str(tmp_path / path), image_size=SIZE)
+
+
+FOLDER = dict(preset="finetune", dataset="folder", data_dir="images")
+
+
+@pytest.mark.parametrize(
+    "kwargs,field,message",
+    [
+        (
+            dict(**FOLDER, image_size=(16, 16)),
+            "image_size",
+            r"\(16, 16\) is smaller than backbone "
+            "ResNet50",
+        ),
+        (dict(**FOLDER, backbone="Xception", image_size=(64, 70)), "image_size", "at least 71x71"),
+        (dict(**FOLDER, weights="missing.weights.h5"), "weights", "'missing.weights.h5' does not"),
+        (dict(**FOLDER, weights="model.h5"), "weights", "a .weights.h5 or .keras file"),
+        (dict(**FOLDER, freeze_epochs=11), "freeze_epochs", r"in \[0, epochs\] = \[0, 10\]"),
+        (dict(weights="none"), "weights", "weights applies to a pretrained backbone"),
+        (dict(freeze_epochs=1), "freeze_epochs", "set backbone too"),
+    ],
+)
+def test_bad_backbone_settings(kwargs, field, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        TrainConfig(**kwargs).resolved()
+    assert info.value.field == field
+
+
+def test_image_folders_default_to_the_backbone_resolution():
+    for name, size in (("ResNet50", 224), ("EfficientNetB3", 300), ("InceptionV3", 299)):
+        config = TrainConfig(**FOLDER, backbone=name).resolved()
+        assert config.image_size == (size, size) and config.weights == "imagenet"
+    with pytest.raises(ValueError, match="at least 32x32"):  # the 8x8 digits
+        train(TrainConfig(backbone="VGG16", weights="none", epochs=2, warmup_epochs=1, verbose=0))
+
+
+def test_imagenet_weights_offline_name_the_file(monkeypatch, tmp_path):
+    import urllib.error
+    import urllib.request
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network in tests")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(ConnectionError) as info:
+        build("MobileNetV3Small", 3, weights="imagenet", image_size=SIZE)
+    message = str(info.value)
+    assert "Could not fetch the ImageNet weights of MobileNetV3Small from https://" in message
+    assert "models/weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5" in message
+    assert "pass weights as the path of a .weights.h5 or .keras file" in message
+
+
+def test_keras_hub_preset_offline_names_the_handle(monkeypatch, tmp_path):
+    pytest.importorskip("keras_hub")
+    import requests
+
+    def offline(*args, **kwargs):
+        raise requests.exceptions.ConnectionError("no network in tests")
+
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path / "kagglehub"))
+    monkeypatch.setattr(requests.Session, "send", offline)
+    with pytest.raises(ConnectionError) as info:
+        build("resnet_18_imagenet", 3, weights="none", image_size=SIZE)
+    message = str(info.value)
+    assert "'resnet_18_imagenet' (kaggle://keras/resnetv1/keras/resnet_18_imagenet/" in message
+    assert "even with weights='none'" in message and "save_to_preset(DIR)" in message
+
+
+def test_keras_hub_preset_weights_load_from_a_local_folder(tmp_path):
+    folder, backbone = make_hub_preset(tmp_path / "preset")
+    pretrained = build(folder, 3, weights="imagenet", image_size=SIZE)
+    assert_same(weights_of(feature_extractor(pretrained)), weights_of(backbone))
+    random = build(folder, 3, weights="none", image_size=SIZE)
+    assert not np.array_equal(
+        feature_extractor(random).weights[0].numpy(), backbone.weights[0].numpy()
+    )
+    # The converter's scale and offset run inside: mid-grey becomes 0.
+    rescaling = pretrained.get_layer("rescaling")
+    np.testing.assert_allclose(rescaling(np.full((1, 2, 2, 3), 127.5)).numpy(), 0.0, atol=1e-6)
+
+
+def test_flags_and_errors_on_the_command_line(capsys):
+    import importlib.util
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location("train_script", f"{root}/scripts/train.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    config, _ = script.parse_args(
+        ["--preset", "finetune", "--data-dir", "x", "--dataset", "folder", "--weights", "none"]
+    )
+    assert (config.backbone, config.weights, config.image_size) == ("ResNet50", "none", (224, 224))
+    for argv, message in (
+        (["--backbone", "nope"], "Unknown backbone 'nope'"),
+        (["--preset", "finetune", "--freeze-epochs", "20"], "--freeze-epochs must be in [0, "),
+        (["--freeze-epochs", "1"], "--freeze-epochs applies to a pretrained backbone"),
+    ):
+        with pytest.raises(SystemExit):
+            script.parse_args(argv)
+        assert message in capsys.readouterr().err
+
+
+def test_backbone_settings_resolve_without_tensorflow(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from keras_bmm.training.cli import config_from_args\n"
+        "c = config_from_args({'preset': 'finetune', 'dataset': 'folder', 'data_dir': 'x'})\n"
+        "assert c.backbone == 'ResNet50' and c.image_size == (224, 224)\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=tmp_path, timeout=120)
+
+
+def test_finetune_preset_and_mixed_precision_on_gpus_only(monkeypatch):
+    from keras_bmm.training.builders import uses_mixed_precision
+
+    config = TrainConfig(preset="finetune").resolved()
+    assert (config.epochs, config.warmup_epochs, config.freeze_epochs) == (10, 1, 1)
+    assert config.mixed_precision == "auto" and config.weights == "imagenet"
+    assert not uses_mixed_precision(config)  # this machine has no GPU
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
+    assert uses_mixed_precision(config)
+    assert not uses_mixed_precision(TrainConfig(preset="finetune", mixed_precision=False))
+    # The other presets keep their own models.
+    assert TrainConfig(preset="paper").resolved().backbone is None
+
+
+def test_frozen_phase_under_mixed_precision():
+    """Under mixed_float16 the head computes in float32 and the frozen phase still applies."""
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        classifier = small_classifier()
+        model = BootstrappingModel(classifier, method="ce", num_samples=8)
+        model.compile(optimizer=keras.optimizers.SGD(0.1))
+    finally:
+        keras.config.set_dtype_policy(policy)
+    assert classifier.get_layer("logits").compute_dtype == "float32"
+    assert feature_extractor(classifier).compute_dtype == "float16"
+    initial = weights_of(feature_extractor(classifier))
+    images = np.random.default_rng(0).integers(0, 256, (8, 8, 8, 3)).astype(np.float32)
+    model.fit(
+        {"image": images, "index": np.arange(8)},
+        np.arange(8) % 3,
+        batch_size=4,
+        epochs=1,
+        verbose=0,
+        callbacks=[FreezeBackbone(1), BMMCallback()],
+    )
+    assert_same(weights_of(feature_extractor(classifier)), initial)
+    assert classifier(images).dtype == "float32"

@@ -3,6 +3,7 @@
 - `catalog`: the known names (`keras.applications` classes, keras-hub
   presets), their resolutions and the checks of a run's settings (no TensorFlow);
 - `builder`: `build`, a backbone with its preprocessing and a new head;
+- `parts`: the head's name and `feature_extractor`, the backbone inside a classifier;
 - `sources`: the feature extractors of `keras.applications` and keras-hub;
 - `preprocessing`: `ApplicationPreprocessing`, an application's
   `preprocess_input` as a layer;
@@ -32,7 +33,7 @@ __getattr__, __dir__ = lazy_exports(
         "FreezeBackbone": "keras_bmm.backbones.freeze",
         "HUB_PRESETS": "keras_bmm.backbones.catalog",
         "build": "keras_bmm.backbones.builder",
-        "feature_extractor": "keras_bmm.backbones.builder",
+        "feature_extractor": "keras_bmm.backbones.parts",
         "load_backbone_weights": "keras_bmm.backbones.weights",
         "save_backbone_weights": "keras_bmm.backbones.weights",
         "set_frozen": "keras_bmm.backbones.freeze",

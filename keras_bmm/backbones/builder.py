@@ -13,10 +13,9 @@ from keras_bmm.backbones.catalog import (
     default_image_size,
     source_of,
 )
+from keras_bmm.backbones.parts import HEAD
 from keras_bmm.backbones.sources import application_extractor, hub_extractor
-
-#: Name of the classification head (a `Dense` layer) in the models `build` makes.
-HEAD = "logits"
+from keras_bmm.backbones.weights import load_backbone_weights
 
 
 def build(
@@ -108,32 +107,8 @@ def build(
     logits = keras.layers.Dense(int(num_classes), name=HEAD, dtype="float32")(pooled)
     classifier = keras.Model(inputs, logits, name=f"{_model_name(name)}_classifier")
     if weights_file:
-        from keras_bmm.backbones.weights import load_backbone_weights
-
         load_backbone_weights(classifier, weights_file)
     return classifier
-
-
-def feature_extractor(model: keras.Model) -> keras.Model:
-    """The backbone inside a classifier made by `build` (or a model wrapping one).
-
-    Args:
-        model: a classifier from `build`, or a `BootstrappingModel` around one.
-
-    Returns:
-        The nested feature-extractor model.
-
-    Raises:
-        ValueError: if the model does not hold exactly one nested model.
-    """
-    classifier = getattr(model, "backbone", model)
-    nested = [layer for layer in classifier.layers if isinstance(layer, keras.Model)]
-    if len(nested) != 1:
-        raise ValueError(
-            f"Model {classifier.name!r} holds {len(nested)} nested models; expected one "
-            "feature extractor, as in the models keras_bmm.backbones.build makes."
-        )
-    return nested[0]
 
 
 def _model_name(name: str) -> str:

@@ -122,6 +122,18 @@ WEIGHT_CHOICES = ("imagenet", "none")
 WEIGHT_FILE_ENDINGS = (".weights.h5", ".keras")
 
 
+#: Help of the `backbone` and `weights` settings (and flags).
+BACKBONE_HELP = (
+    "a pretrained backbone instead of model: a keras.applications class (ResNet50, "
+    "EfficientNetV2B0, MobileNetV3Small, ConvNeXtTiny, ...), a keras-hub preset "
+    "(resnet_50_imagenet, ...; the hub extra) or a local keras-hub preset folder"
+)
+WEIGHTS_HELP = (
+    "the backbone's weights: imagenet (default; downloaded on first use), none, or a "
+    ".weights.h5/.keras file of this backbone"
+)
+
+
 class BackboneSettingError(ValueError):
     """A backbone setting is invalid; `field` names it (`backbone`, `weights`, `image_size`)."""
 

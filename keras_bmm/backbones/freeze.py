@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from keras_bmm.backbones.builder import feature_extractor
+from keras_bmm.backbones.parts import feature_extractor
 
 
 class FreezeBackbone(keras.callbacks.Callback):

@@ -18,12 +18,6 @@ from keras_bmm.backbones.preprocessing import ApplicationPreprocessing
 from keras_bmm.extras import require
 
 
-def keras_cache_dir() -> str:
-    """The folder where Keras keeps downloaded weights (`$KERAS_HOME/models`)."""
-    home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
-    return os.path.join(home, "models")
-
-
 def application_extractor(name: str, input_shape, weights: str | None):
     """A `keras.applications` model without its top, and its preprocessing layer.
 
@@ -50,9 +44,10 @@ def application_extractor(name: str, input_shape, weights: str | None):
         url = fetch.group(1)
         raise ConnectionError(
             f"Could not fetch the ImageNet weights of {name} from {url} ({error}). Without "
-            f"network access, download that file elsewhere and copy it to "
-            f"{os.path.join(keras_cache_dir(), os.path.basename(url))}, where Keras looks "
-            "first; or pass weights as the path of a .weights.h5 or .keras file of this "
+            f"network access, download that file elsewhere and copy it into Keras's cache "
+            f"folder as $KERAS_HOME/models/{os.path.basename(url)} (by default "
+            "~/.keras/models/), where Keras looks first; or pass weights as the path of a "
+            ".weights.h5 or .keras file of this "
             "backbone (e.g. written by keras_bmm.backbones.save_backbone_weights); or "
             "weights='none' to start from random weights."
         ) from error

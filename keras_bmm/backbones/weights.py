@@ -10,7 +10,7 @@ import warnings
 import keras
 import numpy as np
 
-from keras_bmm.backbones.builder import HEAD, feature_extractor
+from keras_bmm.backbones.parts import HEAD, feature_extractor
 
 #: Attribute of a `save_backbone_weights` file: the feature extractor's name.
 EXTRACTOR_ATTRIBUTE = "keras_bmm_feature_extractor"

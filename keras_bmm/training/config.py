@@ -11,7 +11,12 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from keras_bmm.backbones.catalog import BackboneSettingError, backbone_settings
+from keras_bmm.backbones.catalog import (
+    BACKBONE_HELP,
+    WEIGHTS_HELP,
+    BackboneSettingError,
+    backbone_settings,
+)
 from keras_bmm.bootstrapping.methods import METHODS, check_method, check_method_settings
 from keras_bmm.data import DATASETS
 from keras_bmm.distribute import STRATEGIES
@@ -72,7 +77,8 @@ class TrainConfig:
 
     preset: str | None = setting(
         "a named setup: paper (the paper's CIFAR-10), cpu (2-core CPU), finetune (a "
-        "pretrained backbone)", choices=tuple(PRESETS)
+        "pretrained backbone)",
+        choices=tuple(PRESETS),
     )
     dataset: str | None = setting("dataset (default: digits, embedded)", choices=DATASETS)
     data_dir: str | None = setting(
@@ -93,22 +99,13 @@ class TrainConfig:
     noise_seed: int | None = setting("seed of the noise (default: seed)", type=int)
     noisy_labels: str | None = setting("train on labels saved by a run (noisy_labels.npz)")
     method: str | None = setting("the objective (default m-dyr-h)", choices=METHODS)
-    model: str | None = setting("network trained from scratch (default: by dataset)", choices=MODELS)
+    model: str | None = setting(
+        "network trained from scratch (default: by dataset)", choices=MODELS
+    )
     width: int | None = setting("channels of the network's first stage", type=int)
-    backbone: str | None = setting(
-        "a pretrained backbone instead of model: a keras.applications class (ResNet50, "
-        "EfficientNetV2B0, MobileNetV3Small, ConvNeXtTiny, ...), a keras-hub preset "
-        "(resnet_50_imagenet, ...; the hub extra) or a local keras-hub preset folder",
-        metavar="NAME",
-    )
-    weights: str | None = setting(
-        "the backbone's weights: imagenet (default; downloaded on first use), none, or a "
-        ".weights.h5/.keras file of this backbone",
-        metavar="imagenet|none|PATH",
-    )
-    freeze_epochs: int | None = setting(
-        "first epochs that train the backbone's new head alone (default 0)", type=int
-    )
+    backbone: str | None = setting(BACKBONE_HELP, metavar="NAME")
+    weights: str | None = setting(WEIGHTS_HELP, metavar="imagenet|none|PATH")
+    freeze_epochs: int | None = setting("first epochs training the new head alone", type=int)
     epochs: int | None = setting("number of epochs", type=int)
     warmup_epochs: int | None = setting("epochs of plain mixup before bootstrapping", type=int)
     dynamic_epochs: int | None = setting(
@@ -147,8 +144,7 @@ class TrainConfig:
         resumable=True,
     )
     mixed_precision: bool | None = setting(
-        "train under mixed_float16 (GPUs); the mixture stays float32 (the finetune preset: "
-        "on when a GPU is present)",
+        "train under mixed_float16 (GPUs; finetune: when present); the mixture stays float32",
         type=bool,
     )
     fast: bool | None = setting(
