@@ -499,3 +499,55 @@ def test_frozen_phase_under_mixed_precision():
     )
     assert_same(weights_of(feature_extractor(classifier)), initial)
     assert classifier(images).dtype == "float32"
+
+
+# ----------------------------------------------------------------------------
+# docs/backbones.md
+
+
+def test_docs_commands_parse_and_python_example_runs(tmp_path, monkeypatch):
+    import importlib.util
+    import re
+    import shlex
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    text = open(os.path.join(root, "docs", "backbones.md")).read()
+    scripts = {}
+    for name in ("train", "benchmark"):
+        spec = importlib.util.spec_from_file_location(f"{name}_doc", f"{root}/scripts/{name}.py")
+        scripts[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(scripts[name])
+    commands = re.findall(r"^python scripts/(train|benchmark)\.py (.*)$", text, re.M)
+    assert len(commands) >= 5
+    for script, args in commands:
+        argv = shlex.split(args)
+        if script == "train":
+            config, _ = scripts["train"].parse_args(argv)
+            assert config.backbone
+        else:
+            scripts["benchmark"].build_parser().parse_args(argv)
+    # The Python example, offline and small: random weights, 32x32 images, 2 epochs.
+    code = re.search(r"## The Python API\n\n```python\n(.*?)```", text, re.S).group(1)
+    images = tmp_path / "images"
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for label in ("a", "b"):
+            os.makedirs(images / split / label)
+            for i in range(4):
+                image = rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)
+                tf.io.write_file(str(images / split / label / f"{i}.jpg"), tf.io.encode_jpeg(image))
+    for old, new in (
+        ('"ROOT"', repr(str(images))),
+        ('"EfficientNetV2B0"', '"VGG16"'),
+        ('weights="imagenet"', 'weights="none"'),
+        ("(224, 224)", "(32, 32)"),
+        ("epochs=10", "epochs=2"),
+    ):
+        assert old in code, old
+        code = code.replace(old, new)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "docs/backbones.md", "exec"), {})
+    serve = tf.saved_model.load(str(tmp_path / "exported_models" / "mine" / "1"))
+    assert serve.signatures["serving_default"].structured_input_signature[1]["image"].dtype == (
+        tf.uint8
+    )

@@ -39,11 +39,14 @@ def noise_of(config, data) -> LabelNoise:
     )
 
 
-def build_backbone(config, num_classes: int, image_shape, mean, std) -> keras.Model:
+def build_backbone(
+    config, num_classes: int, image_shape, mean, std, pretrained: bool = True
+) -> keras.Model:
     """The classifier on raw pixels: normalisation (when needed), then the backbone.
 
     A pretrained backbone (`config.backbone`) brings its own preprocessing
-    and ignores the dataset's `mean` and `std`.
+    and ignores the dataset's `mean` and `std`; with `pretrained=False` its
+    weights are not loaded (a checkpoint will replace them).
     """
     from keras_bmm.models import preact_resnet18, small_cnn
 
@@ -53,7 +56,7 @@ def build_backbone(config, num_classes: int, image_shape, mean, std) -> keras.Mo
         return build(
             config.backbone,
             num_classes,
-            weights=config.weights,
+            weights=config.weights if pretrained else "none",
             image_size=tuple(image_shape[:2]),
             channels=int(image_shape[-1]),
         )
@@ -91,11 +94,21 @@ def learning_rate_schedule(config, steps: int):
 
 
 def build_model(
-    config, num_classes: int, image_shape, num_samples: int, mean=(0.0,), std=(1.0,)
+    config,
+    num_classes: int,
+    image_shape,
+    num_samples: int,
+    mean=(0.0,),
+    std=(1.0,),
+    pretrained: bool = True,
 ) -> BootstrappingModel:
-    """The backbone wrapped in a compiled, built `BootstrappingModel`."""
+    """The backbone wrapped in a compiled, built `BootstrappingModel`.
+
+    `pretrained=False` skips loading a pretrained backbone's weights, for a
+    model whose weights come from a checkpoint next.
+    """
     model = BootstrappingModel(
-        build_backbone(config, num_classes, image_shape, mean, std),
+        build_backbone(config, num_classes, image_shape, mean, std, pretrained),
         method=config.method,
         num_samples=num_samples,
         mixup_alpha=config.mixup_alpha,

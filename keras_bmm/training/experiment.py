@@ -73,7 +73,7 @@ def train(
     noise.save(folder.labels_path)
     if config.verbose:
         print(noise.summary())
-    model = _build(config, data, strategy)
+    model = _build(config, data, strategy, pretrained=initial_epoch == 0)
     plot_callback = PlotCallback(
         folder.file("plots"),
         epochs={0, config.warmup_epochs - 1, config.epochs - 1},
@@ -137,15 +137,22 @@ def train(
     return result
 
 
-def _build(config, data, strategy):
-    """The compiled model, under the strategy and the run's dtype policy."""
+def _build(config, data, strategy, pretrained: bool = True):
+    """The compiled model, under the strategy and the run's dtype policy (a resumed
+    run's pretrained backbone starts from its checkpoint, not its `weights`)."""
     policy = keras.config.dtype_policy()
     if uses_mixed_precision(config):
         keras.config.set_dtype_policy("mixed_float16")
     try:
         with strategy.scope():
             return build_model(
-                config, data.num_classes, data.image_shape, data.num_train, data.mean, data.std
+                config,
+                data.num_classes,
+                data.image_shape,
+                data.num_train,
+                data.mean,
+                data.std,
+                pretrained=pretrained,
             )
     finally:
         keras.config.set_dtype_policy(policy)
