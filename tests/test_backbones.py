@@ -345,7 +345,7 @@ def test_weights_file_of_another_architecture_or_class_count(tmp_path):
             build("VGG16", 3, weights=str(tmp_path / path), image_size=SIZE)
 
 
-FOLDER = dict(preset="finetune", dataset="folder", data_dir="images")
+FOLDER = dict(preset="finetune", data_dir="images")
 
 
 @pytest.mark.parametrize(
@@ -431,13 +431,14 @@ def test_flags_and_errors_on_the_command_line(capsys):
     spec = importlib.util.spec_from_file_location("train_script", f"{root}/scripts/train.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    config, _ = script.parse_args(
-        ["--preset", "finetune", "--data-dir", "x", "--dataset", "folder", "--weights", "none"]
-    )
+    config, _ = script.parse_args(["--preset", "finetune", "--data-dir", "x", "--weights", "none"])
     assert (config.backbone, config.weights, config.image_size) == ("ResNet50", "none", (224, 224))
     for argv, message in (
         (["--backbone", "nope"], "Unknown backbone 'nope'"),
-        (["--preset", "finetune", "--freeze-epochs", "20"], "--freeze-epochs must be in [0, "),
+        (
+            ["--preset", "finetune", "--data-dir", "x", "--freeze-epochs", "20"],
+            "--freeze-epochs must be in [0, epochs] = [0, 10], got 20",
+        ),
         (["--freeze-epochs", "1"], "--freeze-epochs applies to a pretrained backbone"),
     ):
         with pytest.raises(SystemExit):
@@ -452,7 +453,7 @@ def test_backbone_settings_resolve_without_tensorflow(tmp_path):
     code = (
         "import sys\n"
         "from keras_bmm.training.cli import config_from_args\n"
-        "c = config_from_args({'preset': 'finetune', 'dataset': 'folder', 'data_dir': 'x'})\n"
+        "c = config_from_args({'preset': 'finetune', 'data_dir': 'x'})\n"
         "assert c.backbone == 'ResNet50' and c.image_size == (224, 224)\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
     )
@@ -464,13 +465,18 @@ def test_backbone_settings_resolve_without_tensorflow(tmp_path):
 def test_finetune_preset_and_mixed_precision_on_gpus_only(monkeypatch):
     from keras_bmm.training.builders import uses_mixed_precision
 
-    config = TrainConfig(preset="finetune").resolved()
+    config = TrainConfig(preset="finetune", data_dir="images").resolved()
+    assert config.dataset == "folder" and config.image_size == (224, 224)
     assert (config.epochs, config.warmup_epochs, config.freeze_epochs) == (10, 1, 1)
     assert config.mixed_precision == "auto" and config.weights == "imagenet"
     assert not uses_mixed_precision(config)  # this machine has no GPU
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
     assert uses_mixed_precision(config)
-    assert not uses_mixed_precision(TrainConfig(preset="finetune", mixed_precision=False))
+    assert not uses_mixed_precision(
+        TrainConfig(preset="finetune", data_dir="images", mixed_precision=False).resolved()
+    )
+    with pytest.raises(ConfigError, match="data_dir is required for the folder dataset"):
+        TrainConfig(preset="finetune").resolved()
     # The other presets keep their own models.
     assert TrainConfig(preset="paper").resolved().backbone is None
 

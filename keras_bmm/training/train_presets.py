@@ -82,11 +82,13 @@ PRESETS = {
         "temperature_epochs": 12,
         "eval_every": 5,
     },
-    # Fine-tuning a pretrained backbone (any dataset; docs/backbones.md): a
-    # few epochs at a fine-tuning rate, the new head alone in the first
-    # epoch, bootstrapping from the second (pretrained features separate
-    # clean from noisy losses at once), mixed precision when a GPU is present.
+    # Fine-tuning a pretrained backbone on an image folder (or any dataset
+    # given; docs/backbones.md): a few epochs at a fine-tuning rate, the new
+    # head alone in the first epoch, bootstrapping from the second
+    # (pretrained features separate clean from noisy losses at once), mixed
+    # precision when a GPU is present.
     "finetune": {
+        "dataset": "folder",
         "backbone": "ResNet50",
         "weights": "imagenet",
         "freeze_epochs": 1,
