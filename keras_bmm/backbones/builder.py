@@ -48,7 +48,8 @@ def build(
             `"none"`/`None` (random), or the path of a `.weights.h5` or
             `.keras` file: a feature extractor of this architecture (the head
             stays new), or a whole classifier of this architecture and class
-            count (see `load_backbone_weights`).
+            count (see `load_backbone_weights`). For a `keras.Model`
+            backbone only a file applies (its own weights are kept otherwise).
         image_size: `(H, W)`; default the backbone's ImageNet resolution (224
             for keras-hub presets), or a `keras.Model`'s own input size.
         channels: image channels (3: the pretrained backbones take RGB).
