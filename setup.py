@@ -9,6 +9,8 @@ EXTRAS = {
     # tensorflow-datasets imports importlib_resources when it prepares a dataset.
     "tfds": ["tensorflow-datasets>=4.9,<5", "importlib_resources>=5"],
     "plots": ["matplotlib>=3.7,<4"],
+    # keras-hub presets as backbones (keras.applications need no extra).
+    "hub": ["keras-hub>=0.21,<1"],
 }
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 EXTRAS["test"] = EXTRAS["all"] + ["pytest>=7", "scipy>=1.10", "hypothesis>=6", "ruff>=0.5"]

@@ -5,7 +5,8 @@ ICML 2019): a beta mixture over per-sample losses estimates p(noisy | loss),
 and mixup with dynamic bootstrapping corrects the loss with it.
 
 Layout: `mixture` (the noise model), `bootstrapping` (the train step),
-`callbacks`, `data`, `models`, `training` (runs), `noise`, `report`, `export`.
+`callbacks`, `data`, `models`, `backbones` (pretrained Keras image models),
+`training` (runs), `noise`, `report`, `export`.
 Public names are imported on first use, so that light modules (the
 configuration and its flags) load without TensorFlow.
 """

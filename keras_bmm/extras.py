@@ -9,6 +9,7 @@ EXTRAS = {
     "tune": "hyperparameter search (keras-tuner)",
     "tfds": "CIFAR-10/100 and CIFAR-N through tensorflow-datasets",
     "plots": "PNG plots of the mixture and of training (matplotlib)",
+    "hub": "keras-hub presets as backbones",
 }
 
 

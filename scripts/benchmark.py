@@ -6,6 +6,8 @@ Sub-benchmarks:
     bmm       mixture fit + posteriors for 50k and 1M losses, against numpy/scipy
     record    a train step's time with 50k and 2M recorded samples
     accuracy  the cpu preset on the real CIFAR-10, one or more methods per call
+    transfer  a backbone pretrained on five CIFAR-10 classes, fine-tuned on the
+              five others with noisy labels, against the same from scratch
 
 The CIFAR-10 JPEG archive comes from --data-dir or $KERAS_BMM_CIFAR10_ARCHIVE.
 
@@ -15,6 +17,8 @@ Examples:
     python scripts/benchmark.py bmm
     python scripts/benchmark.py accuracy --method m-dyr-h --noise 0.8
     python scripts/benchmark.py accuracy --table
+    python scripts/benchmark.py transfer --method ce mixup m-dyr-h --noise sym:0.5
+    python scripts/benchmark.py transfer --table --markdown
 """
 
 from __future__ import annotations
@@ -83,10 +87,39 @@ def build_parser() -> argparse.ArgumentParser:
     acc.add_argument("--data-dir", default=None, help="default: the preset's")
     acc.add_argument("--run-root", default=os.path.join("runs", "benchmark"))
     acc.add_argument("--table", action="store_true", help="only print the finished runs")
-    for p in (step, pipe, bmm, rec, acc):
+    add_transfer_parser(sub)
+    for p in (step, pipe, bmm, rec, acc, sub.choices["transfer"]):
         p.add_argument("--json", help="write the rows to this JSON file")
         p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     return parser
+
+
+def add_transfer_parser(sub) -> None:
+    """The `transfer` sub-command's flags (defaults: `benchmarks.transfer.TransferSetup`)."""
+    from benchmarks.transfer import TransferSetup
+
+    setup = TransferSetup()
+    transfer = sub.add_parser("transfer", help="fine-tuning a pretrained backbone, and scratch")
+    transfer.add_argument("--method", nargs="*", choices=METHODS, dest="methods", default=[])
+    transfer.add_argument(
+        "--noise",
+        nargs="*",
+        default=["sym:0.5", "sym:0.8", "asym:0.4"],
+        help="noise settings TYPE:RATE, TYPE sym or asym",
+    )
+    transfer.add_argument(
+        "--init", nargs="*", choices=("pretrained", "scratch"), default=["pretrained", "scratch"]
+    )
+    transfer.add_argument("--backbone", default=setup.backbone)
+    transfer.add_argument("--image-size", type=int, nargs=2, default=setup.image_size)
+    transfer.add_argument("--pretrain-per-class", type=int, default=setup.pretrain_per_class)
+    transfer.add_argument("--pretrain-epochs", type=int, default=setup.pretrain_epochs)
+    transfer.add_argument("--per-class", type=int, default=setup.per_class)
+    transfer.add_argument("--epochs", type=int, default=None, help="default: the finetune preset's")
+    transfer.add_argument("--data-dir", default=None, help="default: $KERAS_BMM_CIFAR10_ARCHIVE")
+    transfer.add_argument("--run-root", default=os.path.join("runs", "transfer"))
+    transfer.add_argument("--verbose", type=int, default=2)
+    transfer.add_argument("--table", action="store_true", help="only print the finished runs")
 
 
 def main(argv=None) -> list[dict]:
@@ -116,6 +149,10 @@ def main(argv=None) -> list[dict]:
         from benchmarks.record import COLUMNS, record_benchmark
 
         rows = record_benchmark(args.sizes, steps=args.steps, repeats=args.repeats)
+    elif args.benchmark == "transfer":
+        from benchmarks.transfer import COLUMNS, collect, transfer_benchmark
+
+        rows = collect(args.run_root) if args.table else transfer_benchmark(args)
     else:
         from benchmarks.accuracy import COLUMNS, accuracy_run, collect
 

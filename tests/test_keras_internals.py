@@ -6,6 +6,11 @@ under MultiWorkerMirroredStrategy (tests/test_distribute.py trains through
 it). If Keras renames the method, changes its arguments, stops calling it
 from `fit`, or stops reducing the batch, these tests fail and the override
 must be revisited (or dropped).
+
+`keras_bmm.backbones.FreezeBackbone` relies on `fit` calling
+`self.train_function` afresh at every step, so that the function it rebuilds
+with the public `make_train_function(force=True)` between epochs trains the
+new set of weights (tests/test_backbones.py checks the behaviour).
 """
 
 import inspect
@@ -37,3 +42,11 @@ def test_keras_fit_and_evaluate_call_it_and_it_still_reduces_the_batch():
     # The epoch iterator yields tuples ending with the data iterator.
     assert re.search(r"for (_, )+it in iterator:", source)
     assert "self._symbolic_build(data_batch=data_batch)" in source
+
+
+def test_fit_calls_the_current_train_function_at_every_step():
+    source = inspect.getsource(TensorFlowTrainer.fit)
+    loop = source[source.index("for epoch in range(") :]
+    assert "callbacks.on_epoch_begin(epoch)" in loop
+    assert "logs = self.train_function(iterator)" in loop
+    assert loop.index("callbacks.on_epoch_begin(epoch)") < loop.index("self.train_function(")

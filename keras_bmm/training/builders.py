@@ -39,10 +39,27 @@ def noise_of(config, data) -> LabelNoise:
     )
 
 
-def build_backbone(config, num_classes: int, image_shape, mean, std) -> keras.Model:
-    """The classifier on raw pixels: normalisation (when needed), then the backbone."""
+def build_backbone(
+    config, num_classes: int, image_shape, mean, std, pretrained: bool = True
+) -> keras.Model:
+    """The classifier on raw pixels: normalisation (when needed), then the backbone.
+
+    A pretrained backbone (`config.backbone`) brings its own preprocessing
+    and ignores the dataset's `mean` and `std`; with `pretrained=False` its
+    weights are not loaded (a checkpoint will replace them).
+    """
     from keras_bmm.models import preact_resnet18, small_cnn
 
+    if config.backbone:
+        from keras_bmm.backbones.builder import build
+
+        return build(
+            config.backbone,
+            num_classes,
+            weights=config.weights if pretrained else "none",
+            image_size=tuple(image_shape[:2]),
+            channels=int(image_shape[-1]),
+        )
     if config.model == "preact_resnet18":
         backbone = preact_resnet18(num_classes, width=config.width, input_shape=image_shape)
     else:
@@ -54,6 +71,15 @@ def build_backbone(config, num_classes: int, image_shape, mean, std) -> keras.Mo
         mean=list(mean), variance=[s * s for s in std], name="normalization"
     )(inputs)
     return keras.Model(inputs, backbone(normalized), name=f"normalized_{backbone.name}")
+
+
+def uses_mixed_precision(config) -> bool:
+    """Whether a run trains under `mixed_float16` (`"auto"`: when a GPU is present)."""
+    if config.mixed_precision == "auto":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    return bool(config.mixed_precision)
 
 
 def learning_rate_schedule(config, steps: int):
@@ -68,11 +94,21 @@ def learning_rate_schedule(config, steps: int):
 
 
 def build_model(
-    config, num_classes: int, image_shape, num_samples: int, mean=(0.0,), std=(1.0,)
+    config,
+    num_classes: int,
+    image_shape,
+    num_samples: int,
+    mean=(0.0,),
+    std=(1.0,),
+    pretrained: bool = True,
 ) -> BootstrappingModel:
-    """The backbone wrapped in a compiled, built `BootstrappingModel`."""
+    """The backbone wrapped in a compiled, built `BootstrappingModel`.
+
+    `pretrained=False` skips loading a pretrained backbone's weights, for a
+    model whose weights come from a checkpoint next.
+    """
     model = BootstrappingModel(
-        build_backbone(config, num_classes, image_shape, mean, std),
+        build_backbone(config, num_classes, image_shape, mean, std, pretrained),
         method=config.method,
         num_samples=num_samples,
         mixup_alpha=config.mixup_alpha,

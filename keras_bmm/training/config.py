@@ -11,6 +11,12 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from keras_bmm.backbones.catalog import (
+    BACKBONE_HELP,
+    WEIGHTS_HELP,
+    BackboneSettingError,
+    backbone_settings,
+)
 from keras_bmm.bootstrapping.methods import (
     DYNAMIC_TARGETS,
     METHODS,
@@ -21,6 +27,7 @@ from keras_bmm.data import DATASETS
 from keras_bmm.distribute import STRATEGIES
 from keras_bmm.models import MODELS
 from keras_bmm.noise import NOISE_TYPES
+from keras_bmm.training.fields import ConfigError, setting
 from keras_bmm.training.run_name import run_name
 from keras_bmm.training.train_presets import (
     BASE_DEFAULTS,
@@ -29,37 +36,6 @@ from keras_bmm.training.train_presets import (
     PRESET_DATA_FIELDS,
     PRESETS,
 )
-
-
-class ConfigError(ValueError):
-    """A setting is invalid; `field` names it.
-
-    Args:
-        field: the `TrainConfig` field at fault.
-        message: what is wrong, naming settings by their field names.
-    """
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-
-
-def setting(help: str, type=str, choices=None, nargs=None, metavar=None, flag=None, **kw):
-    """A `TrainConfig` field: unset (`None`) by default, with its flag's description.
-
-    Args:
-        help: the flag's help text.
-        type: `str`, `int`, `float` or `bool` (a `--x/--no-x` switch).
-        choices: the allowed values.
-        nargs: for list-valued settings (`"*"`, or a count).
-        metavar: the flag's value names.
-        flag: the flag, when not `--<field-name>`.
-        **kw: `resumable=True` for settings that may change when a run is
-            resumed; `path=True` for file paths (compared as resolved paths).
-    """
-    metadata = dict(help=help, type=type, choices=choices, nargs=nargs, metavar=metavar, flag=flag)
-    metadata.update(kw)
-    return dataclasses.field(default=None, metadata=metadata)
 
 
 @dataclasses.dataclass
@@ -77,7 +53,9 @@ class TrainConfig:
     """
 
     preset: str | None = setting(
-        "a named setup: paper (the paper's CIFAR-10), cpu (2-core CPU)", choices=tuple(PRESETS)
+        "a named setup: paper (the paper's CIFAR-10), cpu (2-core CPU), finetune (a "
+        "pretrained backbone)",
+        choices=tuple(PRESETS),
     )
     dataset: str | None = setting("dataset (default: digits, embedded)", choices=DATASETS)
     data_dir: str | None = setting(
@@ -101,8 +79,13 @@ class TrainConfig:
         "train on labels saved by a run (noisy_labels.npz)", path=True
     )
     method: str | None = setting("the objective (default m-dyr-h)", choices=METHODS)
-    model: str | None = setting("backbone (default: by dataset)", choices=MODELS)
-    width: int | None = setting("channels of the backbone's first stage", type=int)
+    model: str | None = setting(
+        "network trained from scratch (default: by dataset)", choices=MODELS
+    )
+    width: int | None = setting("channels of the network's first stage", type=int)
+    backbone: str | None = setting(BACKBONE_HELP, metavar="NAME")
+    weights: str | None = setting(WEIGHTS_HELP, metavar="imagenet|none|PATH")
+    freeze_epochs: int | None = setting("first epochs training the new head alone", type=int)
     epochs: int | None = setting("number of epochs", type=int)
     warmup_epochs: int | None = setting("epochs of plain mixup before bootstrapping", type=int)
     dynamic_epochs: int | None = setting(
@@ -148,7 +131,8 @@ class TrainConfig:
         resumable=True,
     )
     mixed_precision: bool | None = setting(
-        "train under mixed_float16 (GPUs); the mixture stays float32", type=bool
+        "train under mixed_float16 (GPUs; finetune: when present); the mixture stays float32",
+        type=bool,
     )
     fast: bool | None = setting(
         "one training-mode pass per batch gives targets, posterior and recorded losses "
@@ -196,6 +180,13 @@ class TrainConfig:
         values["dataset"] = dataset
         config = TrainConfig(**values)
         config.validate()
+        try:
+            backbone = backbone_settings(
+                config.backbone, config.weights, config.freeze_epochs, config.image_size, config
+            )
+        except BackboneSettingError as error:
+            raise ConfigError(error.field, str(error)) from None
+        config.backbone, config.weights, config.freeze_epochs, config.image_size = backbone
         if config.epoch_loss_pass is None:
             config.epoch_loss_pass = not config.fast
         if config.noise_seed is None:
@@ -261,6 +252,11 @@ class TrainConfig:
             )
         except ValueError as error:
             raise ConfigError(str(error).split(" ", 1)[0], str(error)) from None
+        if self.mixed_precision not in (True, False, "auto"):
+            raise ConfigError(
+                "mixed_precision",
+                f"mixed_precision must be true, false or 'auto', got {self.mixed_precision!r}.",
+            )
         if not isinstance(self.noise, (int, float)) or not 0.0 <= self.noise <= 1.0:
             raise ConfigError("noise", f"noise must be a rate in [0, 1], got {self.noise}.")
         if self.dataset.endswith("_n") and self.noise > 0:

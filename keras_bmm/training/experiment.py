@@ -10,6 +10,7 @@ import sys
 import keras
 
 from keras_bmm.atomic import write_json
+from keras_bmm.backbones.freeze import FreezeBackbone
 from keras_bmm.callbacks.bmm_callback import BMMCallback
 from keras_bmm.callbacks.epoch_timer import EpochTimer
 from keras_bmm.callbacks.history_logger import HistoryLogger, read_history
@@ -18,7 +19,7 @@ from keras_bmm.data.pipeline import eval_pipeline, steps_per_epoch, train_pipeli
 from keras_bmm.distribute import is_chief, make_strategy
 from keras_bmm.export import check_model_folder, export_classifier
 from keras_bmm.extras import require
-from keras_bmm.training.builders import build_model, dataset_of
+from keras_bmm.training.builders import build_model, dataset_of, uses_mixed_precision
 from keras_bmm.training.result import TrainResult
 from keras_bmm.training.run_folder import RunFolder
 from keras_bmm.training.saved_run import labels_of_run, write_run_report
@@ -79,7 +80,7 @@ def train(
     noise.save(folder.labels_path)
     if config.verbose:
         print(noise.summary())
-    model = _build(config, data, strategy)
+    model = _build(config, data, strategy, pretrained=initial_epoch == 0)
     plot_callback = PlotCallback(
         folder.file("plots"),
         epochs={0, config.warmup_epochs - 1, config.epochs - 1},
@@ -87,6 +88,7 @@ def train(
     )
     augment = data.augment if config.augment is None else config.augment
     run_callbacks = [
+        *([FreezeBackbone(config.freeze_epochs)] if config.freeze_epochs else []),
         BMMCallback(data=_tracking_pass(config, data, noise, augment), noise_mask=noise.noise_mask),
         *([plot_callback] if plots else []),
         EpochTimer(),  # after the mixture fit, before the history is written
@@ -155,15 +157,22 @@ def _verbosity(verbose: int) -> int:
     return verbose
 
 
-def _build(config, data, strategy):
-    """The compiled model, under the strategy and the run's dtype policy."""
+def _build(config, data, strategy, pretrained: bool = True):
+    """The compiled model, under the strategy and the run's dtype policy (a resumed
+    run's pretrained backbone starts from its checkpoint, not its `weights`)."""
     policy = keras.config.dtype_policy()
-    if config.mixed_precision:
+    if uses_mixed_precision(config):
         keras.config.set_dtype_policy("mixed_float16")
     try:
         with strategy.scope():
             return build_model(
-                config, data.num_classes, data.image_shape, data.num_train, data.mean, data.std
+                config,
+                data.num_classes,
+                data.image_shape,
+                data.num_train,
+                data.mean,
+                data.std,
+                pretrained=pretrained,
             )
     finally:
         keras.config.set_dtype_policy(policy)

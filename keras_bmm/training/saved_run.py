@@ -56,7 +56,13 @@ def load_run(run_dir: str):
     data = dataset_of(config)
     noise = labels_of_run(config, data, folder, resume=True)
     model = build_model(
-        config, data.num_classes, data.image_shape, data.num_train, data.mean, data.std
+        config,
+        data.num_classes,
+        data.image_shape,
+        data.num_train,
+        data.mean,
+        data.std,
+        pretrained=False,  # the checkpoint holds every weight
     )
     model.optimizer.build(model.trainable_variables)
     model.load_weights(weights)

@@ -83,6 +83,29 @@ PRESETS = {
         "temperature_epochs": 12,
         "eval_every": 5,
     },
+    # Fine-tuning a pretrained backbone on an image folder (or any dataset
+    # given; docs/backbones.md): a few epochs at a fine-tuning rate, the new
+    # head alone in the first epoch, bootstrapping from the second
+    # (pretrained features separate clean from noisy losses at once), mixed
+    # precision when a GPU is present.
+    "finetune": {
+        "dataset": "folder",
+        "backbone": "ResNet50",
+        "weights": "imagenet",
+        "freeze_epochs": 1,
+        "epochs": 10,
+        "batch_size": 64,
+        "learning_rate": 0.005,
+        "momentum": 0.9,
+        "weight_decay": 1e-4,
+        "lr_milestones": (7,),
+        "mixup_alpha": 1.0,
+        "warmup_epochs": 1,
+        "dynamic_epochs": 1,
+        "temperature_epochs": 3,
+        "mixed_precision": "auto",
+        "eval_every": 1,
+    },
 }
 
 #: Presets whose data folder may come from an environment variable.
