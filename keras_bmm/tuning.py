@@ -27,6 +27,7 @@ from keras_bmm.atomic import atomic_write
 from keras_bmm.bootstrapping.objectives import per_sample_cross_entropy
 from keras_bmm.callbacks.bmm_callback import BMMCallback
 from keras_bmm.data.pipeline import eval_pipeline, steps_per_epoch, train_pipeline
+from keras_bmm.data.splits import holdout_split
 from keras_bmm.extras import require
 from keras_bmm.training.builders import build_model, dataset_of, noise_of
 from keras_bmm.training.config import TrainConfig
@@ -82,15 +83,6 @@ def validate_space(space: dict | None, epochs: int) -> dict:
             low, high = int(low), int(high)
         ranges[name] = (low, high)
     return ranges
-
-
-def holdout_split(num_samples: int, fraction: float, seed: int):
-    """Random `(train_index, val_index)` with `round(fraction * N)` held out."""
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"holdout fraction must be in (0, 1), got {fraction}.")
-    order = np.random.default_rng(seed).permutation(num_samples)
-    n_val = max(1, int(round(fraction * num_samples)))
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
 class CleanAccuracy(keras.callbacks.Callback):

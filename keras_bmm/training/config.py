@@ -16,6 +16,8 @@ from keras_bmm.data import DATASETS
 from keras_bmm.distribute import STRATEGIES
 from keras_bmm.models import MODELS
 from keras_bmm.noise import NOISE_TYPES
+from keras_bmm.training.data_settings import check_data_settings
+from keras_bmm.training.errors import ConfigError
 from keras_bmm.training.train_presets import (
     BASE_DEFAULTS,
     DATA_DIR_ENVIRONMENT,
@@ -23,19 +25,6 @@ from keras_bmm.training.train_presets import (
     PRESET_DATA_FIELDS,
     PRESETS,
 )
-
-
-class ConfigError(ValueError):
-    """A setting is invalid; `field` names it.
-
-    Args:
-        field: the `TrainConfig` field at fault.
-        message: what is wrong, naming settings by their field names.
-    """
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
 
 
 def setting(help: str, type=str, choices=None, nargs=None, metavar=None, flag=None, **kw):
@@ -74,12 +63,37 @@ class TrainConfig:
     )
     dataset: str | None = setting("dataset (default: digits, embedded)", choices=DATASETS)
     data_dir: str | None = setting(
-        "TFDS data directory, or the image folder ROOT (ROOT/{train,test}/<class>/*) "
-        "or a .tar.gz of it"
+        "TFDS data directory; the image folder ROOT (ROOT/train/<class>/*, optionally "
+        "ROOT/test/<class>/*) or a .tar.gz of it; the manifest file (path,label rows); or "
+        "the Clothing1M folder"
     )
-    per_class: int | None = setting("first K training images per class (image folders)", type=int)
+    per_class: int | None = setting(
+        "first K training images per class (folder, manifest, clothing1m)", type=int
+    )
     image_size: tuple | None = setting(
-        "resize images to H W (image folders)", type=int, nargs=2, metavar=("H", "W")
+        "resize images to H W (folder, manifest, clothing1m; default: the first image's size)",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+    )
+    stream: bool | None = setting(
+        "read images from their files during training instead of decoding them all into "
+        "memory (folder, manifest, clothing1m; default: when they would take over 2 GiB)",
+        type=bool,
+    )
+    skip_bad_files: bool | None = setting(
+        "leave out image files that do not decode, naming them in <run_dir>/bad_files.csv "
+        "(default: stop with the file's path)",
+        type=bool,
+    )
+    labels: str | None = setting(
+        "a manifest (path,label rows) whose labels replace those of the training files it "
+        "names: train again on reviewed labels"
+    )
+    val_split: float | None = setting(
+        "hold out this fraction of the training set (seeded); its accuracy against the "
+        "noisy labels is reported at every evaluation",
+        type=float,
     )
     label_set: str | None = setting("CIFAR-N labels: aggre, random1-3, worst (10N); noisy (100N)")
     noise: float | None = setting("synthetic noise rate in [0, 1] (default 0)", type=float)
@@ -253,6 +267,7 @@ class TrainConfig:
                 f"noise must be 0 for {self.dataset}, which carries real human label noise "
                 f"(got {self.noise}).",
             )
+        check_data_settings(self)
         if self.dataset == "folder" and not self.data_dir:
             env = DATA_DIR_ENVIRONMENT.get(self.preset)
             hint = f", or set the environment variable {env}" if env else ""

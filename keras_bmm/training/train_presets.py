@@ -22,6 +22,7 @@ BASE_DEFAULTS = {
     "mixed_precision": False,
     "fast": True,
     "eval_every": 1,
+    "skip_bad_files": False,
 }
 
 #: The paper's CIFAR schedule (Arazo et al., 2019, and its reference code).
@@ -60,6 +61,8 @@ DATASET_DEFAULTS = {
     "cifar10_n": PAPER_SCHEDULE,
     "cifar100_n": PAPER_SCHEDULE,
     "folder": PAPER_SCHEDULE,
+    "manifest": PAPER_SCHEDULE,
+    "clothing1m": PAPER_SCHEDULE,
 }
 
 PRESETS = {
@@ -88,4 +91,4 @@ PRESETS = {
 DATA_DIR_ENVIRONMENT = {"cpu": "KERAS_BMM_CIFAR10_ARCHIVE"}
 
 #: Preset settings that describe the preset's dataset, dropped for another dataset.
-PRESET_DATA_FIELDS = ("data_dir", "per_class", "image_size", "label_set")
+PRESET_DATA_FIELDS = ("data_dir", "per_class", "image_size", "label_set", "labels", "stream")

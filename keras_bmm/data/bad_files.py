@@ -1,0 +1,67 @@
+"""`BadFiles`: image files that failed to decode and were left out, by split and sample index."""
+
+from __future__ import annotations
+
+import csv
+import threading
+
+import tensorflow as tf
+
+from keras_bmm.atomic import atomic_write
+
+
+class BadFiles:
+    """Collects the files a `skip_bad_files` pipeline left out.
+
+    Pipelines call `keep` for every decoded sample; a sample that failed is
+    noted here (once) and dropped from the batch. Its index stays its own:
+    the other samples keep theirs.
+
+    Example:
+
+    ```python
+    bad = BadFiles()
+    bad.note("train", 7, "/data/broken.jpg")
+    bad.write("runs/a/bad_files.csv")
+    ```
+    """
+
+    def __init__(self):
+        self._entries = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def note(self, split: str, index: int, path: str) -> None:
+        """Records that sample `index` of `split` (file `path`) could not be decoded."""
+        with self._lock:
+            self._entries.setdefault((split, int(index)), str(path))
+
+    def indices(self, split: str) -> list:
+        """The sorted indices left out of `split`."""
+        return sorted(i for s, i in self._entries if s == split)
+
+    def rows(self) -> list[dict]:
+        """`{"split", "index", "path"}` of every file left out, by split and index."""
+        return [{"split": s, "index": i, "path": p} for (s, i), p in sorted(self._entries.items())]
+
+    def keep(self, split: str, files, index, ok):
+        """Graph predicate: `ok`, noting sample `index` of `split` when it is not."""
+        files = list(files)
+
+        def note(i):
+            self.note(split, int(i), files[int(i)])
+            return False
+
+        return tf.cond(
+            ok, lambda: tf.constant(True), lambda: tf.py_function(note, [index], tf.bool)
+        )
+
+    def write(self, path: str) -> str:
+        """Writes the files left out as CSV (`split,index,path`), atomically; returns `path`."""
+        with atomic_write(path, newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=["split", "index", "path"])
+            writer.writeheader()
+            writer.writerows(self.rows())
+        return path
