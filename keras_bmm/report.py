@@ -35,11 +35,13 @@ def _logits_by_index(model, images, batch_size: int):
         images = tf.data.Dataset.from_tensor_slices(images).batch(batch_size)
     else:
         count = None
+    # A plain call, not predict: under a multi-worker strategy each worker reports alone.
+    forward = tf.function(lambda x: model.backbone(x, training=False), reduce_retracing=True)
     logits, indices, seen = [], [], 0
     for batch in images:
         x = batch[0] if isinstance(batch, tuple) else batch
         x, index = split_inputs(x)
-        out = np.asarray(model.backbone.predict_on_batch(tf.cast(x, tf.float32)), np.float32)
+        out = tf.cast(forward(tf.cast(x, tf.float32)), tf.float32).numpy()
         logits.append(out)
         indices.append(np.arange(seen, seen + len(out)) if index is None else np.asarray(index))
         seen += len(out)

@@ -83,11 +83,14 @@ class DatasetPipelines:
     def distributed_train_batches(self, strategy, labels, batch_size: int, **kwargs):
         """One epoch of training batches per iteration, each worker reading only its own files.
 
-        Under a strategy with several replicas, every input pipeline (worker)
+        Under `MultiWorkerMirroredStrategy`, every input pipeline (worker)
         builds its own dataset of its part of each global batch (see
         `keras_bmm.data.pipeline.worker_parts`) with
-        `strategy.distribute_datasets_from_function`; otherwise this is
-        `train_batches(..., epochs=None)`.
+        `strategy.distribute_datasets_from_function`: in each epoch a file is
+        decoded by one worker only, and a global step trains on the batch a
+        single device would. Otherwise this is `train_batches(...,
+        epochs=None)`, whose global batches Keras splits among the local
+        replicas.
 
         Args:
             strategy: a `tf.distribute.Strategy`.
@@ -106,7 +109,8 @@ class DatasetPipelines:
             variable = tf.Variable(
                 kwargs.get("initial_epoch", 0), dtype=tf.int64, trainable=False, name="epoch"
             )
-        if strategy.num_replicas_in_sync == 1:
+        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            # One worker: Keras splits each global batch among the local replicas.
             ds = self.train_batches(labels, batch_size, epoch_variable=variable, **kwargs)
             return ds, variable
 

@@ -153,8 +153,10 @@ def source_train_batches(
             lambda epoch: epoch_dataset(tf.cast(epoch, tf.int32))
         )
         steps *= max(0, epochs - initial_epoch)
-    if not source.skips:
-        # Tell Keras (progress bar, tf.distribute) how many batches there are.
+    if not source.skips and replicas == 1:
+        # Tell Keras (progress bar, epoch length) how many batches there are. (A
+        # dataset of several replicas has `replicas` elements per step, which Keras
+        # would count as steps.)
         ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
     ds = ds.prefetch(tf.data.AUTOTUNE)
     ds.epoch_variable = variable
