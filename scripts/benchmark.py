@@ -5,6 +5,7 @@ Sub-benchmarks:
     pipeline  input pipeline throughput (folder and TFDS paths) against the step
     bmm       mixture fit + posteriors for 50k and 1M losses, against numpy/scipy
     accuracy  the cpu preset on the real CIFAR-10, one or more methods per call
+    stream    streamed vs in-memory data: pipeline images/s and a training epoch's peak memory
 
 The CIFAR-10 JPEG archive comes from --data-dir or $KERAS_BMM_CIFAR10_ARCHIVE.
 
@@ -14,6 +15,7 @@ Examples:
     python scripts/benchmark.py bmm
     python scripts/benchmark.py accuracy --method m-dyr-h --noise 0.8
     python scripts/benchmark.py accuracy --table
+    python scripts/benchmark.py stream --sizes 2000 20000
 """
 
 from __future__ import annotations
@@ -58,7 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
     acc.add_argument("--data-dir", default=None, help="default: the preset's")
     acc.add_argument("--run-root", default=os.path.join("runs", "benchmark"))
     acc.add_argument("--table", action="store_true", help="only print the finished runs")
-    for p in (step, pipe, bmm, acc):
+    stream = sub.add_parser("stream", help="streamed vs in-memory: speed and peak memory")
+    stream.add_argument("--sizes", type=int, nargs="+", default=[2_000, 20_000])
+    stream.add_argument("--image-size", type=int, default=224)
+    stream.add_argument("--batch-size", type=int, default=64)
+    stream.add_argument(
+        "--model", choices=("tiny_cnn", "small_cnn", "preact_resnet18"), default="tiny_cnn"
+    )
+    stream.add_argument("--width", type=int, default=16)
+    stream.add_argument("--pipeline-batches", type=int, default=40)
+    stream.add_argument("--step-repeats", type=int, default=5)
+    stream.add_argument("--root", help="keep the generated JPEGs here (default: a temp folder)")
+    stream.add_argument(
+        "--paths", nargs="+", choices=("streamed", "in memory"), default=["streamed", "in memory"]
+    )
+    for p in (step, pipe, bmm, acc, stream):
         p.add_argument("--json", help="write the rows to this JSON file")
         p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     return parser
@@ -87,6 +103,20 @@ def main(argv=None) -> list[dict]:
         from benchmarks.bmm import COLUMNS, bmm_benchmark
 
         rows = bmm_benchmark(args.sizes, args.repeats)
+    elif args.benchmark == "stream":
+        from benchmarks.stream import COLUMNS, stream_benchmark
+
+        rows = stream_benchmark(
+            args.sizes,
+            args.image_size,
+            args.batch_size,
+            args.model,
+            args.width,
+            args.pipeline_batches,
+            args.step_repeats,
+            args.root,
+            args.paths,
+        )
     else:
         from benchmarks.accuracy import COLUMNS, accuracy_run, collect
 
