@@ -135,29 +135,40 @@ def test_bad_file_stops_the_run_with_its_path(tmp_path):
         train(config(tmp_path / "r2", root), export=False, callbacks=[CorruptAfter(bad)])
 
 
-@pytest.mark.parametrize("stream", [True, False])
-def test_skip_bad_files_leaves_them_out_without_moving_other_samples(tmp_path, stream):
+@pytest.mark.parametrize("stream,val_split", [(True, None), (False, None), (True, 0.25)])
+def test_skip_bad_files_leaves_them_out_without_moving_other_samples(tmp_path, stream, val_split):
     root = write_folder(tmp_path / "ds", ["a", "b"], per_class=6)
     table = load_dataset("folder", root, image_size=(16, 16), stream=True).train_files
-    corrupt(table[2])
-    corrupt(table[9], how="truncate")  # a JPEG cut in half
+    corrupt(table[1])
+    corrupt(table[8], how="truncate")  # a JPEG cut in half
     later = table[7]
     callbacks = [CorruptAfter(later)] if stream else []
     result = train(
-        config(tmp_path / "run", root, stream=stream, skip_bad_files=True, method="ce"),
+        config(
+            tmp_path / "run",
+            root,
+            stream=stream,
+            skip_bad_files=True,
+            method="ce",
+            val_split=val_split,
+        ),
         export=False,
         callbacks=callbacks,
     )
     bad = read_csv(os.path.join(result.run_dir, "bad_files.csv"))
-    expected = [2, 7, 9] if stream else [2, 9]
+    expected = [1, 7, 8] if stream else [1, 8]
     assert [int(r["index"]) for r in bad] == expected
     assert [r["path"] for r in bad] == [table[i] for i in expected]
     assert {r["split"] for r in bad} == {"train"}
     assert result.history["skipped_files"][-1] == len(expected)
+    # Indices are the full training set's, held out or not (the documented split).
+    held_out = np.random.default_rng(0).permutation(12)[:3] if val_split else []
+    trained = sorted(set(range(12)) - set(held_out))
     rows = read_csv(result.report_path)
-    assert sorted(int(r["index"]) for r in rows) == sorted(set(range(12)) - set(expected))
+    assert sorted(int(r["index"]) for r in rows) == sorted(set(trained) - set(expected))
     assert all(r["file"] == table[int(r["index"])] for r in rows)
     # The mixture saw every good sample of the last epoch once, and no bad one.
     losses, counts = result.model.noise_state.recorded_losses()
-    np.testing.assert_array_equal(np.flatnonzero(counts == 0), expected)
+    unseen = [trained[i] for i in np.flatnonzero(counts == 0)]
+    assert unseen == [i for i in expected if i in trained]
     assert set(counts[counts > 0]) == {1}

@@ -46,7 +46,10 @@ class HeldOutEvaluation(keras.callbacks.Callback):
         last = self.epochs is not None and epoch + 1 >= self.epochs
         values = {"loss": float("nan"), "accuracy": float("nan")}
         if last or (epoch + 1) % self.every == 0:
-            results = self.model.evaluate(self.data, verbose=0, return_dict=True)
-            values = {key: float(results[key]) for key in values}
+            try:
+                results = self.model.evaluate(self.data, verbose=0, return_dict=True)
+                values = {key: float(results[key]) for key in values}
+            except StopIteration:  # no held-out sample left (all files left out)
+                pass
         for key, value in values.items():
             logs[f"{self.prefix}_{key}"] = value

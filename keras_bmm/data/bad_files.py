@@ -46,16 +46,27 @@ class BadFiles:
         """`{"split", "index", "path"}` of every file left out, by split and index."""
         return [{"split": s, "index": i, "path": p} for (s, i), p in sorted(self._entries.items())]
 
-    def keep(self, split: str, files, index, ok):
-        """Graph predicate: `ok`, noting sample `index` of `split` when it is not."""
+    def keep(self, split: str, files, index, ok, sample_ids=None):
+        """Graph predicate: `ok`, noting sample `index` of `split` when it is not.
+
+        Args:
+            split: the split's name.
+            files: the split's files, by index.
+            index: int tensor, the sample's index.
+            ok: bool tensor, whether it decoded.
+            sample_ids: the index to note for each sample (default: `index`).
+        """
         files = list(files)
 
         def note(i):
-            self.note(split, int(i), files[int(i)])
+            i = int(i)
+            self.note(split, i if sample_ids is None else int(sample_ids[i]), files[i])
             return False
 
         return tf.cond(
-            ok, lambda: tf.constant(True), lambda: tf.py_function(note, [index], tf.bool)
+            ok,
+            lambda: tf.constant(True),
+            lambda: tf.reshape(tf.py_function(note, [index], tf.bool), []),
         )
 
     def write(self, path: str) -> str:

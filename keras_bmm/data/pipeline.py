@@ -69,7 +69,11 @@ def _images(indices: tf.data.Dataset, source: SampleSource, load) -> tf.data.Dat
     from keras_bmm.data.decoding import flagged
 
     ds = flagged(indices, load, tf.zeros(source.shape, source.dtype))
-    ds = ds.filter(lambda i, image, ok: source.bad_files.keep(source.split, source.files, i, ok))
+    ds = ds.filter(
+        lambda i, image, ok: source.bad_files.keep(
+            source.split, source.files, i, ok, source.sample_ids
+        )
+    )
     return ds.map(lambda i, image, ok: (i, image))
 
 

@@ -29,6 +29,8 @@ class SampleSource:
         split: the split's name, for `bad_files`.
         valid: indices to use, or `None` for all (a split held in memory
             leaves out the files that did not decode when it was loaded).
+        sample_ids: the index `bad_files` notes for each sample (its index in
+            the full training set), or `None` for its position.
     """
 
     load: Callable
@@ -39,6 +41,7 @@ class SampleSource:
     bad_files: BadFiles | None = None
     split: str = "train"
     valid: object = None
+    sample_ids: object = None
 
     @property
     def skips(self) -> bool:
@@ -70,7 +73,9 @@ def array_source(images, valid=None) -> SampleSource:
     return SampleSource(load, load_augmented, shape, images.dtype, valid=valid)
 
 
-def file_source(files, image_size, bad_files=None, split: str = "train") -> SampleSource:
+def file_source(
+    files, image_size, bad_files=None, split: str = "train", sample_ids=None
+) -> SampleSource:
     """A source that decodes each image file when it is needed, resized to `image_size`.
 
     Training augmentation: for small images the paper's padded crop and flip
@@ -94,5 +99,12 @@ def file_source(files, image_size, bad_files=None, split: str = "train") -> Samp
             return augment_image(load(index), seed)
 
     return SampleSource(
-        load, load_augmented, (*size, 3), tf.uint8, files, bad_files=bad_files, split=split
+        load,
+        load_augmented,
+        (*size, 3),
+        tf.uint8,
+        files,
+        bad_files=bad_files,
+        split=split,
+        sample_ids=sample_ids,
     )

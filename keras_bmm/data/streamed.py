@@ -102,7 +102,9 @@ class StreamedDataset(DatasetPipelines):
     def train_source(self):
         from keras_bmm.data.source import file_source
 
-        return file_source(self.train.files, self.image_size, self.bad_files, "train")
+        return file_source(
+            self.train.files, self.image_size, self.bad_files, "train", self.pool_index
+        )
 
     def test_source(self):
         if self.test is None:
