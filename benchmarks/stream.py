@@ -4,9 +4,10 @@ For synthetic JPEG collections of several sizes (images around 256x256, of
 varying sizes), each data path (streamed from the files, or decoded into
 memory) is measured in a fresh process, so that peak resident memory
 figures are comparable: the augmented training pipeline alone (images/s),
-the training step alone on one cached batch (images/s), one training
-epoch (seconds) and the process's peak resident memory
-(`resource.getrusage`, `ru_maxrss`).
+one training epoch with a small backbone (seconds) and the process's peak
+resident memory (`resource.getrusage`, `ru_maxrss`, read after the epoch);
+then the training step of a (larger) backbone alone on one cached batch
+(images/s), which the pipeline must outrun.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ COLUMNS = [
     "images",
     "path",
     "pipeline_images_per_s",
+    "step_model",
     "step_images_per_s",
     "pipeline_vs_step",
     "epoch_s",
@@ -78,11 +80,13 @@ def tiny_cnn(num_classes: int, input_shape, width: int = 16):
 
 
 def measure(settings: dict) -> dict:
-    """One configuration, in this process: pipeline, step and epoch; then peak RSS.
+    """One configuration, in this process: the pipeline, an epoch and its peak RSS, a step.
 
     Args:
-        settings: `root`, `stream`, `image_size`, `batch_size`, `model`,
-            `width`, `pipeline_batches`, `step_repeats`.
+        settings: `root`, `stream`, `image_size`, `batch_size`, `model` and
+            `width` (the epoch's backbone), `step_model` and `step_width`
+            (the backbone whose step is timed), `pipeline_batches`,
+            `step_repeats`.
 
     Returns:
         A row with the keys of `COLUMNS`.
@@ -106,39 +110,45 @@ def measure(settings: dict) -> dict:
     start = time.perf_counter()
     seen = sum(int(y.shape[0]) for _, y in pipeline.take(batches))
     pipeline_rate = seen / (time.perf_counter() - start)
-    make = {"preact_resnet18": preact_resnet18, "small_cnn": small_cnn}.get(
-        settings["model"], tiny_cnn
-    )
-    inputs = keras.Input(data.image_shape)
-    normalized = keras.layers.Normalization(
-        mean=list(data.mean), variance=[s * s for s in data.std]
-    )(inputs)
-    backbone = make(data.num_classes, input_shape=data.image_shape, width=settings["width"])
-    model = BootstrappingModel(
-        keras.Model(inputs, backbone(normalized)),
-        method="m-dyr-h",
-        num_samples=data.num_train,
-        warmup_epochs=1,
-        seed=0,
-    )
-    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9))
+
+    def build(name, width):
+        make = {"preact_resnet18": preact_resnet18, "small_cnn": small_cnn}.get(name, tiny_cnn)
+        inputs = keras.Input(data.image_shape)
+        normalized = keras.layers.Normalization(
+            mean=list(data.mean), variance=[s * s for s in data.std]
+        )(inputs)
+        backbone = make(data.num_classes, input_shape=data.image_shape, width=width)
+        model = BootstrappingModel(
+            keras.Model(inputs, backbone(normalized)),
+            method="m-dyr-h",
+            num_samples=data.num_train,
+            warmup_epochs=1,
+            seed=0,
+        )
+        model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9))
+        return model
+
+    model = build(settings["model"], settings["width"])
     ds, variable = data.distributed_train_batches(
         tf.distribute.get_strategy(), labels, batch, augment=True
     )
     start = time.perf_counter()
     model.fit(ds, epochs=1, callbacks=[PipelineEpoch(variable), BMMCallback()], verbose=0)
     epoch_s = time.perf_counter() - start
+    # The high-water mark so far: loading, the pipeline alone and one epoch.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
+    step_model = build(settings["step_model"], settings["step_width"])
     x, y = next(iter(data.train_batches(labels, batch, augment=True, epochs=1)))
-    model.train_on_batch(x, y)
+    step_model.train_on_batch(x, y)
     start = time.perf_counter()
     for _ in range(int(settings["step_repeats"])):
-        model.train_on_batch(x, y)
+        step_model.train_on_batch(x, y)
     step_rate = int(y.shape[0]) * int(settings["step_repeats"]) / (time.perf_counter() - start)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
     return {
         "images": data.num_train,
         "path": "streamed" if data.streams else "in memory",
         "pipeline_images_per_s": pipeline_rate,
+        "step_model": f"{settings['step_model']} w{settings['step_width']}",
         "step_images_per_s": step_rate,
         "pipeline_vs_step": pipeline_rate / step_rate,
         "epoch_s": epoch_s,
@@ -168,6 +178,8 @@ def stream_benchmark(
     width: int = 16,
     pipeline_batches: int = 40,
     step_repeats: int = 5,
+    step_model: str = "preact_resnet18",
+    step_width: int = 16,
     root: str | None = None,
     paths=("streamed", "in memory"),
 ) -> list[dict]:
@@ -177,10 +189,14 @@ def stream_benchmark(
         sizes: numbers of images of the generated collections.
         image_size: the training resolution (square).
         batch_size: batch size.
-        model: `"tiny_cnn"` (`tiny_cnn`), `"small_cnn"` or `"preact_resnet18"`.
-        width: the backbone's width.
+        model: the backbone of the measured epoch: `"tiny_cnn"` (`tiny_cnn`),
+            `"small_cnn"` or `"preact_resnet18"`.
+        width: its width.
         pipeline_batches: batches timed for the pipeline alone (at most an epoch).
         step_repeats: train steps timed on one cached batch.
+        step_model: the backbone whose train step the pipeline is compared
+            with (after the peak memory is read).
+        step_width: its width.
         root: where the collections are written and kept; default a temporary
             folder, deleted afterwards.
         paths: which data paths to measure.
@@ -204,6 +220,8 @@ def stream_benchmark(
                     "width": width,
                     "pipeline_batches": pipeline_batches,
                     "step_repeats": step_repeats,
+                    "step_model": step_model,
+                    "step_width": step_width,
                 }
                 rows.append(_in_child(settings))
     finally:

@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--width", type=int, default=16)
     stream.add_argument("--pipeline-batches", type=int, default=40)
     stream.add_argument("--step-repeats", type=int, default=5)
+    stream.add_argument(
+        "--step-model",
+        choices=("tiny_cnn", "small_cnn", "preact_resnet18"),
+        default="preact_resnet18",
+    )
+    stream.add_argument("--step-width", type=int, default=16)
     stream.add_argument("--root", help="keep the generated JPEGs here (default: a temp folder)")
     stream.add_argument(
         "--paths", nargs="+", choices=("streamed", "in memory"), default=["streamed", "in memory"]
@@ -114,6 +120,8 @@ def main(argv=None) -> list[dict]:
             args.width,
             args.pipeline_batches,
             args.step_repeats,
+            args.step_model,
+            args.step_width,
             args.root,
             args.paths,
         )

@@ -141,12 +141,14 @@ def test_stream_benchmark_rows(tmp_path):
         width=4,
         pipeline_batches=2,
         step_repeats=1,
+        step_model="tiny_cnn",
+        step_width=4,
         root=str(tmp_path),
     )
     assert [(r["images"], r["path"]) for r in rows] == [(24, "streamed"), (24, "in memory")]
     for row in rows:
-        assert list(row) == STREAM_COLUMNS
-        assert all(row[c] > 0 for c in STREAM_COLUMNS[2:])
+        assert list(row) == STREAM_COLUMNS and row["step_model"] == "tiny_cnn w4"
+        assert all(row[c] > 0 for c in STREAM_COLUMNS if c not in ("path", "step_model"))
     files = sorted(f for _, _, names in os.walk(tmp_path / "jpeg-24" / "train") for f in names)
     assert len(files) == 24 and all(f.endswith(".jpg") for f in files)
     # Reused when complete: nothing is rewritten.

@@ -241,3 +241,35 @@ def test_label_manifest_relabels_only_the_files_it_names(tmp_path):
             data.class_names,
             write_manifest_rows(tmp_path / "u.csv", [(files[0], "emu")]),
         )
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--val-split", "1.5"], "--val-split must be in (0, 1), got 1.5"),
+        (["--dataset", "manifest", "--data-dir", "nope.csv"], "--data-dir must be the manifest"),
+        (["--stream"], "--stream applies to datasets of image files"),
+        (["--skip-bad-files"], "--skip-bad-files applies to datasets of image files"),
+        (["--dataset", "clothing1m", "--data-dir", "nowhere"], "--data-dir must be the folder"),
+    ],
+)
+def test_data_flags_are_checked_before_tensorflow(capsys, argv, message):
+    import importlib.util
+
+    script = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts", "train.py")
+    spec = importlib.util.spec_from_file_location("train_script", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(SystemExit) as exit_info:
+        module.parse_args(argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_label_flag_needs_an_existing_manifest_of_a_file_dataset(tmp_path):
+    from keras_bmm import TrainConfig
+
+    with pytest.raises(ValueError, match="labels must be an existing manifest file"):
+        TrainConfig(dataset="folder", data_dir="x", labels=str(tmp_path / "no.csv")).resolved()
+    (tmp_path / "l.csv").write_text("path,label\n")
+    with pytest.raises(ValueError, match="labels applies to datasets of image files"):
+        TrainConfig(labels=str(tmp_path / "l.csv")).resolved()
