@@ -26,6 +26,33 @@ REPORT_COLUMNS = (
 )
 
 
+def _logits_by_index(model, images, batch_size: int):
+    """`(logits, index)` of the backbone in inference mode over arrays or a dataset."""
+    from keras_bmm.bootstrapping.passes import split_inputs
+
+    if not isinstance(images, tf.data.Dataset):
+        count = len(images)
+        images = tf.data.Dataset.from_tensor_slices(images).batch(batch_size)
+    else:
+        count = None
+    # A plain call, not predict: under a multi-worker strategy each worker reports alone.
+    forward = tf.function(lambda x: model.backbone(x, training=False), reduce_retracing=True)
+    logits, indices, seen = [], [], 0
+    for batch in images:
+        x = batch[0] if isinstance(batch, tuple) else batch
+        x, index = split_inputs(x)
+        out = tf.cast(forward(tf.cast(x, tf.float32)), tf.float32).numpy()
+        logits.append(out)
+        indices.append(np.arange(seen, seen + len(out)) if index is None else np.asarray(index))
+        seen += len(out)
+    if not logits:
+        raise ValueError("The report's images are empty.")
+    logits, indices = np.concatenate(logits), np.concatenate(indices).astype(np.int64)
+    if count is not None and len(indices) != count:
+        raise ValueError(f"{count} images but {len(indices)} predictions.")
+    return logits, indices
+
+
 def noise_report(
     model,
     images,
@@ -34,26 +61,37 @@ def noise_report(
     files=None,
     batch_size: int = 256,
     sort_by: str | None = None,
+    sample_ids=None,
 ) -> list[dict]:
     """Per-sample noise report of a trained `BootstrappingModel`.
 
     One inference-mode pass over the (un-augmented) training images gives
-    each sample's prediction and loss against its given label; the mixture of
-    the last fit (the table and bounds stored in the model) turns the loss into
-    p(noisy). The corrected label is the arg-max of the target the method
-    trains towards, `(1 - B) * y + B * z` (`z`: the arg-max prediction for
-    hard bootstrapping, the softmax for soft), so it is the prediction when
-    p(noisy) > 0.5 under hard bootstrapping.
+    each sample's prediction and its loss against its given label. A beta
+    mixture is fitted to these inference-mode losses, as `BMMCallback` fits
+    one (5th-95th percentile bounds, EM), and gives p(noisy): bounds,
+    mixture and losses all come from the final model in inference mode,
+    whichever mode the run fitted its own mixtures in. The corrected label
+    is the arg-max of the target the method trains towards,
+    `(1 - B) * y + B * z` (`z`: the arg-max prediction for hard
+    bootstrapping; the softmax at the run's final temperature for soft,
+    which for MD-DYR-SH is the temperature of the last epoch trained), so it
+    is the prediction when p(noisy) > 0.5 under hard bootstrapping.
 
     Args:
-        model: a `keras_bmm.BootstrappingModel` whose mixture has been fitted.
-        images: training images `(N, ...)` in index order.
+        model: a `keras_bmm.BootstrappingModel` whose mixture has been fitted
+            (trained at least one epoch).
+        images: training images `(N, ...)` in index order, or a
+            `tf.data.Dataset` of batches (`({"image", "index"}, label)` as
+            `tracking_batches` gives, or images); with indices, a sample the
+            dataset leaves out (a file that did not decode) gets no row.
         labels: the given (possibly noisy) labels `(N,)`.
         clean_labels: the true labels, when known (adds `clean_label` and
             `is_noisy`; empty otherwise).
         files: optional file name of each image.
-        batch_size: inference batch size.
+        batch_size: inference batch size (arrays).
         sort_by: `None` (index order) or `"p_noisy"` (most suspicious first).
+        sample_ids: the `index` written for each sample (default its
+            position), e.g. its index in the full training set.
 
     Returns:
         A list of dicts with keys `REPORT_COLUMNS`.
@@ -65,6 +103,9 @@ def noise_report(
     keras_bmm.report.write_report(rows, "noise_report.csv")
     ```
     """
+    from keras_bmm.mixture.beta_mixture import fit_losses
+    from keras_bmm.mixture.normalization import normalize_losses
+
     state = model.noise_state
     if not bool(state.is_fitted()):
         raise ValueError(
@@ -73,40 +114,40 @@ def noise_report(
         )
     if sort_by not in (None, "p_noisy"):
         raise ValueError(f"sort_by must be None or 'p_noisy', got {sort_by!r}.")
-    num_classes = int(model.backbone.output.shape[-1])
-    labels = validate_labels(labels, num_classes, "given labels")
-    if len(images) != labels.size:
-        raise ValueError(f"{len(images)} images but {labels.size} labels.")
-    logits = model.backbone.predict(
-        tf.data.Dataset.from_tensor_slices(images)
-        .batch(batch_size)
-        .map(lambda x: tf.cast(x, tf.float32)),
-        verbose=0,
-    )
-    losses = per_sample_cross_entropy(labels, logits)
-    p_noisy = state.posterior(losses).numpy()
-    normalized = state.normalize(losses).numpy()
+    logits, index = _logits_by_index(model, images, batch_size)
+    num_classes = int(logits.shape[-1])
+    all_labels = validate_labels(labels, num_classes, "given labels")
+    if index.size and (index.min() < 0 or index.max() >= all_labels.size):
+        raise ValueError(f"{all_labels.size} labels, but image indices reach {index.max()}.")
+    given = all_labels[index]
+    losses = per_sample_cross_entropy(given, logits).numpy()
+    finite = np.isfinite(losses)
+    mixture, bounds = fit_losses(losses[finite])
+    normalized = normalize_losses(losses, bounds).numpy()
+    p_noisy = mixture.posterior(normalized)
     mode = BOOTSTRAP_MODES.get(model.method, "hard")
+    temperature = model.schedule.phase(state.epoch, tf.constant(True)).temperature
     targets = bootstrap_targets(
-        tf.one_hot(labels, num_classes, dtype=tf.float32), logits, p_noisy, mode
+        tf.one_hot(given, num_classes, dtype=tf.float32), logits, p_noisy, mode, temperature
     )
     corrected = np.argmax(targets.numpy(), axis=1)
     predicted = np.argmax(logits, axis=1)
     if clean_labels is not None:
         clean_labels = validate_labels(clean_labels, num_classes, "clean labels")
+    ids = index if sample_ids is None else np.asarray(sample_ids)[index]
     rows = []
-    for i in range(labels.size):
+    for row, i in enumerate(index):
         rows.append(
             {
-                "index": i,
+                "index": int(ids[row]),
                 "file": "" if files is None else files[i],
-                "given_label": int(labels[i]),
-                "predicted_label": int(predicted[i]),
-                "p_noisy": float(p_noisy[i]),
-                "normalized_loss": float(normalized[i]),
-                "corrected_label": int(corrected[i]),
+                "given_label": int(given[row]),
+                "predicted_label": int(predicted[row]),
+                "p_noisy": float(p_noisy[row]),
+                "normalized_loss": float(normalized[row]),
+                "corrected_label": int(corrected[row]),
                 "clean_label": "" if clean_labels is None else int(clean_labels[i]),
-                "is_noisy": "" if clean_labels is None else int(clean_labels[i] != labels[i]),
+                "is_noisy": "" if clean_labels is None else int(clean_labels[i] != given[row]),
             }
         )
     if sort_by == "p_noisy":

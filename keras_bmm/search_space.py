@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from keras_bmm.data.splits import holdout_split  # noqa: F401 (re-exported)
+
 #: The searchable settings: `(low, high)` defaults and whether sampled on a log scale.
 SEARCH_SPACE = {
     "mixup_alpha": ((0.5, 32.0), "log"),
@@ -83,14 +85,6 @@ def validate_space(space: dict | None, epochs: int, max_warmup: int | None = Non
             low, high = int(low), int(high)
         ranges[name] = (low, high)
     return ranges
-
-
-def holdout_split(num_samples: int, fraction: float, seed: int):
-    """Random `(train_index, val_index)` with `round(fraction * N)` held out."""
-    check_holdout(fraction)
-    order = np.random.default_rng(seed).permutation(num_samples)
-    n_val = max(1, int(round(fraction * num_samples)))
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
 def check_holdout(fraction: float) -> None:

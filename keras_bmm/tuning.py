@@ -26,7 +26,6 @@ import numpy as np
 from keras_bmm.atomic import atomic_write
 from keras_bmm.bootstrapping.objectives import per_sample_cross_entropy
 from keras_bmm.callbacks.bmm_callback import BMMCallback
-from keras_bmm.data.pipeline import eval_pipeline, steps_per_epoch, train_pipeline
 from keras_bmm.extras import require
 from keras_bmm.search_space import (  # noqa: F401 (re-exported)
     OBJECTIVES,
@@ -42,19 +41,20 @@ keras_tuner = require("keras_tuner", "tune")
 
 
 class CleanAccuracy(keras.callbacks.Callback):
-    """Adds `val_clean_accuracy`: accuracy on held-out samples the BMM judges clean."""
+    """Adds `val_clean_accuracy`: accuracy on held-out samples the BMM judges clean.
 
-    def __init__(self, images, labels, batch_size: int = 500):
+    Args:
+        data: `(image, label)` batches of the held-out samples, in order.
+        labels: their (noisy) labels.
+    """
+
+    def __init__(self, data, labels):
         super().__init__()
-        self.images = images
+        self.data = data
         self.labels = np.asarray(labels)
-        self.batch_size = batch_size
 
     def on_epoch_end(self, epoch, logs=None):
-        logits = self.model.backbone.predict(
-            eval_pipeline(self.images, self.labels, self.batch_size).map(lambda x, y: x),
-            verbose=0,
-        )
+        logits = self.model.backbone.predict(self.data.map(lambda x, y: x), verbose=0)
         losses = per_sample_cross_entropy(self.labels, logits)
         clean = self.model.noise_state.posterior(losses).numpy() < 0.5
         correct = np.argmax(logits, axis=1) == self.labels
@@ -70,7 +70,8 @@ class BMMHyperModel(keras_tuner.HyperModel):
         config: the base `TrainConfig` (resolved); searched settings replace
             its values.
         space: validated ranges, from `validate_space`.
-        data: `(x_train, y_train, x_val, y_val)`, with noisy labels.
+        data: `(train_part, y_train, held_out, y_val)`: the two parts of the
+            dataset (`DatasetPipelines.holdout`) and their noisy labels.
         num_classes, image_shape, mean, std: as the dataset's.
         augment: whether training images are augmented.
     """
@@ -111,32 +112,29 @@ class BMMHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp):
         keras.utils.set_random_seed(self.config.seed)
-        x_train = self.data[0]
+        y_train = self.data[1]
         return build_model(
             self.trial_config(hp),
             self.num_classes,
             self.image_shape,
-            len(x_train),
+            len(y_train),
             self.mean,
             self.std,
         )
 
     def fit(self, hp, model, *args, callbacks=None, **kwargs):
         config = self.trial_config(hp)
-        x_train, y_train, x_val, y_val = self.data
+        train_part, y_train, held_out, y_val = self.data
+        validation = held_out.tracking_batches(y_val, 500, indexed=False)
         return model.fit(
-            train_pipeline(
-                x_train,
-                y_train,
-                config.batch_size,
-                seed=config.seed,
-                augment=self.augment,
-                epochs=config.epochs,
+            # One epoch per iteration, keyed by Keras's epoch (BootstrappingModel
+            # adds the PipelineEpoch callback).
+            train_part.train_batches(
+                y_train, config.batch_size, seed=config.seed, augment=self.augment
             ),
             epochs=config.epochs,
-            steps_per_epoch=steps_per_epoch(len(y_train), config.batch_size),
-            validation_data=eval_pipeline(x_val, y_val, 500),
-            callbacks=[BMMCallback(), CleanAccuracy(x_val, y_val), *(callbacks or [])],
+            validation_data=validation,
+            callbacks=[BMMCallback(), CleanAccuracy(validation, y_val), *(callbacks or [])],
             shuffle=False,
             verbose=config.verbose,
         )
@@ -190,12 +188,12 @@ def tune(
     directory = directory or os.path.join("runs", f"tune-{name}")
     data = dataset_of(config)
     noise = noise_of(config, data)
-    train_index, val_index = holdout_split(data.num_train, holdout, config.seed)
+    train_part, held_out = data.holdout(holdout, config.seed)
     split = (
-        data.train_images[train_index],
-        noise.labels[train_index],
-        data.train_images[val_index],
-        noise.labels[val_index],
+        train_part,
+        noise.labels[train_part.sample_ids],
+        held_out,
+        noise.labels[held_out.sample_ids],
     )
     augment = data.augment if config.augment is None else config.augment
     hypermodel = BMMHyperModel(

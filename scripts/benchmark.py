@@ -8,6 +8,7 @@ Sub-benchmarks:
     accuracy  the cpu preset on the real CIFAR-10, one or more methods per call
     transfer  a backbone pretrained on five CIFAR-10 classes, fine-tuned on the
               five others with noisy labels, against the same from scratch
+    stream    streamed vs in-memory data: pipeline images/s and a training epoch's peak memory
 
 The CIFAR-10 JPEG archive comes from --data-dir or $KERAS_BMM_CIFAR10_ARCHIVE.
 
@@ -19,6 +20,7 @@ Examples:
     python scripts/benchmark.py accuracy --table
     python scripts/benchmark.py transfer --method ce mixup m-dyr-h --noise sym:0.5
     python scripts/benchmark.py transfer --table --markdown
+    python scripts/benchmark.py stream --sizes 2000 20000
 """
 
 from __future__ import annotations
@@ -87,8 +89,28 @@ def build_parser() -> argparse.ArgumentParser:
     acc.add_argument("--data-dir", default=None, help="default: the preset's")
     acc.add_argument("--run-root", default=os.path.join("runs", "benchmark"))
     acc.add_argument("--table", action="store_true", help="only print the finished runs")
+    stream = sub.add_parser("stream", help="streamed vs in-memory: speed and peak memory")
+    stream.add_argument("--sizes", type=int, nargs="+", default=[2_000, 20_000])
+    stream.add_argument("--image-size", type=int, default=224)
+    stream.add_argument("--batch-size", type=int, default=64)
+    stream.add_argument(
+        "--model", choices=("tiny_cnn", "small_cnn", "preact_resnet18"), default="tiny_cnn"
+    )
+    stream.add_argument("--width", type=int, default=16)
+    stream.add_argument("--pipeline-batches", type=int, default=40)
+    stream.add_argument("--step-repeats", type=int, default=5)
+    stream.add_argument(
+        "--step-model",
+        choices=("tiny_cnn", "small_cnn", "preact_resnet18"),
+        default="preact_resnet18",
+    )
+    stream.add_argument("--step-width", type=int, default=16)
+    stream.add_argument("--root", help="keep the generated JPEGs here (default: a temp folder)")
+    stream.add_argument(
+        "--paths", nargs="+", choices=("streamed", "in memory"), default=["streamed", "in memory"]
+    )
     add_transfer_parser(sub)
-    for p in (step, pipe, bmm, rec, acc, sub.choices["transfer"]):
+    for p in (step, pipe, bmm, rec, acc, stream, sub.choices["transfer"]):
         p.add_argument("--json", help="write the rows to this JSON file")
         p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     return parser
@@ -153,6 +175,22 @@ def main(argv=None) -> list[dict]:
         from benchmarks.transfer import COLUMNS, collect, transfer_benchmark
 
         rows = collect(args.run_root) if args.table else transfer_benchmark(args)
+    elif args.benchmark == "stream":
+        from benchmarks.stream import COLUMNS, stream_benchmark
+
+        rows = stream_benchmark(
+            args.sizes,
+            args.image_size,
+            args.batch_size,
+            args.model,
+            args.width,
+            args.pipeline_batches,
+            args.step_repeats,
+            args.step_model,
+            args.step_width,
+            args.root,
+            args.paths,
+        )
     else:
         from benchmarks.accuracy import COLUMNS, accuracy_run, collect
 

@@ -4,6 +4,7 @@ Examples:
     python scripts/train.py --dataset digits --noise 0.8 --method m-dyr-h
     python scripts/train.py --preset cpu --data-dir cifar10-jpeg.tar.gz --noise 0.5 --method ce
     python scripts/train.py --preset paper --dataset cifar100 --noise 0.5
+    python scripts/train.py --dataset manifest --data-dir labels.csv --val-split 0.1
 """
 
 import os

@@ -11,6 +11,8 @@ from benchmarks.accuracy import RESULT_FILE, accuracy_run, collect, run_name
 from benchmarks.bmm import bmm_benchmark, keras_bmm_posterior, synthetic_losses
 from benchmarks.common import format_table, write_json
 from benchmarks.step import step_benchmark
+from benchmarks.stream import COLUMNS as STREAM_COLUMNS
+from benchmarks.stream import make_collection, stream_benchmark
 
 
 def test_posteriors_agree_with_the_reference_pipeline_within_its_lookup_bins():
@@ -136,3 +138,28 @@ def test_accuracy_run_refuses_a_finished_run_with_other_settings(tmp_path, monke
     (run_dir / RESULT_FILE).write_text(json.dumps({"run": "stale"}))
     with pytest.raises(ValueError, match=r"other settings \['epochs'\]"):
         accuracy_run("m-dyr-h", 0.5, None, str(tmp_path))
+
+
+def test_stream_benchmark_rows(tmp_path):
+    """Each data path measured in its own process on a tiny generated JPEG collection."""
+    rows = stream_benchmark(
+        sizes=(24,),
+        image_size=32,
+        batch_size=8,
+        width=4,
+        pipeline_batches=2,
+        step_repeats=1,
+        step_model="tiny_cnn",
+        step_width=4,
+        root=str(tmp_path),
+    )
+    assert [(r["images"], r["path"]) for r in rows] == [(24, "streamed"), (24, "in memory")]
+    for row in rows:
+        assert list(row) == STREAM_COLUMNS and row["step_model"] == "tiny_cnn w4"
+        assert all(row[c] > 0 for c in STREAM_COLUMNS if c not in ("path", "step_model"))
+    files = sorted(f for _, _, names in os.walk(tmp_path / "jpeg-24" / "train") for f in names)
+    assert len(files) == 24 and all(f.endswith(".jpg") for f in files)
+    # Reused when complete: nothing is rewritten.
+    stamp = os.path.getmtime(tmp_path / "jpeg-24" / "train" / "class00" / "000000.jpg")
+    make_collection(str(tmp_path / "jpeg-24"), 24)
+    assert os.path.getmtime(tmp_path / "jpeg-24" / "train" / "class00" / "000000.jpg") == stamp

@@ -191,3 +191,146 @@ def test_image_folder_on_real_cifar10(tmp_path):
     )
     # The extraction is cached: a second call reuses it.
     assert extracted_folder(SHARED_CIFAR10, cache=str(tmp_path)) == root
+
+
+def test_random_resized_crop_covers_an_allowed_box():
+    """An affine ramp image reveals the crop: the output's first and last rows and
+    columns give the box, whose area and aspect ratio must lie in the ranges."""
+    from keras_bmm.data.augment import (
+        RESIZED_CROP_RATIO,
+        RESIZED_CROP_SCALE,
+        random_resized_crop,
+    )
+
+    h, w = 200, 160
+    rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    image = np.stack([rows, cols, np.zeros_like(rows)], -1).astype(np.float32)
+    areas, flips = [], set()
+    for s in range(40):
+        out = random_resized_crop(tf.constant(image), (32, 32), tf.constant([s, 3])).numpy()
+        assert out.shape == (32, 32, 3)
+        assert np.array_equal(
+            out, random_resized_crop(tf.constant(image), (32, 32), tf.constant([s, 3])).numpy()
+        )
+        row_step = out[1, 0, 0] - out[0, 0, 0]
+        col_step = out[0, 1, 1] - out[0, 0, 1]
+        flips.add(bool(col_step < 0))
+        # Bilinear resizing of a ramp is a ramp: the box spans 32 steps each way.
+        box_h, box_w = abs(row_step) * 32, abs(col_step) * 32
+        area = box_h * box_w / (h * w)
+        areas.append(area)
+        whole = abs(area - 1.0) < 0.02
+        assert whole or RESIZED_CROP_SCALE[0] - 0.01 <= area <= RESIZED_CROP_SCALE[1] + 0.01
+        assert (
+            whole or RESIZED_CROP_RATIO[0] - 0.02 <= box_w / box_h <= RESIZED_CROP_RATIO[1] + 0.02
+        )
+        top, left = out[:, :, 0].min(), out[:, :, 1].min()
+        assert top >= -0.5 and left >= -0.5
+        assert out[:, :, 0].max() <= h - 0.5 and out[:, :, 1].max() <= w - 0.5
+    assert flips == {True, False} and np.ptp(areas) > 0.3
+
+
+def test_worker_parts_split_every_global_batch():
+    from keras_bmm.data.pipeline import worker_parts
+
+    positions, sizes = worker_parts(11, 4, 0, 1, 1)
+    np.testing.assert_array_equal(positions, np.arange(11))
+    np.testing.assert_array_equal(sizes, [4, 4, 3])
+    parts = [worker_parts(11, 4, w, 2, 2) for w in range(2)]
+    # Global step k: worker 0's two replicas, then worker 1's, cover batch k.
+    for step in range(3):
+        covered = []
+        for positions, sizes in parts:
+            ends = np.cumsum(sizes)
+            starts = ends - sizes
+            for r in range(2):
+                k = 2 * step + r
+                covered.extend(positions[starts[k] : ends[k]])
+        np.testing.assert_array_equal(covered, np.arange(4 * step, min(4 * step + 4, 11)))
+    np.testing.assert_array_equal(parts[0][1], [1, 1, 1, 1, 1, 1])
+    np.testing.assert_array_equal(parts[1][1], [1, 1, 1, 1, 1, 0])
+
+
+def test_sharded_streamed_pipelines_read_their_part_of_the_single_device_batches(tmp_path):
+    from helpers.images import write_folder
+
+    root = write_folder(tmp_path / "ds", ["a", "b"], per_class=6)
+    data = load_dataset("folder", root, image_size=(8, 8), stream=True)
+
+    def batches(shard):
+        ds = data.train_batches(data.train_labels, 5, seed=2, augment=True, shard=shard)
+        return [(x["index"].numpy(), x["image"].numpy()) for x, _ in ds]
+
+    single = batches((0, 1, 1))
+    workers = [batches((w, 2, 1)) for w in range(2)]
+    assert [len(b) for b in workers] == [3, 3]
+    for step, (index, image) in enumerate(single):
+        mine = [workers[w][step] for w in range(2)]
+        np.testing.assert_array_equal(np.concatenate([m[0] for m in mine]), index)
+        np.testing.assert_array_equal(np.concatenate([m[1] for m in mine]), image)
+    replicas = batches((0, 1, 2))  # one worker, two replicas: two batches per step
+    np.testing.assert_array_equal(
+        np.concatenate([i for i, _ in replicas]), np.concatenate([i for i, _ in single])
+    )
+
+
+def test_fit_from_initial_epoch_sees_that_epochs_batches():
+    """`train_pipeline(epochs=None)` and `fit(initial_epoch=k)`: epoch k's batches,
+    as in an uninterrupted run (the BootstrappingModel adds PipelineEpoch)."""
+    import keras
+
+    from keras_bmm import BootstrappingModel
+
+    class Recorder(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def call(self, x, training=None):
+            if training and hasattr(x, "numpy"):
+                self.seen.append(x.numpy()[:, 0, 0, 0].astype(int).tolist())
+            return x
+
+    images = np.broadcast_to(np.arange(20, dtype=np.float32)[:, None, None, None], (20, 2, 2, 1))
+    labels = np.arange(20) % 2
+
+    def run(initial_epoch):
+        recorder = Recorder()
+        backbone = keras.Sequential(
+            [keras.Input((2, 2, 1)), recorder, keras.layers.Flatten(), keras.layers.Dense(2)]
+        )
+        model = BootstrappingModel(backbone, method="ce", num_samples=20)
+        model.compile(optimizer="sgd", run_eagerly=True)
+        ds = train_pipeline(images, labels, 8, seed=4)
+        model.fit(ds, epochs=3, initial_epoch=initial_epoch, verbose=0)
+        return recorder.seen
+
+    whole, resumed = run(0), run(2)
+    assert len(whole) == 9 and len(resumed) == 3
+    assert resumed == whole[6:]
+    epochs = [sum(whole[3 * e : 3 * e + 3], []) for e in range(3)]
+    assert all(sorted(e) == list(range(20)) for e in epochs) and epochs[0] != epochs[1]
+
+
+def test_truncated_or_corrupt_archive_names_the_archive(tmp_path):
+    import tarfile
+
+    src = tmp_path / "src" / "train" / "a"
+    src.mkdir(parents=True)
+    for i in range(20):
+        (src / f"{i}.bin").write_bytes(np.random.default_rng(i).bytes(20000))
+    good = tmp_path / "good.tar.gz"
+    with tarfile.open(good, "w:gz") as archive:
+        archive.add(tmp_path / "src", arcname="ds")
+    data = good.read_bytes()
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    junk = tmp_path / "junk.tar.gz"
+    junk.write_bytes(b"not an archive" * 50)
+    for archive in (cut, junk):
+        with pytest.raises(ValueError, match=rf"{archive.name}' is truncated or corrupt"):
+            extracted_folder(str(archive), cache=str(tmp_path / "cache"))
+    assert not os.path.exists(tmp_path / "cache") or os.listdir(tmp_path / "cache") == []
+    assert os.path.isdir(
+        os.path.join(extracted_folder(str(good), cache=str(tmp_path / "c")), "train")
+    )

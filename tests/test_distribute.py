@@ -1,5 +1,6 @@
 """tf.distribute: MirroredStrategy on 2 logical CPUs, and 2 real workers on 127.0.0.1."""
 
+import csv
 import json
 import os
 import socket
@@ -174,3 +175,55 @@ def test_non_zero_task_without_multiworker_trains_and_writes_its_run(
         assert (run / name).exists(), name
     assert not list(run.glob("worker-*"))
     assert result.export_path and os.path.exists(result.export_path)
+
+
+def test_two_workers_stream_their_own_files_and_record_every_sample_once(tmp_path):
+    """train() over streamed files on 2 workers: in each epoch each worker decodes
+    only its part of every global batch, and every sample's loss is recorded once."""
+    from collections import Counter
+
+    from helpers.images import write_folder
+
+    root = write_folder(tmp_path / "ds", ["a", "b", "c"], per_class=10)
+    workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+    procs = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    os.path.join(HELPERS, "multiworker_stream_run.py"),
+                    str(tmp_path / f"worker{index}.json"),
+                    root,
+                    str(tmp_path / "run"),
+                ],
+                env=dict(ENV, TF_CONFIG=json.dumps(tf_config)),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
+    try:
+        logs = [p.communicate(timeout=600)[0] for p in procs]
+    finally:
+        for p in procs:  # bounded: never leave a worker behind
+            p.kill()
+    assert all(p.returncode == 0 for p in procs), "\n".join(log[-3000:] for log in logs)
+    results = [json.loads((tmp_path / f"worker{i}.json").read_text()) for i in range(2)]
+    assert results[0]["replicas"] == 2
+    for result in results:  # 24 training samples (6 held out), each once per epoch
+        assert result["counts"] == [[1, 1, 24], [1, 1, 24]]
+        assert len(result["noisy_val_accuracy"]) == 2 and result["report_rows"] == 24
+    with open(tmp_path / "run" / "noise_report.csv") as f:
+        trained = {row["file"] for row in csv.DictReader(f)}
+    assert len(trained) == 24
+    # In each epoch each worker decodes its own part of every global batch, once:
+    # no file twice, none by both (the held-out evaluation reads its own files).
+    for epoch in range(2):
+        reads = [Counter(p for e, p in r["reads"] if e == epoch and p in trained) for r in results]
+        assert not set(reads[0]) & set(reads[1])
+        assert set(reads[0]) | set(reads[1]) == trained
+        assert set(reads[0].values()) == set(reads[1].values()) == {1}
+        assert len(reads[0]) == len(reads[1]) == 12
+    assert os.path.exists(tmp_path / "run" / "worker-1" / "noise_report.csv")

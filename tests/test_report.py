@@ -138,3 +138,102 @@ def test_report_script_on_a_saved_run(run, tmp_path):
         timeout=300,
     )
     assert missing.returncode == 1 and "no keras-bmm run" in missing.stderr
+
+
+def test_report_bounds_and_losses_come_from_one_inference_mode_pass(run):
+    """The run trained in fast mode (mixtures fitted on training-mode losses); the
+    report's normalised losses use the percentiles of its own inference-mode losses."""
+    from keras_bmm.data import load_digits
+
+    images = load_digits().train_images
+    logits = run.model.backbone.predict(images, verbose=0).astype(np.float64)
+    logits -= logits.max(1, keepdims=True)
+    log_p = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    labels = run.noise.labels
+    losses = -log_p[np.arange(labels.size), labels]
+    low, high = np.percentile(losses, [5, 95])
+    rows = {int(r["index"]): r for r in read_csv(run.report_path)}
+    normalized = np.array([float(rows[i]["normalized_loss"]) for i in range(labels.size)])
+    inside = (normalized > 0.01) & (normalized < 0.99)
+    assert inside.sum() > labels.size // 2
+    np.testing.assert_allclose(
+        normalized[inside], ((losses - low) / (high - low))[inside], rtol=1e-3, atol=1e-4
+    )
+    p = np.array([float(rows[i]["p_noisy"]) for i in range(labels.size)])
+    order = np.argsort(losses)
+    assert np.all(np.diff(p[order]) >= -1e-9)  # p(noisy) is a function of the loss
+
+
+def fitted_model(backbone, method, images, labels, **kwargs):
+    from keras_bmm import BootstrappingModel
+    from keras_bmm.mixture import fit_losses
+
+    model = BootstrappingModel(backbone, method=method, num_samples=len(labels), **kwargs)
+    model.compile(optimizer="sgd")
+    model.build((None, *images.shape[1:]))
+    spread = np.random.default_rng(0).gamma(2.0, 0.5, len(labels))
+    model.noise_state.set_mixture(*fit_losses(spread))
+    return model
+
+
+def test_report_takes_the_class_count_from_the_logits_of_a_subclassed_backbone():
+    import keras
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.flatten = keras.layers.Flatten()
+            self.dense = keras.layers.Dense(4)
+
+        def call(self, x, training=None):
+            return self.dense(self.flatten(x))
+
+    rng = np.random.default_rng(1)
+    images = rng.normal(size=(30, 3, 3, 1)).astype("float32")
+    labels = rng.integers(0, 4, 30)
+    model = fitted_model(Net(), "m-dyr-h", images, labels, warmup_epochs=0)
+    rows = noise_report(model, images, labels)
+    assert len(rows) == 30 and {r["given_label"] for r in rows} <= {0, 1, 2, 3}
+    predicted = np.argmax(model.backbone(images).numpy(), 1)
+    assert [r["predicted_label"] for r in rows] == predicted.tolist()
+
+
+def test_md_dyr_sh_corrected_labels_use_the_runs_final_temperature():
+    """After the temperature's fall (1 -> 0.001) the soft target is the hard one:
+    the corrected label must follow (1 - B) y + B softmax(logits / 0.001)."""
+    import keras
+
+    rng = np.random.default_rng(2)
+    images = rng.normal(size=(300, 6)).astype("float32")
+    labels = rng.integers(0, 5, 300)
+    backbone = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(
+                5, kernel_initializer=keras.initializers.RandomNormal(0, 0.6, seed=3)
+            ),
+        ]
+    )
+    model = fitted_model(
+        backbone,
+        "md-dyr-sh",
+        images,
+        labels,
+        warmup_epochs=0,
+        dynamic_epochs=1,
+        temperature_epochs=3,
+    )
+    model.noise_state.set_epoch(7)  # past warm-up + dynamic mixup + the temperature's fall
+    rows = sorted(noise_report(model, images, labels), key=lambda r: r["index"])
+    p = np.array([r["p_noisy"] for r in rows])[:, None]
+    logits = backbone(images).numpy().astype(np.float64)
+
+    def corrected(temperature):
+        scaled = logits / temperature
+        soft = np.exp(scaled - scaled.max(1, keepdims=True))
+        soft /= soft.sum(1, keepdims=True)
+        return np.argmax((1 - p) * np.eye(5)[labels] + p * soft, axis=1)
+
+    final, first = corrected(1e-3), corrected(1.0)
+    assert (final != first).sum() >= 5  # the temperature matters for these samples
+    np.testing.assert_array_equal([r["corrected_label"] for r in rows], final)

@@ -17,6 +17,7 @@ from keras_bmm.bootstrapping.mixup_sampler import MixupSampler
 from keras_bmm.bootstrapping.noise_model_state import NoiseModelState
 from keras_bmm.bootstrapping.schedule import PhaseSchedule
 from keras_bmm.bootstrapping.soft_target_model import SoftTargetModel
+from keras_bmm.data.pipeline_epoch import with_pipeline_epoch
 
 
 @keras.saving.register_keras_serializable(package="keras_bmm")
@@ -158,14 +159,19 @@ class BootstrappingModel(SoftTargetModel):
         return self.backbone(images, training=training)
 
     def fit(self, *args, callbacks=None, **kwargs):
-        """`keras.Model.fit`; a bootstrapping method needs a callback that fits the mixture."""
+        """`keras.Model.fit`; a bootstrapping method needs a callback that fits the mixture.
+
+        A dataset from `keras_bmm.data.train_pipeline(..., epochs=None)` gets a
+        `keras_bmm.data.PipelineEpoch`, so each epoch reads its own batches.
+        """
         updaters = [c for c in callbacks or [] if getattr(c, "updates_noise_model", False)]
         if self.uses_bmm and not updaters:
             raise ValueError(
                 f"method={self.method!r} bootstraps with a beta mixture fitted at each epoch's "
                 "end: pass callbacks=[keras_bmm.BMMCallback()] to fit()."
             )
-        return super().fit(*args, callbacks=callbacks, **kwargs)
+        x = args[0] if args else kwargs.get("x")
+        return super().fit(*args, callbacks=with_pipeline_epoch(x, callbacks), **kwargs)
 
     def get_config(self):
         return {

@@ -1,20 +1,41 @@
 """Datasets and indexed input pipelines.
 
-- `catalog`: `load_dataset` by name;
-- `dataset`: `ImageDataset`, a train/test split held in memory;
-- `digits`, `tfds`, `folder`, `archive`: the loaders;
-- `pipeline`: indexed `tf.data` training and evaluation pipelines.
+- `catalog`: `load_dataset` by name, in memory or streamed;
+- `dataset`: `ImageDataset`, images held in memory;
+- `streamed`: `StreamedDataset`, images read from their files during training;
+- `interface`: `DatasetPipelines`, the pipelines and splits both offer;
+- `file_table`, `listing`, `manifest`, `clothing1m`: file tables and their
+  sources (no TensorFlow); `digits`, `tfds`, `folder`, `archive`: the loaders;
+- `pipeline`, `source`, `augment`, `decoding`: indexed `tf.data` pipelines;
+  `pipeline_epoch`: `PipelineEpoch`; `bad_files`: `BadFiles`.
 """
 
 from keras_bmm.lazy import lazy_exports
 
 #: Every dataset name `load_dataset` knows.
-DATASETS = ("digits", "cifar10", "cifar100", "cifar10_n", "cifar100_n", "folder")
+DATASETS = (
+    "digits",
+    "cifar10",
+    "cifar100",
+    "cifar10_n",
+    "cifar100_n",
+    "folder",
+    "manifest",
+    "clothing1m",
+)
+
+#: The datasets made of image files (which `labels`, `stream` and `skip_bad_files` apply to).
+FILE_DATASETS = ("folder", "manifest", "clothing1m")
 
 __all__ = [
+    "BadFiles",
     "CIFAR_N_LABEL_SETS",
     "DATASETS",
+    "FILE_DATASETS",
+    "FileTable",
     "ImageDataset",
+    "PipelineEpoch",
+    "StreamedDataset",
     "augment_image",
     "eval_pipeline",
     "extracted_folder",
@@ -23,16 +44,24 @@ __all__ = [
     "load_dataset",
     "load_digits",
     "load_image_folder",
+    "random_resized_crop",
+    "read_clothing1m",
+    "read_manifest",
     "steps_per_epoch",
     "train_pipeline",
+    "write_manifest",
 ]
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "BadFiles": "keras_bmm.data.bad_files",
         "CIFAR_N_LABEL_SETS": "keras_bmm.data.tfds",
+        "FileTable": "keras_bmm.data.file_table",
         "ImageDataset": "keras_bmm.data.dataset",
-        "augment_image": "keras_bmm.data.pipeline",
+        "PipelineEpoch": "keras_bmm.data.pipeline_epoch",
+        "StreamedDataset": "keras_bmm.data.streamed",
+        "augment_image": "keras_bmm.data.augment",
         "eval_pipeline": "keras_bmm.data.pipeline",
         "extracted_folder": "keras_bmm.data.archive",
         "load_cifar": "keras_bmm.data.tfds",
@@ -40,7 +69,11 @@ __getattr__, __dir__ = lazy_exports(
         "load_dataset": "keras_bmm.data.catalog",
         "load_digits": "keras_bmm.data.digits",
         "load_image_folder": "keras_bmm.data.folder",
+        "random_resized_crop": "keras_bmm.data.augment",
+        "read_clothing1m": "keras_bmm.data.clothing1m",
+        "read_manifest": "keras_bmm.data.manifest",
         "steps_per_epoch": "keras_bmm.data.pipeline",
         "train_pipeline": "keras_bmm.data.pipeline",
+        "write_manifest": "keras_bmm.data.manifest",
     },
 )

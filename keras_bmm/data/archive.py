@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import tarfile
+import zlib
 
 from keras_bmm.atomic import atomic_directory
 
@@ -30,7 +32,11 @@ def extracted_folder(path: str, cache: str | None = None) -> str:
         cache: where to extract archives.
 
     Returns:
-        The folder that holds `train/` and `test/`.
+        The folder that holds `train/` (and `test/`).
+
+    Raises:
+        FileNotFoundError: if the archive does not exist.
+        ValueError: naming the archive when it is truncated or corrupt.
     """
     if os.path.isdir(path) or not path.endswith(ARCHIVE_SUFFIXES):
         return path
@@ -43,12 +49,19 @@ def extracted_folder(path: str, cache: str | None = None) -> str:
     cache = cache or cache_dir()
     target = os.path.join(cache, f"{name}-{stat.st_size}-{int(stat.st_mtime)}")
     if not os.path.isdir(target):
-        # A concurrent extraction of the same archive keeps whichever finished first.
-        with atomic_directory(target) as staging, tarfile.open(path) as archive:
-            try:
-                archive.extractall(staging, filter="data")
-            except TypeError:  # Python without extraction filters
-                archive.extractall(staging)
+        try:
+            # A concurrent extraction of the same archive keeps whichever finished first.
+            with atomic_directory(target) as staging, tarfile.open(path) as archive:
+                try:
+                    archive.extractall(staging, filter="data")
+                except TypeError:  # Python without extraction filters
+                    archive.extractall(staging)
+        except (EOFError, tarfile.TarError, zlib.error, gzip.BadGzipFile) as error:
+            raise ValueError(
+                f"Dataset archive {path!r} is truncated or corrupt and cannot be extracted "
+                f"({type(error).__name__}: {str(error).splitlines()[0]}); download or copy it "
+                "again."
+            ) from None
     entries = [e for e in os.listdir(target) if not e.startswith(".")]
     if "train" not in entries and len(entries) == 1:
         return os.path.join(target, entries[0])

@@ -1,4 +1,4 @@
-"""`ImageDataset`: a labelled train/test split held in memory."""
+"""`ImageDataset`: a labelled train split (and optional test split) held in memory."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ import dataclasses
 
 import numpy as np
 
+from keras_bmm.data.interface import DatasetPipelines
 from keras_bmm.noise import validate_labels
 
 
 @dataclasses.dataclass
-class ImageDataset:
-    """Images and integer labels of a train and a test split.
+class ImageDataset(DatasetPipelines):
+    """Images and integer labels of a train and an optional test split, in memory.
+
+    Its pipelines (`train_batches`, `tracking_batches`, `eval_batches`) and
+    splits (`holdout`) are those of every dataset (`DatasetPipelines`).
 
     Attributes:
         name: the dataset's name.
@@ -19,8 +23,8 @@ class ImageDataset:
             images, float32 for the embedded digits).
         train_labels: int64 array `(N,)`, the labels as given: the clean
             labels of a benchmark dataset, or the human labels of CIFAR-N.
-        test_images: array `(M, H, W, C)`.
-        test_labels: int64 array `(M,)` of clean labels.
+        test_images: array `(M, H, W, C)`, or `None` without a test split.
+        test_labels: int64 array `(M,)` of clean labels, or `None`.
         class_names: one name per class, in label order.
         mean: per-channel mean of the raw pixels, which the model subtracts.
         std: per-channel standard deviation, which the model divides by.
@@ -29,19 +33,27 @@ class ImageDataset:
         train_clean_labels: int64 array `(N,)` of ground-truth labels when
             `train_labels` are themselves noisy (CIFAR-N), else `None`.
         train_files: file of each training image, for image folders.
+        valid: indices of the training images that decoded, when files that
+            did not were left out (`skip_bad_files`); `None`: all.
+        bad_files: the `BadFiles` left out, or `None`.
+        pool_index: after `holdout`, each sample's index in the full
+            training set (`sample_ids`).
     """
 
     name: str
     train_images: np.ndarray
     train_labels: np.ndarray
-    test_images: np.ndarray
-    test_labels: np.ndarray
+    test_images: np.ndarray | None
+    test_labels: np.ndarray | None
     class_names: tuple
     mean: tuple = (0.0,)
     std: tuple = (1.0,)
     augment: bool = False
     train_clean_labels: np.ndarray | None = None
     train_files: tuple | None = None
+    valid: np.ndarray | None = None
+    bad_files: object = None
+    pool_index: np.ndarray | None = None
 
     def __post_init__(self):
         self.class_names = tuple(self.class_names)
@@ -52,11 +64,11 @@ class ImageDataset:
                 self.train_clean_labels, self.num_classes, "clean train labels"
             )
         self.train_labels = validate_labels(self.train_labels, self.num_classes, "train labels")
-        self.test_labels = validate_labels(self.test_labels, self.num_classes, "test labels")
-        for split, images, labels in (
-            ("train", self.train_images, self.train_labels),
-            ("test", self.test_images, self.test_labels),
-        ):
+        splits = [("train", self.train_images, self.train_labels)]
+        if self.test_images is not None or self.test_labels is not None:
+            self.test_labels = validate_labels(self.test_labels, self.num_classes, "test labels")
+            splits.append(("test", self.test_images, self.test_labels))
+        for split, images, labels in splits:
             if len(images) == 0:
                 raise ValueError(f"The {split} split of {self.name!r} is empty.")
             if len(images) != len(labels):
@@ -65,16 +77,52 @@ class ImageDataset:
                 )
 
     @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    @property
-    def num_train(self) -> int:
-        return len(self.train_labels)
-
-    @property
     def image_shape(self) -> tuple:
         return tuple(self.train_images.shape[1:])
+
+    @property
+    def has_test(self) -> bool:
+        """Whether the dataset has a test split."""
+        return self.test_images is not None
+
+    #: Images are held in memory, not read from their files during training.
+    streams = False
+
+    @property
+    def input_dtype(self) -> str:
+        """The dtype of the raw images (the exported model's input)."""
+        return np.dtype(self.train_images.dtype).name
+
+    def train_source(self):
+        from keras_bmm.data.source import array_source
+
+        return array_source(self.train_images, valid=self.valid)
+
+    def test_source(self):
+        if self.test_images is None:
+            return None
+        from keras_bmm.data.source import array_source
+
+        return array_source(self.test_images)
+
+    def subset(self, indices) -> ImageDataset:
+        """The training samples at `indices` (sorted), with the same test split."""
+        indices = np.asarray(indices, dtype=np.int64)
+        valid = None
+        if self.valid is not None:
+            valid = np.flatnonzero(np.isin(indices, self.valid))
+        clean = self.train_clean_labels
+        return dataclasses.replace(
+            self,
+            train_images=self.train_images[indices],
+            train_labels=self.train_labels[indices],
+            train_clean_labels=None if clean is None else clean[indices],
+            train_files=None
+            if self.train_files is None
+            else tuple(self.train_files[i] for i in indices),
+            valid=valid,
+            pool_index=self.sample_ids[indices],
+        )
 
 
 def channel_stats(images: np.ndarray, chunk: int = 4096) -> tuple:

@@ -1,4 +1,4 @@
-"""`load_image_folder`: a user's own images as `ROOT/{train,test}/<class>/*`."""
+"""Image files into memory: `load_image_folder` (`ROOT/<split>/<class>/*`) and any `FileTable`."""
 
 from __future__ import annotations
 
@@ -8,60 +8,16 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from keras_bmm.data.bad_files import BadFiles
 from keras_bmm.data.dataset import ImageDataset, channel_stats
-
-#: File extensions read as images (case-insensitive).
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
-
-
-def list_class_files(split_dir: str, per_class: int | None = None) -> dict:
-    """Maps each class folder of `split_dir` (sorted) to its sorted image files.
-
-    Args:
-        split_dir: a folder holding one sub-folder per class.
-        per_class: keep only the first `per_class` files of each class, by
-            file name.
-
-    Returns:
-        A dict `{class_name: [path, ...]}` in sorted class order.
-
-    Raises:
-        FileNotFoundError: if `split_dir` does not exist.
-        ValueError: if it has no class folders, or a class folder holds no
-            images.
-    """
-    if not os.path.isdir(split_dir):
-        raise FileNotFoundError(f"Image folder {split_dir!r} does not exist.")
-    classes = sorted(
-        entry.name for entry in os.scandir(split_dir) if entry.is_dir() and entry.name[0] != "."
-    )
-    if not classes:
-        raise ValueError(
-            f"{split_dir!r} holds no class folders; expected {split_dir}/<class>/<image>."
-        )
-    files = {}
-    for name in classes:
-        folder = os.path.join(split_dir, name)
-        images = sorted(
-            entry.path
-            for entry in os.scandir(folder)
-            if entry.is_file() and entry.name.lower().endswith(IMAGE_EXTENSIONS)
-        )
-        if not images:
-            raise ValueError(
-                f"Class folder {folder!r} holds no images ({', '.join(IMAGE_EXTENSIONS)})."
-            )
-        files[name] = images[:per_class] if per_class else images
-    return files
-
-
-def _read(path, channels: int):
-    return tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+from keras_bmm.data.decoding import DECODE_ERRORS, flagged, read_image
+from keras_bmm.data.file_table import FileTable
+from keras_bmm.data.listing import IMAGE_EXTENSIONS, list_class_files  # noqa: F401 (public)
 
 
 def _decode(path, channels: int, size, resize: bool):
     """The decoded image resized to `size`, or, unresized, whether it had that size."""
-    image = _read(path, channels)
+    image = read_image(path, channels)
     if resize:
         image = tf.image.resize(image, size)
         image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
@@ -71,7 +27,24 @@ def _decode(path, channels: int, size, resize: bool):
     return tf.ensure_shape(image, (*size, channels)), fits
 
 
-def decode_images(paths, channels: int = 3, image_size=None, desc: str = "decoding") -> np.ndarray:
+def _first_size(paths, channels: int, skip: bool):
+    for path in paths:
+        try:
+            return tuple(read_image(path, channels).shape[:2])
+        except DECODE_ERRORS as error:
+            if not skip:
+                message = error.message.splitlines()[0]
+                raise ValueError(f"Cannot decode image file {path!r}: {message}") from None
+    raise ValueError("No image file decodes.")
+
+
+def decode_images(
+    paths,
+    channels: int = 3,
+    image_size=None,
+    desc: str = "decoding",
+    skip_bad_files: bool = False,
+):
     """Decodes image files into one uint8 array `(N, H, W, channels)` with tf.data.
 
     Files are read and decoded in parallel (`AUTOTUNE`), with a progress bar.
@@ -82,13 +55,17 @@ def decode_images(paths, channels: int = 3, image_size=None, desc: str = "decodi
         image_size: `(H, W)` to resize every image to; `None` requires all
             images to have the size of the first.
         desc: label of the progress bar.
+        skip_bad_files: give files that do not decode a zero image instead
+            of raising, and return which decoded.
 
     Returns:
-        The decoded images.
+        The decoded images; with `skip_bad_files`, `(images, decoded)` where
+        `decoded` is a bool array.
 
     Raises:
-        ValueError: naming the first file that cannot be decoded, or the first
-            whose size differs when `image_size` is `None`.
+        ValueError: naming the first file that cannot be decoded (without
+            `skip_bad_files`), or the first whose size differs when
+            `image_size` is `None`.
     """
     paths = list(paths)
     if not paths:
@@ -97,40 +74,132 @@ def decode_images(paths, channels: int = 3, image_size=None, desc: str = "decodi
     if resize:
         size = tuple(int(s) for s in image_size)
     else:
-        _raise_first_corrupt(paths[:1], channels)
-        size = tuple(_read(paths[0], channels).shape[:2])
-    ds = tf.data.Dataset.from_tensor_slices(paths).map(
-        lambda p: _decode(p, channels, size, resize), num_parallel_calls=tf.data.AUTOTUNE
-    )
-    chunks, fits, done = [], [], 0
+        size = _first_size(paths, channels, skip_bad_files)
+    table = tf.constant(paths)
+    indices = tf.data.Dataset.range(len(paths))
+    if skip_bad_files:
+        fallback = (tf.zeros((*size, channels), tf.uint8), tf.constant(True))
+        ds = flagged(indices, lambda i: _decode(table[i], channels, size, resize), fallback)
+    else:
+        # The plain map is faster; a file that fails is found and named below.
+        ds = indices.map(
+            lambda i: (i, _decode(table[i], channels, size, resize), True),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    chunks, fits, decoded, done = [], [], [], 0
     try:
         with tqdm(total=len(paths), desc=desc, unit="img", disable=len(paths) < 1000) as bar:
-            for images, batch_fits in ds.batch(512):
+            for _, (images, batch_fits), ok in ds.batch(512):
                 chunks.append(images.numpy())
                 fits.append(batch_fits.numpy())
+                decoded.append(np.broadcast_to(ok.numpy(), batch_fits.shape))
                 done += len(chunks[-1])
                 bar.update(len(chunks[-1]))
-    except tf.errors.InvalidArgumentError:
+    except DECODE_ERRORS:
         _raise_first_corrupt(paths[done:], channels)
         raise
     fits = np.concatenate(fits)
     if not fits.all():
         bad = paths[int(np.flatnonzero(~fits)[0])]
-        shape = tuple(_read(bad, channels).shape)
+        shape = tuple(read_image(bad, channels).shape)
         raise ValueError(
             f"Image {bad!r} has shape {shape}, but {paths[0]!r} has {(*size, channels)}; "
             "pass image_size (--image-size H W) to resize all images."
         )
-    return np.concatenate(chunks)
+    images = np.concatenate(chunks)
+    return (images, np.concatenate(decoded)) if skip_bad_files else images
 
 
-def _raise_first_corrupt(paths, channels: int):
+def _raise_first_corrupt(paths, channels: int) -> None:
     for path in paths:
         try:
-            _read(path, channels)
-        except tf.errors.InvalidArgumentError as error:
+            read_image(path, channels)
+        except DECODE_ERRORS as error:
             message = error.message.splitlines()[0]
             raise ValueError(f"Cannot decode image file {path!r}: {message}") from None
+
+
+def folder_tables(root: str, per_class: int | None = None) -> tuple:
+    """`(train, test)` `FileTable`s of `ROOT/train/<class>/*` and `ROOT/test/<class>/*`.
+
+    The test split is `None` when `ROOT/test` does not exist.
+
+    Class names are the training folder names in sorted order; a test split
+    must have the same class folders.
+    """
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"Dataset folder {root!r} does not exist.")
+    train = list_class_files(os.path.join(root, "train"), per_class)
+    test = None
+    if os.path.isdir(os.path.join(root, "test")):
+        test = list_class_files(os.path.join(root, "test"))
+        if list(train) != list(test):
+            only_train = sorted(set(train) - set(test))
+            only_test = sorted(set(test) - set(train))
+            raise ValueError(
+                f"Train and test class folders of {root!r} differ: only in train {only_train}, "
+                f"only in test {only_test}."
+            )
+    tables = []
+    for split, files in (("train", train), ("test", test)):
+        if files is None:
+            tables.append(None)
+            continue
+        paths = [p for class_files in files.values() for p in class_files]
+        labels = np.concatenate([np.full(len(f), c) for c, f in enumerate(files.values())])
+        tables.append(FileTable(paths, labels, tuple(train), os.path.join(root, split)))
+    return tuple(tables)
+
+
+def in_memory_dataset(
+    name: str,
+    train: FileTable,
+    test: FileTable | None = None,
+    image_size=None,
+    channels: int = 3,
+    skip_bad_files: bool = False,
+) -> ImageDataset:
+    """Decodes the files of `FileTable`s into an `ImageDataset` (uint8, augmentation on).
+
+    With `skip_bad_files`, a training file that does not decode keeps its
+    index (with a zero image) and is left out of every pipeline; a test file
+    that does not decode is dropped. Both are noted in `bad_files`.
+    Normalisation statistics are computed on the training images that decoded.
+    """
+    bad = BadFiles() if skip_bad_files else None
+    decoded = decode_images(
+        train.files, channels, image_size, "decoding train", skip_bad_files=skip_bad_files
+    )
+    images, valid = decoded if skip_bad_files else (decoded, None)
+    if valid is not None:
+        for i in np.flatnonzero(~valid):
+            bad.note("train", int(i), train.files[i])
+        valid = np.flatnonzero(valid) if not valid.all() else None
+    size = image_size or images.shape[1:3]
+    test_images = test_labels = None
+    if test is not None:
+        decoded = decode_images(
+            test.files, channels, size, "decoding test", skip_bad_files=skip_bad_files
+        )
+        test_images, ok = decoded if skip_bad_files else (decoded, np.ones(len(test), bool))
+        for i in np.flatnonzero(~ok):
+            bad.note("test", int(i), test.files[i])
+        test_images, test_labels = test_images[ok], test.labels[ok]
+    mean, std = channel_stats(images if valid is None else images[valid])
+    return ImageDataset(
+        name=name,
+        train_images=images,
+        train_labels=train.labels,
+        test_images=test_images,
+        test_labels=test_labels,
+        class_names=train.class_names,
+        mean=mean,
+        std=std,
+        augment=True,
+        train_files=train.files,
+        valid=valid,
+        bad_files=bad,
+    )
 
 
 def load_image_folder(
@@ -139,10 +208,11 @@ def load_image_folder(
     image_size=None,
     channels: int = 3,
     name: str | None = None,
+    skip_bad_files: bool = False,
 ) -> ImageDataset:
-    """Loads `ROOT/train/<class>/*` and `ROOT/test/<class>/*` into memory.
+    """Loads `ROOT/train/<class>/*` and, if present, `ROOT/test/<class>/*` into memory.
 
-    Class names are the folder names in sorted order; the test split must have
+    Class names are the folder names in sorted order; a test split must have
     the same class folders. Images are decoded once (JPEG, PNG, BMP, GIF) to
     uint8 and kept in memory, which is the cache every epoch reads from.
     Normalisation statistics are computed on the training images.
@@ -155,6 +225,8 @@ def load_image_folder(
             which must then be the same for all.
         channels: 3 for RGB, 1 for grayscale.
         name: dataset name; default: the folder's name.
+        skip_bad_files: leave out files that do not decode (see
+            `in_memory_dataset`) instead of raising.
 
     Returns:
         An `ImageDataset` with uint8 images, augmentation on.
@@ -165,43 +237,12 @@ def load_image_folder(
     data = keras_bmm.data.load_image_folder("web_images/", per_class=500)
     ```
     """
-    if not os.path.isdir(root):
-        raise FileNotFoundError(f"Dataset folder {root!r} does not exist.")
-    train = list_class_files(os.path.join(root, "train"), per_class)
-    test = list_class_files(os.path.join(root, "test"))
-    if list(train) != list(test):
-        only_train = sorted(set(train) - set(test))
-        only_test = sorted(set(test) - set(train))
-        raise ValueError(
-            f"Train and test class folders of {root!r} differ: only in train {only_train}, "
-            f"only in test {only_test}."
-        )
-    splits = {}
-    for split, files in (("train", train), ("test", test)):
-        paths = [p for class_files in files.values() for p in class_files]
-        labels = np.concatenate([np.full(len(f), c) for c, f in enumerate(files.values())])
-        images = decode_images(paths, channels, image_size, desc=f"decoding {split}")
-        if (
-            image_size is None
-            and split == "test"
-            and images.shape[1:] != splits["train"][0].shape[1:]
-        ):
-            raise ValueError(
-                f"Test images of {root!r} have shape {images.shape[1:]}, train images "
-                f"{splits['train'][0].shape[1:]}; pass image_size to resize."
-            )
-        splits[split] = (images, labels.astype(np.int64), paths)
-    train_images = splits["train"][0]
-    mean, std = channel_stats(train_images)
-    return ImageDataset(
-        name=name or os.path.basename(os.path.normpath(root)),
-        train_images=train_images,
-        train_labels=splits["train"][1],
-        test_images=splits["test"][0],
-        test_labels=splits["test"][1],
-        class_names=tuple(train),
-        mean=mean,
-        std=std,
-        augment=True,
-        train_files=tuple(splits["train"][2]),
+    train, test = folder_tables(root, per_class)
+    return in_memory_dataset(
+        name or os.path.basename(os.path.normpath(root)),
+        train,
+        test,
+        image_size,
+        channels,
+        skip_bad_files,
     )

@@ -1,11 +1,12 @@
-"""Input pipelines as plain tf.data functions: indexed for training."""
+"""Input pipelines as plain tf.data functions: indexed for training, per worker and epoch."""
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
-#: Padding of the paper's random crop, in pixels.
-CROP_PADDING = 4
+from keras_bmm.data.augment import CROP_PADDING, augment_image  # noqa: F401 (public here too)
+from keras_bmm.data.source import SampleSource, array_source
 
 
 def steps_per_epoch(num_samples: int, batch_size: int) -> int:
@@ -13,31 +14,174 @@ def steps_per_epoch(num_samples: int, batch_size: int) -> int:
     return -(-int(num_samples) // int(batch_size))
 
 
-def augment_image(image, seed):
-    """The paper's augmentation: random crop after 4-pixel zero padding, random flip.
-
-    Args:
-        image: `(H, W, C)` tensor of raw pixels.
-        seed: int32 tensor of shape `(2,)`; the same seed gives the same crop
-            and flip (stateless ops).
-
-    Returns:
-        The augmented image, same shape and dtype.
-    """
-    shape = tf.shape(image)
-    padded = tf.pad(image, [[CROP_PADDING, CROP_PADDING], [CROP_PADDING, CROP_PADDING], [0, 0]])
-    seeds = tf.random.experimental.stateless_split(seed, num=2)
-    image = tf.image.stateless_random_crop(padded, shape, seed=seeds[0])
-    return tf.image.stateless_random_flip_left_right(image, seed=seeds[1])
-
-
-def _epoch_order(num_samples: int, seed: int, epoch, shuffle: bool):
+def epoch_order(num_samples: int, seed: int, epoch, shuffle: bool = True):
+    """The order of an epoch's samples: a permutation that depends only on `(seed, epoch)`."""
     if not shuffle:
         return tf.range(num_samples, dtype=tf.int32)
     keys = tf.random.stateless_uniform(
         [num_samples], seed=tf.stack([seed, tf.cast(epoch, tf.int32)])
     )
     return tf.cast(tf.argsort(keys), tf.int32)
+
+
+def worker_parts(
+    num_samples: int, batch_size: int, worker: int = 0, num_workers: int = 1, replicas: int = 1
+):
+    """Which positions of an epoch's order a worker reads, and its per-replica batch sizes.
+
+    Each global batch of `batch_size` consecutive positions is cut into
+    `num_workers * replicas` parts of near-equal size (the first parts one
+    larger); worker `w` reads parts `w * replicas .. (w + 1) * replicas - 1`
+    of every global batch, one per local replica. So a global step trains on
+    exactly one global batch, the one a single device would have trained on,
+    and every worker reads only its own files.
+
+    Args:
+        num_samples: samples in the epoch.
+        batch_size: the global batch size.
+        worker: this worker's index.
+        num_workers: the number of workers (input pipelines).
+        replicas: replicas per worker.
+
+    Returns:
+        `(positions, sizes)`: int64 arrays, the positions in the epoch's order
+        this worker reads, in order, and the size of each of its per-replica
+        batches (`replicas` per global step).
+    """
+    parts = int(num_workers) * int(replicas)
+    mine = range(int(worker) * int(replicas), (int(worker) + 1) * int(replicas))
+    positions, sizes = [], []
+    for start in range(0, int(num_samples), int(batch_size)):
+        size = min(int(batch_size), int(num_samples) - start)
+        base, extra = divmod(size, parts)
+        part_sizes = [base + (1 if p < extra else 0) for p in range(parts)]
+        offsets = np.concatenate([[0], np.cumsum(part_sizes)])
+        for p in mine:
+            positions.append(np.arange(start + offsets[p], start + offsets[p + 1]))
+            sizes.append(part_sizes[p])
+    return np.concatenate(positions).astype(np.int64), np.asarray(sizes, np.int64)
+
+
+def _images(indices: tf.data.Dataset, source: SampleSource, load) -> tf.data.Dataset:
+    """`(index, image)` in order; with `source.skips`, failed files are noted and left out."""
+    if not source.skips:
+        return indices.map(lambda i: (i, load(i)), num_parallel_calls=tf.data.AUTOTUNE)
+    from keras_bmm.data.decoding import flagged
+
+    ds = flagged(indices, load, tf.zeros(source.shape, source.dtype))
+    ds = ds.filter(
+        lambda i, image, ok: source.bad_files.keep(
+            source.split, source.files, i, ok, source.sample_ids
+        )
+    )
+    return ds.map(lambda i, image, ok: (i, image))
+
+
+def source_train_batches(
+    source: SampleSource,
+    labels,
+    batch_size: int,
+    seed: int = 0,
+    shuffle: bool = True,
+    augment: bool = False,
+    epochs: int | None = None,
+    initial_epoch: int = 0,
+    epoch_variable=None,
+    shard: tuple = (0, 1, 1),
+) -> tf.data.Dataset:
+    """Training batches `({"image", "index"}, label)` of a `SampleSource`; see `train_pipeline`.
+
+    Args:
+        source: the training images.
+        labels: int array `(N,)`, the labels to train on.
+        batch_size: the global batch size.
+        seed, shuffle, augment, epochs, initial_epoch, epoch_variable: as
+            in `train_pipeline`.
+        shard: `(worker, num_workers, replicas)`: the dataset of one input
+            pipeline of a `tf.distribute` strategy (see `worker_parts`), which
+            yields per-replica batches.
+
+    Returns:
+        A `tf.data.Dataset`; with `epochs=None` its `epoch_variable`
+        attribute holds the epoch that its next iteration reads.
+    """
+    labels = np.asarray(labels)
+    n = len(labels)
+    candidates = np.arange(n) if source.valid is None else np.asarray(source.valid, np.int64)
+    m = len(candidates)
+    worker, num_workers, replicas = (int(s) for s in shard)
+    distributed = num_workers * replicas > 1
+    positions, sizes = worker_parts(m, batch_size, worker, num_workers, replicas)
+    labels_t = tf.constant(labels.astype(np.int32))
+    candidates_t = tf.constant(candidates.astype(np.int32))
+    positions_t = tf.constant(positions.astype(np.int32))
+
+    def epoch_dataset(epoch):
+        order = tf.gather(candidates_t, epoch_order(m, seed, epoch, shuffle))
+        if distributed:
+            order = tf.gather(order, positions_t)
+        key = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
+
+        def load(index):
+            if augment:
+                fold = tf.random.experimental.stateless_fold_in(key, tf.cast(index, tf.int64))
+                return source.load_augmented(index, fold)
+            return source.load(index)
+
+        ds = _images(tf.data.Dataset.from_tensor_slices(order), source, load)
+        ds = ds.map(
+            lambda i, image: ({"image": tf.cast(image, tf.float32), "index": i}, labels_t[i]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        if distributed:
+            return ds.batch(max(int(sizes.max(initial=1)), 1)).rebatch(sizes)
+        return ds.batch(batch_size)
+
+    steps = len(sizes) if distributed else steps_per_epoch(m, batch_size)
+    if epochs is None:
+        variable = epoch_variable
+        if variable is None:
+            variable = tf.Variable(initial_epoch, dtype=tf.int64, trainable=False, name="epoch")
+        # Each iteration reads the variable's epoch and advances it; PipelineEpoch
+        # sets it to Keras's epoch first, so that fit(initial_epoch=k) reads epoch k.
+        keys = tf.data.Dataset.range(1).map(lambda _: variable.assign_add(1) - 1)
+        ds = keys.flat_map(lambda epoch: epoch_dataset(tf.cast(epoch, tf.int32)))
+    else:
+        if source.skips:
+            raise ValueError(
+                "A pipeline that leaves out bad files has no fixed number of batches per "
+                "epoch: use epochs=None (one epoch per iteration) with skip_bad_files."
+            )
+        variable = None
+        ds = tf.data.Dataset.range(initial_epoch, epochs).flat_map(
+            lambda epoch: epoch_dataset(tf.cast(epoch, tf.int32))
+        )
+        steps *= max(0, epochs - initial_epoch)
+    if not source.skips and replicas == 1:
+        # Tell Keras (progress bar, epoch length) how many batches there are. (A
+        # dataset of several replicas has `replicas` elements per step, which Keras
+        # would count as steps.)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
+    ds = ds.prefetch(tf.data.AUTOTUNE)
+    ds.epoch_variable = variable
+    return ds
+
+
+def source_ordered_batches(
+    source: SampleSource, labels, batch_size: int, indexed: bool = True
+) -> tf.data.Dataset:
+    """A split's samples in index order: `({"image", "index"}, label)` or `(image, label)`."""
+    labels = np.asarray(labels)
+    indices = np.arange(len(labels)) if source.valid is None else np.asarray(source.valid)
+    labels_t = tf.constant(labels.astype(np.int32))
+    ds = _images(tf.data.Dataset.from_tensor_slices(indices.astype(np.int32)), source, source.load)
+
+    def prepare(index, image):
+        image = tf.cast(image, tf.float32)
+        return ({"image": image, "index": index} if indexed else image), labels_t[index]
+
+    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def train_pipeline(
@@ -49,6 +193,7 @@ def train_pipeline(
     augment: bool = False,
     epochs: int | None = None,
     initial_epoch: int = 0,
+    epoch_variable=None,
 ) -> tf.data.Dataset:
     """Training batches `({"image", "index"}, label)` with each sample's index.
 
@@ -57,8 +202,19 @@ def train_pipeline(
     the normalisation) and are cast to float32 after augmentation.
 
     Each epoch's order and augmentation are a function of `(seed, epoch)`
-    only, so a run resumed at `initial_epoch` sees exactly the batches an
-    uninterrupted run would have seen.
+    only, so a run resumed at epoch `k` sees exactly the batches an
+    uninterrupted run would have seen, in either form:
+
+    - `epochs=None`: the dataset is one epoch, iterated anew by Keras each
+      epoch. The epoch it reads is held in `dataset.epoch_variable`;
+      `keras_bmm.data.PipelineEpoch(dataset)` sets it to Keras's epoch
+      (`BootstrappingModel.fit` adds that callback itself), so
+      `fit(dataset, epochs=E, initial_epoch=k)` trains epoch `k` on epoch
+      `k`'s batches. Without the callback each iteration reads the next
+      epoch, from `initial_epoch` on.
+    - `epochs=E`: the whole stream of epochs `initial_epoch .. E-1`; pass
+      `steps_per_epoch=steps_per_epoch(N, batch_size)` and the same
+      `initial_epoch` to `fit`.
 
     Args:
         images: array `(N, H, W, C)` of raw pixels.
@@ -66,12 +222,13 @@ def train_pipeline(
         batch_size: batch size.
         seed: seed of shuffling and augmentation.
         shuffle: whether to shuffle each epoch.
-        augment: apply `augment_image` (random crop with padding, flip).
-        epochs: if `None`, the dataset is one epoch that Keras iterates
-            anew each epoch (reshuffled). If set, it is the whole stream of
-            epochs `initial_epoch .. epochs-1`; pass
-            `steps_per_epoch=steps_per_epoch(N, batch_size)` to `fit`.
-        initial_epoch: first epoch of the stream (for resuming).
+        augment: apply the training augmentation: the paper's padded crop
+            and flip (`augment_image`), or for images of at least 64 pixels a
+            random-resized crop and flip.
+        epochs: `None` (one epoch per iteration) or the number of epochs.
+        initial_epoch: the first epoch.
+        epoch_variable: with `epochs=None`, an int64 `tf.Variable` to hold the
+            epoch (default: a new one).
 
     Returns:
         A `tf.data.Dataset`.
@@ -80,42 +237,23 @@ def train_pipeline(
 
     ```python
     ds = keras_bmm.data.train_pipeline(x, noisy_labels, batch_size=128, augment=True)
-    model.fit(ds, epochs=10, callbacks=[keras_bmm.BMMCallback()])
+    model.fit(ds, epochs=10, initial_epoch=0, callbacks=[keras_bmm.BMMCallback()])
     ```
     """
-    n = len(labels)
-    images = tf.convert_to_tensor(images)
-    labels = tf.cast(tf.convert_to_tensor(labels), tf.int32)
-    if images.shape[0] != n:
-        raise ValueError(f"{images.shape[0]} images but {n} labels.")
-
-    def epoch_dataset(epoch):
-        order = tf.data.Dataset.from_tensor_slices(_epoch_order(n, seed, epoch, shuffle))
-
-        def load(index):
-            image = tf.gather(images, index)
-            if augment:
-                key = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
-                image = augment_image(
-                    image, tf.random.experimental.stateless_fold_in(key, tf.cast(index, tf.int64))
-                )
-            return {"image": tf.cast(image, tf.float32), "index": index}, tf.gather(labels, index)
-
-        return order.map(load, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
-
-    steps = steps_per_epoch(n, batch_size)
-    if epochs is None:
-        # One epoch, re-iterated by Keras; a fresh random epoch key per iteration.
-        epoch_keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
-        ds = epoch_keys.flat_map(lambda key: epoch_dataset(tf.cast(key % (2**30), tf.int32)))
-    else:
-        ds = tf.data.Dataset.range(initial_epoch, epochs).flat_map(
-            lambda epoch: epoch_dataset(tf.cast(epoch, tf.int32))
-        )
-        steps *= max(0, epochs - initial_epoch)
-    # Tell Keras (progress bar, tf.distribute) how many batches there are.
-    ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
-    return ds.prefetch(tf.data.AUTOTUNE)
+    labels = np.asarray(labels)
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels.")
+    return source_train_batches(
+        array_source(images),
+        labels,
+        batch_size,
+        seed=seed,
+        shuffle=shuffle,
+        augment=augment,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        epoch_variable=epoch_variable,
+    )
 
 
 def eval_pipeline(images, labels, batch_size: int, indexed: bool = False) -> tf.data.Dataset:

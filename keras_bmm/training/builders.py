@@ -19,6 +19,9 @@ def dataset_of(config):
         per_class=config.per_class,
         image_size=config.image_size,
         label_set=config.label_set,
+        stream=config.stream,
+        skip_bad_files=bool(config.skip_bad_files),
+        labels=config.labels,
     )
 
 

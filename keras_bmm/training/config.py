@@ -27,14 +27,14 @@ from keras_bmm.data import DATASETS
 from keras_bmm.distribute import STRATEGIES
 from keras_bmm.models import MODELS
 from keras_bmm.noise import NOISE_TYPES
+from keras_bmm.training.data_settings import check_data_settings
 from keras_bmm.training.fields import ConfigError, setting
 from keras_bmm.training.run_name import run_name
 from keras_bmm.training.train_presets import (
     BASE_DEFAULTS,
     DATA_DIR_ENVIRONMENT,
-    DATASET_DEFAULTS,
-    PRESET_DATA_FIELDS,
     PRESETS,
+    preset_defaults,
 )
 
 
@@ -59,13 +59,39 @@ class TrainConfig:
     )
     dataset: str | None = setting("dataset (default: digits, embedded)", choices=DATASETS)
     data_dir: str | None = setting(
-        "TFDS data directory, or the image folder ROOT (ROOT/{train,test}/<class>/*) "
-        "or a .tar.gz of it",
+        "TFDS data directory; the image folder ROOT (ROOT/train/<class>/*, optionally "
+        "ROOT/test/<class>/*) or a .tar.gz of it; the manifest file (path,label rows); or "
+        "the Clothing1M folder",
         path=True,
     )
-    per_class: int | None = setting("first K training images per class (image folders)", type=int)
+    per_class: int | None = setting(
+        "first K training images per class (folder, manifest, clothing1m)", type=int
+    )
     image_size: tuple | None = setting(
-        "resize images to H W (image folders)", type=int, nargs=2, metavar=("H", "W")
+        "resize images to H W (folder, manifest, clothing1m; default: the first image's size)",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+    )
+    stream: bool | None = setting(
+        "read images from their files during training instead of decoding them all into "
+        "memory (folder, manifest, clothing1m; default: when they would take over 2 GiB)",
+        type=bool,
+    )
+    skip_bad_files: bool | None = setting(
+        "leave out image files that do not decode, naming them in <run_dir>/bad_files.csv "
+        "(default: stop with the file's path)",
+        type=bool,
+    )
+    labels: str | None = setting(
+        "a manifest (path,label rows) whose labels replace those of the training files it "
+        "names: train again on reviewed labels",
+        path=True,
+    )
+    val_split: float | None = setting(
+        "hold out this fraction of the training set (seeded); its accuracy against the "
+        "noisy labels is reported at every evaluation",
+        type=float,
     )
     label_set: str | None = setting("CIFAR-N labels: aggre, random1-3, worst (10N); noisy (100N)")
     noise: float | None = setting("synthetic noise rate in [0, 1] (default 0)", type=float)
@@ -172,7 +198,7 @@ class TrainConfig:
             raise ConfigError(
                 "dataset", f"Unknown dataset {dataset!r}; expected one of {DATASETS}."
             )
-        defaults = self.defaults(self.preset, dataset)
+        defaults = preset_defaults(self.preset, dataset)
         values = {}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
@@ -197,26 +223,9 @@ class TrainConfig:
             config.run_dir = os.path.join("runs", config.name)
         return config
 
-    @staticmethod
-    def defaults(preset: str | None, dataset: str) -> dict:
-        """The value of every setting left unset, for a preset and a dataset.
-
-        The preset's, then the dataset's, then `BASE_DEFAULTS`; a preset's
-        data settings (folder, subset) only for the preset's own dataset.
-        """
-        preset_values = dict(PRESETS.get(preset, {}))
-        if preset_values and dataset != preset_values.get("dataset"):
-            preset_values = {k: v for k, v in preset_values.items() if k not in PRESET_DATA_FIELDS}
-        elif preset in DATA_DIR_ENVIRONMENT:
-            preset_values.setdefault("data_dir", os.environ.get(DATA_DIR_ENVIRONMENT[preset]))
-        values = {}
-        for layer in (BASE_DEFAULTS, DATASET_DEFAULTS[dataset], preset_values):
-            values.update({k: v for k, v in layer.items() if v is not None})
-        return values
-
     def default_name(self, ignore=()) -> str:
         """The run's name from its settings (see `run_name`); `ignore`: fields left out."""
-        return run_name(self, self.defaults(self.preset, self.dataset), ignore)
+        return run_name(self, preset_defaults(self.preset, self.dataset), ignore)
 
     def validate(self) -> None:
         """Checks a filled configuration.
@@ -265,6 +274,7 @@ class TrainConfig:
                 f"noise must be 0 for {self.dataset}, which carries real human label noise "
                 f"(got {self.noise}).",
             )
+        check_data_settings(self)
         if self.dataset == "folder" and not self.data_dir:
             env = DATA_DIR_ENVIRONMENT.get(self.preset)
             hint = f", or set the environment variable {env}" if env else ""

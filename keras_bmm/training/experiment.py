@@ -11,18 +11,25 @@ import keras
 
 from keras_bmm.atomic import write_json
 from keras_bmm.backbones.freeze import FreezeBackbone
+from keras_bmm.callbacks.bad_file_log import BadFileLog
 from keras_bmm.callbacks.bmm_callback import BMMCallback
 from keras_bmm.callbacks.epoch_timer import EpochTimer
+from keras_bmm.callbacks.held_out_evaluation import HeldOutEvaluation
 from keras_bmm.callbacks.history_logger import HistoryLogger, read_history
 from keras_bmm.callbacks.plot_callback import PlotCallback
-from keras_bmm.data.pipeline import eval_pipeline, steps_per_epoch, train_pipeline
+from keras_bmm.data.pipeline_epoch import PipelineEpoch
 from keras_bmm.distribute import is_chief, make_strategy
 from keras_bmm.export import check_model_folder, export_classifier
 from keras_bmm.extras import require
 from keras_bmm.training.builders import build_model, dataset_of, uses_mixed_precision
 from keras_bmm.training.result import TrainResult
 from keras_bmm.training.run_folder import RunFolder
-from keras_bmm.training.saved_run import labels_of_run, write_run_report
+from keras_bmm.training.saved_run import (
+    labels_of_run,
+    training_split,
+    write_corrected_labels,
+    write_run_report,
+)
 
 
 def train(
@@ -36,9 +43,14 @@ def train(
     """Runs one experiment: noise, training, evaluation, report, export.
 
     The run folder (`config.run_dir`, see `RunFolder`) receives the settings,
-    the labels, a checkpoint after every epoch, the history and the noise
-    report. Under `strategy="multiworker"` only the first worker writes the
-    run folder and exports; worker `i` writes `<run_dir>/worker-i/`.
+    the labels, a checkpoint after every epoch, the history, the noise
+    report and, for datasets of files, the corrected labels as a manifest
+    (`corrected_labels.csv`) and the files left out (`bad_files.csv`).
+    With `val_split`, a seeded part of the training set is held out and
+    its accuracy against the noisy labels logged (`noisy_val_accuracy`);
+    the test split is evaluated when the dataset has one. Under
+    `strategy="multiworker"` only the first worker writes the run folder and
+    exports; worker `i` writes `<run_dir>/worker-i/`.
 
     Args:
         config: the run's `TrainConfig` (validated before any data is loaded).
@@ -80,16 +92,30 @@ def train(
     noise.save(folder.labels_path)
     if config.verbose:
         print(noise.summary())
-    model = _build(config, data, strategy, pretrained=initial_epoch == 0)
+    # With val_split, part of the training set is held out; indices stay the full set's.
+    train_data, held_out = training_split(config, data)
+    ids = train_data.sample_ids
+    labels, noise_mask = noise.labels[ids], noise.noise_mask[ids]
+    model = _build(config, train_data, strategy, pretrained=initial_epoch == 0)
+    batches, epoch_variable = train_data.distributed_train_batches(
+        strategy,
+        labels,
+        config.batch_size,
+        seed=config.seed,
+        augment=config.augment,
+        initial_epoch=initial_epoch,
+    )
+    position = PipelineEpoch(epoch_variable)  # each epoch reads its own batches
     plot_callback = PlotCallback(
         folder.file("plots"),
         epochs={0, config.warmup_epochs - 1, config.epochs - 1},
-        noise_mask=noise.noise_mask,
+        noise_mask=noise_mask,
     )
-    augment = data.augment if config.augment is None else config.augment
     run_callbacks = [
+        position,
         *([FreezeBackbone(config.freeze_epochs)] if config.freeze_epochs else []),
-        BMMCallback(data=_tracking_pass(config, data, noise, augment), noise_mask=noise.noise_mask),
+        BMMCallback(data=_tracking_pass(config, train_data, labels), noise_mask=noise_mask),
+        *_data_callbacks(config, data, held_out, noise, folder),
         *([plot_callback] if plots else []),
         EpochTimer(),  # after the mixture fit, before the history is written
         HistoryLogger(folder.history_path),  # before the checkpoint: see HistoryLogger
@@ -97,36 +123,36 @@ def train(
         keras.callbacks.TensorBoard(folder.file("tensorboard")),
         *(callbacks or []),
     ]
+    if not data.has_test and not held_out and config.verbose:
+        print("No test split and no val_split: nothing is evaluated during training.")
     if initial_epoch >= config.epochs:
         # Nothing left to train: restore the last checkpoint (fit would have).
         model.optimizer.build(model.trainable_variables)
         model.load_weights(os.path.join(folder.backup_dir, "latest.weights.h5"))
     else:
-        model.fit(
-            train_pipeline(
-                data.train_images,
-                noise.labels,
-                config.batch_size,
-                seed=config.seed,
-                augment=augment,
+        with train_data.naming_bad_files(position, config.batch_size, config.seed):
+            model.fit(
+                batches,
                 epochs=config.epochs,
                 initial_epoch=initial_epoch,
-            ),
-            epochs=config.epochs,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps_per_epoch(data.num_train, config.batch_size),
-            validation_data=eval_pipeline(data.test_images, data.test_labels, 500),
-            validation_freq=config.eval_every,
-            callbacks=run_callbacks,
-            shuffle=False,  # the pipeline shuffles
-            verbose=_verbosity(config.verbose),
-        )
+                validation_data=data.eval_batches(500),
+                validation_freq=config.eval_every,
+                callbacks=run_callbacks,
+                shuffle=False,  # the pipeline shuffles
+                verbose=_verbosity(config.verbose),
+            )
     history = read_history(folder.history_path)
     write_json(folder.file("history.json"), history)
     result = TrainResult.from_history(config, noise, history)
     result.model = model
     result.report_path = folder.file("noise_report.csv")
-    write_run_report(model, data, noise, result.report_path)
+    with train_data.naming_bad_files():
+        rows = write_run_report(model, train_data, noise, result.report_path)
+    result.corrected_labels_path = write_corrected_labels(
+        rows, data.class_names, folder.file("corrected_labels.csv")
+    )
+    if data.bad_files is not None and len(data.bad_files):
+        result.bad_files_path = data.bad_files.write(folder.file("bad_files.csv"))
     if plots:
         from keras_bmm.plots import plot_training_curves
 
@@ -142,7 +168,7 @@ def train(
             model_dir,
             data.image_shape,
             extra_files={"config.json": json.dumps(config.as_dict(), indent=2)},
-            input_dtype=data.train_images.dtype.name,
+            input_dtype=data.input_dtype,
             class_names=data.class_names,
         )
     write_json(folder.file("metrics.json"), result.metrics())
@@ -155,6 +181,22 @@ def _verbosity(verbose: int) -> int:
     if verbose == 1 and not (isatty and isatty()):
         return 2
     return verbose
+
+
+def _data_callbacks(config, data, held_out, noise, folder) -> list:
+    """The held-out evaluation (`val_split`) and the log of files left out (`skip_bad_files`)."""
+    found = []
+    if held_out is not None:
+        found.append(
+            HeldOutEvaluation(
+                held_out.tracking_batches(noise.labels[held_out.sample_ids], 500),
+                every=config.eval_every,
+                epochs=config.epochs,
+            )
+        )
+    if data.bad_files is not None:
+        found.append(BadFileLog(data.bad_files, folder.file("bad_files.csv")))
+    return found
 
 
 def _build(config, data, strategy, pretrained: bool = True):
@@ -178,24 +220,23 @@ def _build(config, data, strategy, pretrained: bool = True):
         keras.config.set_dtype_policy(policy)
 
 
-def _tracking_pass(config, data, noise, augment: bool):
-    """The training set in order, by epoch, for the mixture fit when the steps record no losses.
+def _tracking_pass(config, data, labels):
+    """The training set, by epoch, for the mixture fit when the steps record no losses.
 
     As the reference code's `trainset_track`, it carries the training
-    augmentation (drawn independently of the training batches' own), so the
-    mixture is fitted on the same kind of losses the step reads B from.
+    augmentation, drawn anew each epoch (independently of the training
+    batches' own), so the mixture is fitted on the same kind of losses the
+    step reads B from.
     """
     if not config.epoch_loss_pass:
         return None
 
     def epoch_pass(epoch: int):
-        return train_pipeline(
-            data.train_images,
-            noise.labels,
+        return data.train_batches(
+            labels,
             500,
             seed=config.seed + 1,
-            shuffle=False,
-            augment=augment,
+            augment=config.augment,
             epochs=epoch + 1,
             initial_epoch=epoch,
         )

@@ -17,7 +17,8 @@ class TrainResult:
         config: the resolved configuration.
         noise: the `LabelNoise` trained on.
         history: per-epoch logs (lists by key), including resumed epochs.
-        best_test_accuracy: best test accuracy over the evaluated epochs.
+        best_test_accuracy: best test accuracy over the evaluated epochs
+            (NaN without a test split).
         last_test_accuracy: test accuracy after the last epoch.
         auc_after_warmup: ROC AUC of the BMM's p(noisy) against the true
             noise mask, from the fit at the end of the warm-up (NaN if undefined).
@@ -27,6 +28,12 @@ class TrainResult:
         model: the trained `BootstrappingModel`.
         report_path: the per-sample noise report (CSV, most suspicious first).
         plot_paths: the PNG files written with `plots=True`.
+        best_noisy_val_accuracy: with `val_split`, the best accuracy on the
+            held-out part against its noisy labels (NaN without).
+        last_noisy_val_accuracy: the same after the last epoch.
+        corrected_labels_path: the corrected labels as a manifest (datasets
+            of files).
+        bad_files_path: the files left out (`skip_bad_files`), if any.
     """
 
     config: object
@@ -41,22 +48,29 @@ class TrainResult:
     model: object = None
     report_path: str | None = None
     plot_paths: list | None = None
+    best_noisy_val_accuracy: float = float("nan")
+    last_noisy_val_accuracy: float = float("nan")
+    corrected_labels_path: str | None = None
+    bad_files_path: str | None = None
 
     @classmethod
     def from_history(cls, config, noise, history: dict) -> TrainResult:
         """The figures of a finished run, read from its history."""
         accuracy = history.get("val_accuracy", [float("nan")])
+        held_out = history.get("noisy_val_accuracy", [float("nan")])
         aucs = history.get("bmm_auc", [])
         warmup = config.warmup_epochs
         return cls(
             config=config,
             noise=noise,
             history=history,
-            best_test_accuracy=float(np.nanmax(accuracy)),
+            best_test_accuracy=_best(accuracy),
             last_test_accuracy=float(accuracy[-1]),
             auc_after_warmup=float(aucs[warmup - 1]) if 0 < warmup <= len(aucs) else float("nan"),
             auc_last=float(aucs[-1]) if aucs else float("nan"),
             run_dir=config.run_dir,
+            best_noisy_val_accuracy=_best(held_out),
+            last_noisy_val_accuracy=float(held_out[-1]),
         )
 
     def metrics(self) -> dict:
@@ -66,7 +80,9 @@ class TrainResult:
             "last_test_accuracy": self.last_test_accuracy,
             "auc_after_warmup": self.auc_after_warmup,
             "auc_last": self.auc_last,
-            "epochs_run": len(self.history.get("val_accuracy", [])),
+            "best_noisy_val_accuracy": self.best_noisy_val_accuracy,
+            "last_noisy_val_accuracy": self.last_noisy_val_accuracy,
+            "epochs_run": len(self.history.get("loss", [])),
             "noise": self.noise.summary(),
             "export_path": self.export_path,
         }
@@ -98,8 +114,25 @@ class TrainResult:
                 f"label noise: {self.noise.summary()}",
                 f"test accuracy: best {100 * self.best_test_accuracy:.2f}%  "
                 f"last {100 * self.last_test_accuracy:.2f}%",
+                *self._held_out_lines(),
                 f"BMM noise detection ROC AUC: {auc}",
                 f"run folder: {self.run_dir}",
                 f"exported SavedModel: {self.export_path}",
             ]
         )
+
+    def _held_out_lines(self) -> list:
+        if self.best_noisy_val_accuracy != self.best_noisy_val_accuracy:  # NaN: no val_split
+            return []
+        return [
+            f"held-out accuracy against the noisy labels: best "
+            f"{100 * self.best_noisy_val_accuracy:.2f}%  last "
+            f"{100 * self.last_noisy_val_accuracy:.2f}%"
+        ]
+
+
+def _best(values) -> float:
+    """The largest finite value, or NaN."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    return float(values.max()) if values.size else float("nan")

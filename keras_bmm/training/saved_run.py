@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from keras_bmm.data.manifest import write_manifest
 from keras_bmm.noise import LabelNoise
 from keras_bmm.report import noise_report, write_report
 from keras_bmm.training.builders import build_model, dataset_of, noise_of
@@ -22,17 +23,47 @@ def labels_of_run(config, data, folder: RunFolder, resume: bool) -> LabelNoise:
 
 
 def write_run_report(model, data, noise, path: str, sort_by: str | None = "p_noisy") -> list:
-    """Writes the noise report of a run's training set to `path`; returns its rows."""
+    """Writes the noise report of a run's training set to `path`; returns its rows.
+
+    `data` is the dataset trained on (with `val_split`, the training part);
+    `noise` covers the full training set, indexed by `data.sample_ids`. Rows
+    are indexed in the full training set; a file left out (`skip_bad_files`)
+    has no row.
+    """
+    ids = data.sample_ids
+    clean = noise.clean_labels
     rows = noise_report(
         model,
-        data.train_images,
-        noise.labels,
-        clean_labels=noise.clean_labels,
+        data.tracking_batches(noise.labels[ids], 256),
+        noise.labels[ids],
+        clean_labels=None if clean is None else clean[ids],
         files=data.train_files,
         sort_by=sort_by,
+        sample_ids=ids,
     )
     write_report(rows, path)
     return rows
+
+
+def write_corrected_labels(rows: list, class_names, path: str) -> str | None:
+    """Writes the report's corrected labels as a manifest (`path,label`), for files; returns it.
+
+    Train again on them with `labels` (or as a `manifest` dataset). Rows
+    without a file (datasets held in memory from arrays) write nothing.
+    """
+    rows = sorted((r for r in rows if r["file"]), key=lambda r: r["index"])
+    if not rows:
+        return None
+    return write_manifest(
+        path, [r["file"] for r in rows], [r["corrected_label"] for r in rows], class_names
+    )
+
+
+def training_split(config, data):
+    """`(train_part, held_out)`: the dataset trained on and the `val_split` part (or `None`)."""
+    if not config.val_split:
+        return data, None
+    return data.holdout(config.val_split, config.seed)
 
 
 def load_run(run_dir: str):
@@ -42,9 +73,10 @@ def load_run(run_dir: str):
         run_dir: a run folder written by `train`.
 
     Returns:
-        The resolved `TrainConfig`, the `ImageDataset`, the `LabelNoise` trained
-        on, and the `BootstrappingModel` with the checkpoint's weights (and
-        its fitted mixture).
+        The resolved `TrainConfig`, the dataset trained on (with `val_split`,
+        its training part), the `LabelNoise` of the full training set, and
+        the `BootstrappingModel` with the checkpoint's weights (and its
+        fitted mixture).
 
     Raises:
         FileNotFoundError: if the folder holds no run or no checkpoint yet.
@@ -55,6 +87,7 @@ def load_run(run_dir: str):
     config.run_dir = run_dir
     data = dataset_of(config)
     noise = labels_of_run(config, data, folder, resume=True)
+    data, _ = training_split(config, data)
     model = build_model(
         config,
         data.num_classes,

@@ -23,6 +23,7 @@ BASE_DEFAULTS = {
     "fast": True,
     "eval_every": 1,
     "dynamic_targets": "input",
+    "skip_bad_files": False,
 }
 
 #: The paper's CIFAR schedule (Arazo et al., 2019, and its reference code).
@@ -61,6 +62,8 @@ DATASET_DEFAULTS = {
     "cifar10_n": PAPER_SCHEDULE,
     "cifar100_n": PAPER_SCHEDULE,
     "folder": PAPER_SCHEDULE,
+    "manifest": PAPER_SCHEDULE,
+    "clothing1m": PAPER_SCHEDULE,
 }
 
 PRESETS = {
@@ -112,4 +115,31 @@ PRESETS = {
 DATA_DIR_ENVIRONMENT = {"cpu": "KERAS_BMM_CIFAR10_ARCHIVE"}
 
 #: Preset settings that describe the preset's dataset, dropped for another dataset.
-PRESET_DATA_FIELDS = ("data_dir", "per_class", "image_size", "label_set")
+PRESET_DATA_FIELDS = ("data_dir", "per_class", "image_size", "label_set", "labels", "stream")
+
+
+def preset_defaults(preset: str | None, dataset: str) -> dict:
+    """The value of every setting left unset, for a preset and a dataset.
+
+    The preset's, then the dataset's, then `BASE_DEFAULTS`; a preset's data
+    settings (folder, subset) only for the preset's own dataset, whose
+    folder may come from the environment (`DATA_DIR_ENVIRONMENT`).
+
+    Args:
+        preset: a name of `PRESETS`, or `None`.
+        dataset: a name of `DATASET_DEFAULTS`.
+
+    Returns:
+        `{setting: value}`.
+    """
+    import os
+
+    preset_values = dict(PRESETS.get(preset, {}))
+    if preset_values and dataset != preset_values.get("dataset"):
+        preset_values = {k: v for k, v in preset_values.items() if k not in PRESET_DATA_FIELDS}
+    elif preset in DATA_DIR_ENVIRONMENT:
+        preset_values.setdefault("data_dir", os.environ.get(DATA_DIR_ENVIRONMENT[preset]))
+    values = {}
+    for layer in (BASE_DEFAULTS, DATASET_DEFAULTS[dataset], preset_values):
+        values.update({k: v for k, v in layer.items() if v is not None})
+    return values

@@ -1,0 +1,224 @@
+"""`DatasetPipelines`: the one interface training, the report and tuning use for any dataset."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import numpy as np
+
+from keras_bmm.data.splits import holdout_split
+
+
+class DatasetPipelines:
+    """Pipelines and splits shared by `ImageDataset` (in memory) and `StreamedDataset` (files).
+
+    A subclass provides `train_source()` and `test_source()` (a
+    `keras_bmm.data.source.SampleSource`, or `None` without a test split),
+    `subset(indices)`, and the attributes `name`, `class_names`, `has_test`,
+    `streams` (whether images are read from their files during training),
+    `train_labels`, `train_files`, `image_shape`, `input_dtype`, `mean`,
+    `std`, `augment`, `pool_index` and `bad_files`.
+
+    Example:
+
+    ```python
+    data = keras_bmm.data.load_dataset("folder", data_dir="web_images/")
+    train_part, held_out = data.holdout(0.1, seed=0)
+    batches = train_part.train_batches(train_part.train_labels, 128)
+    ```
+    """
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def num_train(self) -> int:
+        return len(self.train_labels)
+
+    @property
+    def sample_ids(self) -> np.ndarray:
+        """Each training sample's index in the full training set (before `holdout`)."""
+        if self.pool_index is None:
+            return np.arange(self.num_train)
+        return np.asarray(self.pool_index)
+
+    def train_batches(
+        self,
+        labels,
+        batch_size: int,
+        seed: int = 0,
+        augment: bool | None = None,
+        epochs: int | None = None,
+        initial_epoch: int = 0,
+        epoch_variable=None,
+        shard: tuple = (0, 1, 1),
+    ):
+        """Training batches `({"image", "index"}, label)`; see `keras_bmm.data.train_pipeline`.
+
+        Args:
+            labels: the labels to train on, one per training sample.
+            batch_size: the global batch size.
+            seed: seed of the order and the augmentation.
+            augment: the training augmentation (default: the dataset's).
+            epochs, initial_epoch, epoch_variable: as in `train_pipeline`.
+            shard: `(worker, num_workers, replicas)` for one input pipeline of
+                a `tf.distribute` strategy (see `distributed_train_batches`).
+        """
+        from keras_bmm.data.pipeline import source_train_batches
+
+        return source_train_batches(
+            self.train_source(),
+            self._labels(labels),
+            batch_size,
+            seed=seed,
+            augment=self.augment if augment is None else augment,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            epoch_variable=epoch_variable,
+            shard=shard,
+        )
+
+    def distributed_train_batches(self, strategy, labels, batch_size: int, **kwargs):
+        """One epoch of training batches per iteration, each worker reading only its own files.
+
+        Under `MultiWorkerMirroredStrategy`, every input pipeline (worker)
+        builds its own dataset of its part of each global batch (see
+        `keras_bmm.data.pipeline.worker_parts`) with
+        `strategy.distribute_datasets_from_function`: in each epoch a file is
+        decoded by one worker only, and a global step trains on the batch a
+        single device would. Otherwise this is `train_batches(...,
+        epochs=None)`, whose global batches Keras splits among the local
+        replicas.
+
+        Args:
+            strategy: a `tf.distribute.Strategy`.
+            labels: the labels to train on.
+            batch_size: the global batch size.
+            **kwargs: `seed`, `augment`, `initial_epoch`, `epoch_variable`.
+
+        Returns:
+            `(dataset, epoch_variable)`; pass `PipelineEpoch(epoch_variable)`
+            to `fit`.
+        """
+        import tensorflow as tf
+
+        variable = kwargs.pop("epoch_variable", None)
+        if variable is None:
+            variable = tf.Variable(
+                kwargs.get("initial_epoch", 0), dtype=tf.int64, trainable=False, name="epoch"
+            )
+        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            # One worker: Keras splits each global batch among the local replicas.
+            ds = self.train_batches(labels, batch_size, epoch_variable=variable, **kwargs)
+            return ds, variable
+
+        def dataset_fn(context):
+            workers = context.num_input_pipelines
+            shard = (context.input_pipeline_id, workers, context.num_replicas_in_sync // workers)
+            return self.train_batches(
+                labels, batch_size, epoch_variable=variable, shard=shard, **kwargs
+            )
+
+        return strategy.distribute_datasets_from_function(dataset_fn), variable
+
+    def tracking_batches(self, labels, batch_size: int, indexed: bool = True):
+        """The training set in index order, `({"image", "index"}, label)`, un-augmented."""
+        from keras_bmm.data.pipeline import source_ordered_batches
+
+        return source_ordered_batches(
+            self.train_source(), self._labels(labels), batch_size, indexed
+        )
+
+    def eval_batches(self, batch_size: int):
+        """The test split as `(image, label)` batches, or `None` without one."""
+        from keras_bmm.data.pipeline import source_ordered_batches
+
+        source = self.test_source()
+        if source is None:
+            return None
+        return source_ordered_batches(source, self.test_labels, batch_size, indexed=False)
+
+    def holdout(self, fraction: float, seed: int):
+        """`(train_part, held_out)`: a seeded random `fraction` of the training set held out.
+
+        Both parts keep the test split; `sample_ids` maps their samples to
+        this dataset's indices.
+        """
+        train_index, val_index = holdout_split(self.num_train, fraction, seed)
+        return self.subset(train_index), self.subset(val_index)
+
+    def find_bad_file(self, first=None):
+        """`(path, message)` of a file that does not decode, or `None` (arrays: always `None`).
+
+        Args:
+            first: training sample indices to check first (e.g. the batch
+                that failed); the other training files and the test files
+                follow.
+        """
+        from keras_bmm.data.decoding import first_bad_file
+
+        if not self.streams:
+            return None
+        order = [int(i) for i in (first if first is not None else [])]
+        rest = np.setdiff1d(np.arange(self.num_train), order)
+        groups = [[self.train_files[i] for i in [*order, *rest]]]
+        if self.has_test:
+            groups.append(list(self.test_source().files))
+        for paths in groups:
+            found = first_bad_file(paths)
+            if found is not None:
+                return paths[found[0]], found[1]
+        return None
+
+    @contextlib.contextmanager
+    def naming_bad_files(self, position=None, batch_size: int | None = None, seed: int = 0):
+        """Turns a pipeline's decode error into a `ValueError` naming the file.
+
+        A file that fails to decode stops tf.data with TensorFlow's error,
+        which does not say which file. This context finds it: it checks the
+        files of the batch training was at first (`position`, a
+        `PipelineEpoch`, with the run's batch size and seed), then the other
+        files.
+
+        Raises:
+            ValueError: naming the file and TensorFlow's message.
+        """
+        from keras_bmm.data.decoding import DECODE_ERRORS
+
+        try:
+            yield
+        except DECODE_ERRORS as error:
+            if not self.streams or not _DECODE_MESSAGE.search(error.message or ""):
+                raise
+            first = None
+            if position is not None and position.epoch is not None and batch_size:
+                from keras_bmm.data.pipeline import epoch_order
+
+                order = epoch_order(self.num_train, seed, position.epoch).numpy()
+                start = (position.batch + 1) * int(batch_size)
+                first = order[start : start + int(batch_size)]
+            found = self.find_bad_file(first)
+            if found is None:
+                raise
+            raise ValueError(
+                f"Cannot decode image file {found[0]!r}: {found[1]}. Remove or replace it, or "
+                "set skip_bad_files to leave such files out (they are then listed in the run "
+                "folder's bad_files.csv)."
+            ) from None
+
+    def _labels(self, labels) -> np.ndarray:
+        labels = np.asarray(labels)
+        if labels.shape != (self.num_train,):
+            raise ValueError(
+                f"{self.name!r} has {self.num_train} training samples but {labels.size} labels "
+                "were given."
+            )
+        return labels
+
+
+#: TensorFlow's messages for image files that cannot be read or decoded.
+_DECODE_MESSAGE = re.compile(
+    r"image|jpeg|png|gif|bmp|decode|input is empty|no such file|not found", re.IGNORECASE
+)

@@ -1,0 +1,48 @@
+"""The checks of the data settings of a `TrainConfig` (no TensorFlow)."""
+
+from __future__ import annotations
+
+import os
+
+from keras_bmm.data import FILE_DATASETS
+from keras_bmm.training.fields import ConfigError
+
+
+def check_data_settings(config) -> None:
+    """Checks the settings of file datasets, the held-out split and the label manifest.
+
+    Args:
+        config: a filled `TrainConfig`.
+
+    Raises:
+        ConfigError: naming the first invalid setting.
+    """
+    if config.val_split is not None and not (
+        isinstance(config.val_split, (int, float)) and 0.0 < config.val_split < 1.0
+    ):
+        raise ConfigError("val_split", f"val_split must be in (0, 1), got {config.val_split}.")
+    files = config.dataset in FILE_DATASETS
+    for field in ("stream", "skip_bad_files", "labels"):
+        if getattr(config, field) and not files:
+            raise ConfigError(
+                field,
+                f"{field} applies to datasets of image files {FILE_DATASETS}, not "
+                f"{config.dataset!r}.",
+            )
+    if config.labels and not os.path.isfile(config.labels):
+        raise ConfigError(
+            "labels", f"labels must be an existing manifest file, got {config.labels!r}."
+        )
+    if config.dataset == "manifest":
+        if not config.data_dir or not os.path.isfile(config.data_dir):
+            raise ConfigError(
+                "data_dir",
+                "data_dir must be the manifest file (path,label rows) for the manifest "
+                f"dataset; got {config.data_dir!r}.",
+            )
+    if config.dataset == "clothing1m" and not (config.data_dir and os.path.isdir(config.data_dir)):
+        raise ConfigError(
+            "data_dir",
+            "data_dir must be the folder of Clothing1M's key and label lists for the "
+            f"clothing1m dataset; got {config.data_dir!r}.",
+        )

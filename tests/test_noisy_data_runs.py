@@ -1,0 +1,174 @@
+"""Runs on image files: no test split (val_split), resuming a streamed run, bad files."""
+
+import csv
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers.images import corrupt, write_folder
+
+from keras_bmm import TrainConfig, train
+from keras_bmm.data import load_dataset, read_manifest
+
+
+def config(run_dir, data_dir, **kwargs):
+    values = dict(
+        dataset="folder",
+        data_dir=str(data_dir),
+        image_size=(16, 16),
+        stream=True,
+        model="small_cnn",
+        width=8,
+        epochs=2,
+        warmup_epochs=1,
+        batch_size=8,
+        learning_rate=0.05,
+        lr_milestones=(),
+        noise=0.3,
+        run_dir=str(run_dir),
+        output=str(run_dir) + "-export",
+        verbose=0,
+    )
+    values.update(kwargs)
+    return TrainConfig(**values)
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_val_split_without_test_folder_trains_reports_and_exports(tmp_path):
+    root = write_folder(tmp_path / "scraped", ["ant", "bee", "cat"], per_class=8)
+    result = train(config(tmp_path / "run", root, val_split=0.25))
+    assert np.isnan(result.best_test_accuracy) and np.isnan(result.last_test_accuracy)
+    accuracy = result.history["noisy_val_accuracy"]
+    assert len(accuracy) == 2 and np.isfinite(accuracy).all()
+    # Independently: the documented split (a seeded permutation, round(0.25 * 24) held
+    # out) and the final model's accuracy on those images against their noisy labels.
+    held_out = np.sort(np.random.default_rng(0).permutation(24)[:6])
+    memory = load_dataset("folder", root, image_size=(16, 16), stream=False)
+    logits = result.model.backbone.predict(memory.train_images[held_out].astype("float32"))
+    expected = np.mean(np.argmax(logits, 1) == result.noise.labels[held_out])
+    assert result.last_noisy_val_accuracy == pytest.approx(expected, abs=1e-6)
+    assert result.best_noisy_val_accuracy == pytest.approx(np.max(accuracy))
+    # The report: one row per trained file, with its path, most suspicious first.
+    rows = read_csv(result.report_path)
+    assert len(rows) == 18
+    assert {int(r["index"]) for r in rows} == set(range(24)) - set(held_out)
+    assert all(r["file"] == memory.train_files[int(r["index"])] for r in rows)
+    p = [float(r["p_noisy"]) for r in rows]
+    assert p == sorted(p, reverse=True)
+    # The corrected labels are a manifest that trains again.
+    corrected = read_manifest(result.corrected_labels_path, memory.class_names)
+    by_file = {r["file"]: int(r["corrected_label"]) for r in rows}
+    assert [by_file[f] for f in corrected.files] == corrected.labels.tolist()
+    # The export serves raw uint8 images of the training size.
+    serve = tf.saved_model.load(result.export_path).signatures["serving_default"]
+    out = serve(image=tf.constant(memory.train_images[:3]))
+    np.testing.assert_allclose(out["probabilities"].numpy().sum(1), 1.0, atol=1e-5)
+    with open(os.path.join(result.run_dir, "metrics.json")) as f:
+        metrics = json.load(f)
+    assert metrics["epochs_run"] == 2 and np.isnan(metrics["best_test_accuracy"])
+    assert metrics["last_noisy_val_accuracy"] == pytest.approx(expected, abs=1e-6)
+
+
+class Crash(keras.callbacks.Callback):
+    """A killed process: raises in the middle of epoch `epoch`."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.crash_epoch, self.current = epoch, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current == self.crash_epoch and batch == 1:
+            raise KeyboardInterrupt("simulated crash")
+
+
+@pytest.mark.parametrize("image_size", [(16, 16), (64, 64)])  # padded crop; resized crop
+def test_resumed_streamed_run_ends_like_an_uninterrupted_one(tmp_path, image_size):
+    root = write_folder(tmp_path / "ds", ["a", "b", "c"], per_class=6, sizes=(40, 90))
+    settings = dict(epochs=4, augment=True, image_size=image_size, method="m-dyr-h")
+    whole = train(config(tmp_path / "whole", root, **settings), export=False)
+    with pytest.raises(KeyboardInterrupt):
+        train(config(tmp_path / "split", root, **settings), export=False, callbacks=[Crash(2)])
+    resumed = train(config(tmp_path / "split", root, **settings), export=False, resume=True)
+    assert len(resumed.history["loss"]) == 4
+    for a, b in zip(whole.model.weights, resumed.model.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5, err_msg=a.path)
+    for key in ("loss", "bmm_alpha_noisy", "bmm_auc"):
+        np.testing.assert_allclose(resumed.history[key], whole.history[key], rtol=1e-4)
+
+
+class CorruptAfter(keras.callbacks.Callback):
+    """Breaks an image file at the end of epoch 0, as a disk or a sync job might."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            corrupt(self.path)
+
+
+def test_bad_file_stops_the_run_with_its_path(tmp_path):
+    root = write_folder(tmp_path / "ds", ["a", "b"], per_class=6)
+    files = sorted(
+        os.path.join(dp, f) for dp, _, fs in os.walk(os.path.join(root, "train")) for f in fs
+    )
+    # Up front (the statistics sample reads every file of a small set), before the run starts.
+    corrupt(files[3])
+    with pytest.raises(ValueError, match=rf"Cannot decode image file '{files[3]}'"):
+        train(config(tmp_path / "r1", root), export=False)
+    assert not os.path.exists(tmp_path / "r1")
+    # During an epoch: named, with the advice.
+    root = write_folder(tmp_path / "ds2", ["a", "b"], per_class=6)
+    bad = os.path.join(root, "train", "b", "001.png")
+    with pytest.raises(ValueError, match=rf"Cannot decode image file '{bad}'.*skip_bad_files"):
+        train(config(tmp_path / "r2", root), export=False, callbacks=[CorruptAfter(bad)])
+
+
+@pytest.mark.parametrize("stream,val_split", [(True, None), (False, None), (True, 0.25)])
+def test_skip_bad_files_leaves_them_out_without_moving_other_samples(tmp_path, stream, val_split):
+    root = write_folder(tmp_path / "ds", ["a", "b"], per_class=6)
+    table = load_dataset("folder", root, image_size=(16, 16), stream=True).train_files
+    corrupt(table[1])
+    corrupt(table[8], how="truncate")  # a JPEG cut in half
+    later = table[7]
+    callbacks = [CorruptAfter(later)] if stream else []
+    result = train(
+        config(
+            tmp_path / "run",
+            root,
+            stream=stream,
+            skip_bad_files=True,
+            method="ce",
+            val_split=val_split,
+        ),
+        export=False,
+        callbacks=callbacks,
+    )
+    bad = read_csv(os.path.join(result.run_dir, "bad_files.csv"))
+    expected = [1, 7, 8] if stream else [1, 8]
+    assert [int(r["index"]) for r in bad] == expected
+    assert [r["path"] for r in bad] == [table[i] for i in expected]
+    assert {r["split"] for r in bad} == {"train"}
+    assert result.history["skipped_files"][-1] == len(expected)
+    # Indices are the full training set's, held out or not (the documented split).
+    held_out = np.random.default_rng(0).permutation(12)[:3] if val_split else []
+    trained = sorted(set(range(12)) - set(held_out))
+    rows = read_csv(result.report_path)
+    assert sorted(int(r["index"]) for r in rows) == sorted(set(trained) - set(expected))
+    assert all(r["file"] == table[int(r["index"])] for r in rows)
+    # The mixture saw every good sample of the last epoch once, and no bad one.
+    losses, counts = result.model.noise_state.recorded_losses()
+    unseen = [trained[i] for i in np.flatnonzero(counts == 0)]
+    assert unseen == [i for i in expected if i in trained]
+    assert set(counts[counts > 0]) == {1}
