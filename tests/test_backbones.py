@@ -313,7 +313,7 @@ def test_unknown_backbone_lists_the_known_ones():
         "none",
         0,
     )
-    assert config.name == "digits-MobileNetV3Small-m-dyr-h-0"
+    assert config.name == "digits-MobileNetV3Small-m-dyr-h-0-weightsnone"
 
 
 def test_keras_hub_presets_listed_exist_in_keras_hub():

@@ -156,16 +156,16 @@ def test_tuning_the_cpu_setting_does_not_augment(tmp_path, monkeypatch):
     the folder's own default (augmentation on) holds."""
     from test_data import write_folder
 
-    import keras_bmm.tuning as tuning
+    from keras_bmm.data.interface import DatasetPipelines
 
     calls = []
-    pipeline = tuning.train_pipeline
+    batches = DatasetPipelines.train_batches
 
-    def recording(*args, **kwargs):
+    def recording(self, *args, **kwargs):
         calls.append(kwargs["augment"])
-        return pipeline(*args, **kwargs)
+        return batches(self, *args, **kwargs)
 
-    monkeypatch.setattr(tuning, "train_pipeline", recording)
+    monkeypatch.setattr(DatasetPipelines, "train_batches", recording)
     root = write_folder(str(tmp_path / "images"), ["ant", "bee"], per_class=6, size=(8, 8))
     settings = dict(
         preset="cpu",

@@ -13,6 +13,7 @@ UNNAMED = (
     "preset",
     "dataset",
     "data_dir",
+    "backbone",
     "label_set",
     "noise",
     "noise_type",
@@ -58,6 +59,8 @@ def run_name(config, defaults: dict, ignore=()) -> str:
     parts.append(config.dataset)
     if config.dataset == "folder" and config.data_dir:
         parts.append(folder_name(config.data_dir))
+    if config.backbone:
+        parts.append(os.path.basename(os.path.normpath(config.backbone)))
     if config.label_set:
         parts.append(config.label_set)
     parts += [config.method, _value(config.noise)]
@@ -70,11 +73,11 @@ def run_name(config, defaults: dict, ignore=()) -> str:
     if config.noisy_labels:
         parts.append("labels-" + _labels_name(config.noisy_labels))
     skip = set(UNNAMED) | set(config.resumable_fields()) | set(ignore)
-    derived = {"epoch_loss_pass": not config.fast}
+    derived = {"epoch_loss_pass": not config.fast, **_backbone_defaults(config, defaults)}
     changed = []
     for field in dataclasses.fields(config):
         value = getattr(config, field.name)
-        default = defaults.get(field.name, derived.get(field.name))
+        default = derived[field.name] if field.name in derived else defaults.get(field.name)
         if field.name in skip or value is None or _same(value, default):
             continue
         changed.append(_setting(field, value))
@@ -83,6 +86,23 @@ def run_name(config, defaults: dict, ignore=()) -> str:
         digest = hashlib.sha1(json.dumps(changed).encode()).hexdigest()[:8]
         name = "-".join(_clean(p) for p in parts) + f"-settings{digest}"
     return name
+
+
+def _backbone_defaults(config, defaults: dict) -> dict:
+    """What a backbone's settings default to when left unset (weights, head-only
+    epochs, resolution), so that only the ones given away from them are named."""
+    if not config.backbone:
+        return {}
+    from keras_bmm.backbones.catalog import backbone_settings
+
+    _, weights, freeze_epochs, image_size = backbone_settings(
+        config.backbone,
+        defaults.get("weights"),
+        defaults.get("freeze_epochs"),
+        defaults.get("image_size"),
+        config,
+    )
+    return {"weights": weights, "freeze_epochs": freeze_epochs, "image_size": image_size}
 
 
 def folder_name(data_dir: str) -> str:
