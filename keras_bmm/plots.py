@@ -102,7 +102,11 @@ def plot_loss_histogram(
 
 
 def plot_training_curves(history: dict, path: str) -> str:
-    """Accuracy, loss, noise detection and estimated noise fraction over epochs.
+    """Accuracy, loss, noise detection, noise fraction and the warm-up signal over epochs.
+
+    The warm-up panel shows the separation of clean and noisy losses that
+    `warmup_epochs="auto"` watches, and a vertical line at the first epoch of
+    bootstrapping.
 
     Args:
         history: per-epoch logs, lists by key (Keras History or `history.csv`).
@@ -112,10 +116,11 @@ def plot_training_curves(history: dict, path: str) -> str:
         `path`.
     """
     plt = _pyplot()
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    fig, axes = plt.subplots(2, 3, figsize=(15, 7.5))
     panels = [
         ("accuracy", [("accuracy", "train (given labels)"), ("val_accuracy", "test")]),
         ("loss", [("loss", "train"), ("val_loss", "test")]),
+        ("warm-up signal", [("warmup_signal", "separation of clean and noisy losses")]),
         (
             "noise detection",
             [("bmm_auc", "ROC AUC"), ("bmm_precision", "precision"), ("bmm_recall", "recall")],
@@ -124,6 +129,7 @@ def plot_training_curves(history: dict, path: str) -> str:
             "noise fraction",
             [("bmm_noise_fraction", "estimated (mean p(noisy))"), ("true_noise_fraction", "true")],
         ),
+        ("held-out accuracy (noisy labels)", [("noisy_val_accuracy", "held out")]),
     ]
     for ax, (title, series) in zip(axes.ravel(), panels):
         drawn = False
@@ -138,10 +144,17 @@ def plot_training_curves(history: dict, path: str) -> str:
             ax.legend(fontsize=8)
         else:
             ax.text(0.5, 0.5, "not recorded", ha="center", va="center", transform=ax.transAxes)
+    chosen = [e for e in history.get("bootstrap_epoch", []) if e == e]
+    if chosen:  # epochs are 0-based in the logs, 1-based on the axis
+        axes[0, 2].axvline(chosen[-1] + 1, color="black", ls="--", lw=1)
+        axes[0, 2].text(
+            chosen[-1] + 1, 0.02, " bootstrapping", transform=axes[0, 2].get_xaxis_transform()
+        )
     axes[0, 0].set_ylabel("accuracy")
     axes[0, 1].set_ylabel("cross-entropy")
     axes[1, 0].set_ylabel("score")
     axes[1, 1].set_ylabel("fraction of samples")
+    axes[0, 2].set_ylabel("separation (weighted Cohen's d)")
     fig.tight_layout()
     path = _save(fig, path)
     plt.close(fig)

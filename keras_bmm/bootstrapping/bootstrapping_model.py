@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_bmm.bootstrapping import guards, objectives, passes
+from keras_bmm.bootstrapping.auto_warmup import AutoWarmup
 from keras_bmm.bootstrapping.methods import (
     BOOTSTRAP_MODES,
     check_dynamic_targets,
@@ -58,7 +59,11 @@ class BootstrappingModel(SoftTargetModel):
             `None` records nothing (then pass `data=` to `BMMCallback`).
         mixup_alpha: `alpha` of the Beta distribution of mixup's `lam`.
         reg_weight: weight of the class-balance regulariser.
-        warmup_epochs: epochs of plain mixup before bootstrapping starts.
+        warmup_epochs: epochs of plain mixup before bootstrapping starts, or
+            `"auto"`: `auto_warmup` chooses the start during training, when
+            the losses of clean and noisy samples have separated.
+        auto_warmup: the `AutoWarmup` (or its config dict) of
+            `warmup_epochs="auto"`; default `AutoWarmup()`.
         weight_decay: coupled L2 weight decay, as PyTorch's SGD applies it:
             `weight_decay / 2 * sum(w**2)` over the trainable weights is
             added to the loss.
@@ -97,7 +102,7 @@ class BootstrappingModel(SoftTargetModel):
         num_samples: int | None = None,
         mixup_alpha: float = 32.0,
         reg_weight: float = 1.0,
-        warmup_epochs: int = 10,
+        warmup_epochs: int | str = 10,
         weight_decay: float = 0.0,
         dynamic_epochs: int = 5,
         temperature_epochs: int = 89,
@@ -106,6 +111,7 @@ class BootstrappingModel(SoftTargetModel):
         dynamic_targets: str = "input",
         fast: bool = True,
         seed: int | None = None,
+        auto_warmup: AutoWarmup | dict | None = None,
         **kwargs,
     ):
         super().__init__(weight_decay=weight_decay, **kwargs)
@@ -125,7 +131,11 @@ class BootstrappingModel(SoftTargetModel):
         self.num_samples = None if num_samples is None else int(num_samples)
         self.mixup_alpha = float(mixup_alpha)
         self.reg_weight = float(reg_weight)
-        self.warmup_epochs = int(warmup_epochs)
+        auto = warmup_epochs == "auto"
+        if auto and not isinstance(auto_warmup, AutoWarmup):
+            auto_warmup = AutoWarmup(**(auto_warmup or {}))
+        self.auto_warmup = auto_warmup if auto else None
+        self.warmup_epochs = "auto" if auto else int(warmup_epochs)
         self.dynamic_epochs = int(dynamic_epochs)
         self.temperature_epochs = int(temperature_epochs)
         self.final_temperature = float(final_temperature)
@@ -133,11 +143,17 @@ class BootstrappingModel(SoftTargetModel):
         self.dynamic_targets = dynamic_targets
         self.fast = bool(fast)
         self.seed = seed
+        start = -1 if auto else self.warmup_epochs
         self.schedule = PhaseSchedule(
-            method, warmup_epochs, dynamic_epochs, temperature_epochs, final_temperature
+            method, max(start, 0), dynamic_epochs, temperature_epochs, final_temperature
         )
         self.noise_state = NoiseModelState(
-            num_samples, records_losses=fast or method == "ce", name="noise_state"
+            num_samples,
+            records_losses=fast or method == "ce",
+            start_epoch=start,
+            warmup_rule=self.auto_warmup,
+            reserve_epochs=self.dynamic_epochs + 1 if method == "md-dyr-sh" else 1,
+            name="noise_state",
         )
         self.mixup_sampler = MixupSampler(mixup_alpha, seed, name="mixup_sampler")
 
@@ -191,6 +207,7 @@ class BootstrappingModel(SoftTargetModel):
             "dynamic_targets": self.dynamic_targets,
             "fast": self.fast,
             "seed": self.seed,
+            "auto_warmup": None if self.auto_warmup is None else self.auto_warmup.get_config(),
         }
 
     @classmethod
@@ -214,7 +231,8 @@ class BootstrappingModel(SoftTargetModel):
         if self.method == "ce":
             return self._cross_entropy_step(images, index, labels, sample_weight, checks)
         targets = tf.one_hot(labels, num_classes, dtype=tf.float32)
-        phase = self.schedule.phase(self.noise_state.epoch, self.noise_state.is_fitted())
+        state = self.noise_state
+        phase = self.schedule.phase(state.epoch, state.is_fitted(), state.start_epoch)
         batch = tf.shape(labels)[0]
         lam, permutation = self.mixup_sampler.draw(batch)
         target_lam = lam

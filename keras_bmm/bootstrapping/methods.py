@@ -51,7 +51,7 @@ def check_method_settings(
     Args:
         mixup_alpha: `alpha` of mixup's `Beta(alpha, alpha)`, > 0.
         reg_weight: weight of the class-balance regulariser, >= 0.
-        warmup_epochs: epochs before bootstrapping, >= 0.
+        warmup_epochs: epochs before bootstrapping, >= 0, or `"auto"`.
         weight_decay: coupled L2 weight decay, >= 0.
         dynamic_epochs: MD-DYR-SH's dynamic-mixup epochs, >= 0.
         temperature_epochs: MD-DYR-SH's temperature epochs, >= 1.
@@ -64,8 +64,8 @@ def check_method_settings(
         raise ValueError(f"mixup_alpha must be > 0, got {mixup_alpha}.")
     if not reg_weight >= 0:
         raise ValueError(f"reg_weight must be >= 0, got {reg_weight}.")
-    if int(warmup_epochs) < 0:
-        raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs}.")
+    if warmup_epochs != "auto" and (isinstance(warmup_epochs, str) or int(warmup_epochs) < 0):
+        raise ValueError(f"warmup_epochs must be >= 0 or 'auto', got {warmup_epochs!r}.")
     if not weight_decay >= 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}.")
     if int(dynamic_epochs) < 0:

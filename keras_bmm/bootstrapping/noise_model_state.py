@@ -11,6 +11,9 @@ import tensorflow as tf
 from keras_bmm.mixture.normalization import normalize_losses
 from keras_bmm.mixture.posterior_table import TABLE_SIZE, table_lookup
 
+#: Epochs whose warm-up signal the state keeps (`AutoWarmup`).
+MAX_SIGNAL_EPOCHS = 1000
+
 #: A mixture fit as `BMMCallback` made it: what plots and reports read.
 MixtureFit = collections.namedtuple("MixtureFit", ["epoch", "mixture", "bounds", "losses", "seen"])
 
@@ -39,6 +42,10 @@ class NoiseModelState(keras.layers.Layer):
         records_losses: whether the owning model's train step records
             losses (`False` for the reference arrangement, whose mixture is
             fitted on a separate pass).
+        start_epoch: the epoch bootstrapping starts, or -1 when an
+            `AutoWarmup` chooses it during training.
+        warmup_rule: the `AutoWarmup` that chooses it (with `start_epoch=-1`).
+        reserve_epochs: epochs the rule keeps after the start it chooses.
         **kwargs: passed on to `keras.layers.Layer`.
 
     Example:
@@ -50,13 +57,25 @@ class NoiseModelState(keras.layers.Layer):
     ```
     """
 
-    def __init__(self, num_samples: int | None = None, records_losses: bool = True, **kwargs):
+    def __init__(
+        self,
+        num_samples: int | None = None,
+        records_losses: bool = True,
+        start_epoch: int = 0,
+        warmup_rule=None,
+        reserve_epochs: int = 1,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
+        if int(start_epoch) < 0 and warmup_rule is None:
+            raise ValueError("start_epoch=-1 (chosen during training) needs a warmup_rule.")
         if num_samples is not None and int(num_samples) < 1:
             raise ValueError(f"num_samples must be a positive integer, got {num_samples}.")
         self.num_samples = None if num_samples is None else int(num_samples)
         self.records_losses = bool(records_losses) and self.num_samples is not None
         self.last_fit = None
+        self.warmup_rule = warmup_rule
+        self.reserve_epochs = int(reserve_epochs)
 
         def weight(name, shape, dtype="float32", initializer="zeros"):
             return self.add_weight(
@@ -73,6 +92,12 @@ class NoiseModelState(keras.layers.Layer):
         self.bounds = weight("loss_bounds", (2,), initializer=keras.initializers.Constant([0, 1]))
         self.fitted = weight("fitted", (), dtype="int32")
         self.epoch = weight("epoch", (), dtype="int32")
+        self.start_epoch = weight(
+            "start_epoch", (), dtype="int32", initializer=keras.initializers.Constant(start_epoch)
+        )
+        self.warmup_signal = weight(
+            "warmup_signal", (MAX_SIGNAL_EPOCHS,), initializer=keras.initializers.Constant(np.nan)
+        )
         self.record_table = None
         if self.num_samples is not None:
             # Column 0 sums each sample's losses, column 1 counts them. SUM
@@ -94,6 +119,8 @@ class NoiseModelState(keras.layers.Layer):
             "bounds": self.bounds,
             "fitted": self.fitted,
             "epoch": self.epoch,
+            "start_epoch": self.start_epoch,
+            "warmup_signal": self.warmup_signal,
         }
 
     def save_own_variables(self, store):
@@ -102,7 +129,8 @@ class NoiseModelState(keras.layers.Layer):
 
     def load_own_variables(self, store):
         for name, variable in self._saved_variables().items():
-            variable.assign(store[name])
+            if name in store:  # (checkpoints before the automatic warm-up lack two)
+                variable.assign(store[name])
 
     def posterior(self, losses) -> tf.Tensor:
         """p(noisy | loss) from the last fitted mixture, for raw per-sample losses."""
@@ -134,6 +162,37 @@ class NoiseModelState(keras.layers.Layer):
     def set_epoch(self, epoch: int) -> None:
         """Tells the train step which epoch it is in."""
         self.epoch.assign(int(epoch))
+
+    def chosen_start(self) -> int | None:
+        """The epoch bootstrapping starts at, or `None` while it is still to be chosen."""
+        start = int(keras.ops.convert_to_numpy(self.start_epoch))
+        return None if start < 0 else start
+
+    def update_warmup(self, epoch: int, losses, posterior, epochs: int | None = None):
+        """Feeds this epoch's losses to the `warmup_rule`, which may choose the start.
+
+        Args:
+            epoch: the epoch just finished.
+            losses: its per-sample losses.
+            posterior: their p(noisy) from this epoch's mixture.
+            epochs: the run's number of epochs.
+
+        Returns:
+            The epoch's signal (`auto_warmup.separation`), computed whether or
+            not a start is still to be chosen.
+        """
+        from keras_bmm.bootstrapping.auto_warmup import separation
+
+        value = separation(losses, posterior)
+        if self.chosen_start() is not None or self.warmup_rule is None:
+            return value
+        signals = keras.ops.convert_to_numpy(self.warmup_signal).copy()
+        if epoch < MAX_SIGNAL_EPOCHS:
+            signals[epoch] = value
+            self.warmup_signal.assign(signals)
+        if self.warmup_rule.start_after(signals, epoch, epochs, self.reserve_epochs):
+            self.start_epoch.assign(epoch + 1)
+        return value
 
     def reset_losses(self) -> None:
         """Forgets the recorded losses, at the start of an epoch."""

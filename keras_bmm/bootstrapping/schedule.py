@@ -13,7 +13,9 @@ Phase = collections.namedtuple("Phase", ["bootstrapping", "dynamic_mixup", "temp
 class PhaseSchedule:
     """The paper's phases, by epoch: warm-up, (dynamic mixup), bootstrapping.
 
-    - Epochs `0 .. warmup_epochs - 1`: plain mixup (the warm-up).
+    - Epochs before the start epoch: plain mixup (the warm-up). The start is
+      `warmup_epochs`, or, with an `AutoWarmup`, the epoch it chooses during
+      training (the model's `NoiseModelState.start_epoch`, -1 until then).
     - Then, once a mixture has been fitted, bootstrapping. For MD-DYR-SH,
       dynamic mixup (inputs mixed by their p(noisy)) starts there and
       continues to the end; soft-to-hard bootstrapping starts
@@ -22,7 +24,8 @@ class PhaseSchedule:
 
     Args:
         method: one of `keras_bmm.bootstrapping.methods.METHODS`.
-        warmup_epochs: epochs of plain mixup before bootstrapping.
+        warmup_epochs: epochs of plain mixup before bootstrapping (the start
+            epoch of `phase`, unless it is given one).
         dynamic_epochs: MD-DYR-SH only: epochs of dynamic mixup before
             bootstrapping.
         temperature_epochs: MD-DYR-SH only: epochs of the temperature's fall.
@@ -33,6 +36,7 @@ class PhaseSchedule:
     ```python
     schedule = PhaseSchedule("md-dyr-sh", warmup_epochs=105, dynamic_epochs=5)
     phase = schedule.phase(epoch=tf.constant(107), fitted=tf.constant(True))
+    phase = schedule.phase(tf.constant(107), tf.constant(True), start_epoch=tf.constant(100))
     ```
     """
 
@@ -50,12 +54,14 @@ class PhaseSchedule:
         self.temperature_epochs = int(temperature_epochs)
         self.final_temperature = float(final_temperature)
 
-    def phase(self, epoch, fitted) -> Phase:
+    def phase(self, epoch, fitted, start_epoch=None) -> Phase:
         """The phase of `epoch` (0-based).
 
         Args:
             epoch: scalar int tensor, the current epoch.
             fitted: scalar bool tensor, whether a mixture has been fitted.
+            start_epoch: scalar int tensor, the epoch bootstrapping starts
+                (negative: not yet chosen); default `warmup_epochs`.
 
         Returns:
             A `Phase` of scalar tensors: `bootstrapping` (targets mix in the
@@ -63,10 +69,12 @@ class PhaseSchedule:
             weights) and the soft targets' `temperature`.
         """
         epoch = tf.convert_to_tensor(epoch)
-        active = tf.logical_and(epoch >= self.warmup_epochs, fitted)
+        start = self.warmup_epochs if start_epoch is None else start_epoch
+        start = tf.cast(start, epoch.dtype)
+        active = tf.logical_and(tf.logical_and(start >= 0, epoch >= start), fitted)
         if self.method != "md-dyr-sh":
             return Phase(active, tf.constant(False), tf.constant(1.0))
-        since = epoch - self.warmup_epochs - self.dynamic_epochs
+        since = epoch - start - self.dynamic_epochs
         step = tf.cast(tf.clip_by_value(since, 0, self.temperature_epochs - 1), tf.float32)
         fraction = step / max(self.temperature_epochs - 1, 1)
         temperature = 1.0 + (self.final_temperature - 1.0) * fraction

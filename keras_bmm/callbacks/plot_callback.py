@@ -21,6 +21,8 @@ class PlotCallback(keras.callbacks.Callback):
         directory: folder of the PNG files (`losses_epoch_NNN.png`).
         epochs: 0-based epochs to plot; `None` plots every epoch.
         noise_mask: optional true noise mask, to split the histogram.
+        warmup_end: also plot the last epoch before bootstrapping starts,
+            when an automatic warm-up chooses it during training.
 
     Example:
 
@@ -29,11 +31,12 @@ class PlotCallback(keras.callbacks.Callback):
     ```
     """
 
-    def __init__(self, directory: str, epochs=None, noise_mask=None):
+    def __init__(self, directory: str, epochs=None, noise_mask=None, warmup_end: bool = False):
         super().__init__()
         self.directory = directory
         self.epochs = None if epochs is None else {int(e) for e in epochs}
         self.noise_mask = noise_mask
+        self.warmup_end = warmup_end
         self.paths = []
         self._pending = []
 
@@ -42,7 +45,8 @@ class PlotCallback(keras.callbacks.Callback):
         self._pending = []
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.epochs is None or epoch in self.epochs:
+        start = self.model.noise_state.chosen_start() if self.warmup_end else None
+        if self.epochs is None or epoch in self.epochs or start == epoch + 1:
             self._pending.append(epoch)
         self._flush()
 

@@ -117,6 +117,7 @@ def build_model(
         mixup_alpha=config.mixup_alpha,
         reg_weight=config.reg_weight,
         warmup_epochs=config.warmup_epochs,
+        auto_warmup=config.auto_warmup(),
         weight_decay=config.weight_decay,
         dynamic_epochs=config.dynamic_epochs,
         temperature_epochs=config.temperature_epochs,

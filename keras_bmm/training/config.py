@@ -20,19 +20,15 @@ from keras_bmm.backbones.catalog import (
 from keras_bmm.bootstrapping.methods import (
     DYNAMIC_TARGETS,
     METHODS,
-    check_method,
-    check_method_settings,
 )
 from keras_bmm.data import DATASETS
 from keras_bmm.distribute import STRATEGIES
 from keras_bmm.models import MODELS
 from keras_bmm.noise import NOISE_TYPES
-from keras_bmm.training.data_settings import check_data_settings
-from keras_bmm.training.fields import ConfigError, setting
+from keras_bmm.training.fields import ConfigError, int_or_auto, setting
 from keras_bmm.training.run_name import run_name
 from keras_bmm.training.train_presets import (
     BASE_DEFAULTS,
-    DATA_DIR_ENVIRONMENT,
     PRESETS,
     preset_defaults,
 )
@@ -113,7 +109,18 @@ class TrainConfig:
     weights: str | None = setting(WEIGHTS_HELP, metavar="imagenet|none|PATH")
     freeze_epochs: int | None = setting("first epochs training the new head alone", type=int)
     epochs: int | None = setting("number of epochs", type=int)
-    warmup_epochs: int | None = setting("epochs of plain mixup before bootstrapping", type=int)
+    warmup_epochs: int | str | None = setting(
+        "epochs of plain mixup before bootstrapping, or auto: start when the losses of clean "
+        "and noisy samples have separated (default for image folders and --preset finetune)",
+        type=int_or_auto,
+        metavar="N|auto",
+    )
+    warmup_min_epochs: int | None = setting(
+        "with --warmup-epochs auto: the earliest start (default 1)", type=int
+    )
+    warmup_max_epochs: int | None = setting(
+        "with --warmup-epochs auto: the latest start (default 60%% of the epochs)", type=int
+    )
     dynamic_epochs: int | None = setting(
         "md-dyr-sh: epochs of dynamic mixup before bootstrapping", type=int
     )
@@ -228,106 +235,27 @@ class TrainConfig:
         return run_name(self, preset_defaults(self.preset, self.dataset), ignore)
 
     def validate(self) -> None:
-        """Checks a filled configuration.
+        """Checks a filled configuration (see `keras_bmm.training.validation`).
 
         Raises:
             ConfigError: naming the first invalid setting.
         """
-        for field, choices in (
-            ("strategy", STRATEGIES),
-            ("model", MODELS),
-            ("noise_type", NOISE_TYPES),
-            ("dynamic_targets", DYNAMIC_TARGETS),
-        ):
-            if getattr(self, field) not in choices:
-                raise ConfigError(
-                    field,
-                    f"Unknown {field.replace('_', ' ')} {getattr(self, field)!r}; "
-                    f"expected one of {choices}.",
-                )
-        try:
-            check_method(self.method)
-        except ValueError as error:
-            raise ConfigError("method", str(error)) from None
-        try:
-            check_method_settings(
-                self.mixup_alpha,
-                self.reg_weight,
-                self.warmup_epochs,
-                self.weight_decay,
-                self.dynamic_epochs,
-                self.temperature_epochs,
-                1e-3,
-            )
-        except ValueError as error:
-            raise ConfigError(str(error).split(" ", 1)[0], str(error)) from None
-        if self.mixed_precision not in (True, False, "auto"):
-            raise ConfigError(
-                "mixed_precision",
-                f"mixed_precision must be true, false or 'auto', got {self.mixed_precision!r}.",
-            )
-        if not isinstance(self.noise, (int, float)) or not 0.0 <= self.noise <= 1.0:
-            raise ConfigError("noise", f"noise must be a rate in [0, 1], got {self.noise}.")
-        if self.dataset.endswith("_n") and self.noise > 0:
-            raise ConfigError(
-                "noise",
-                f"noise must be 0 for {self.dataset}, which carries real human label noise "
-                f"(got {self.noise}).",
-            )
-        check_data_settings(self)
-        if self.dataset == "folder" and not self.data_dir:
-            env = DATA_DIR_ENVIRONMENT.get(self.preset)
-            hint = f", or set the environment variable {env}" if env else ""
-            raise ConfigError(
-                "data_dir",
-                "data_dir is required for the folder dataset: the folder ROOT with "
-                f"ROOT/train/<class>/* (or a .tar.gz of it){hint}.",
-            )
-        self.lr_milestones = tuple(int(m) for m in self.lr_milestones or ())
-        if list(self.lr_milestones) != sorted(set(self.lr_milestones)) or any(
-            m < 1 for m in self.lr_milestones
-        ):
-            raise ConfigError(
-                "lr_milestones",
-                "lr_milestones must be strictly increasing epochs >= 1 (1-based), got "
-                f"{list(self.lr_milestones)}.",
-            )
-        for field in ("epochs", "batch_size", "width", "eval_every"):
-            if int(getattr(self, field)) < 1:
-                raise ConfigError(field, f"{field} must be >= 1, got {getattr(self, field)}.")
-        if int(self.temperature_epochs) < 2:
-            raise ConfigError(
-                "temperature_epochs",
-                "temperature_epochs must be >= 2 (the fall from 1 to 0.001), got "
-                f"{self.temperature_epochs}.",
-            )
-        if self.method == "md-dyr-sh" and self.epochs <= self.warmup_epochs + self.dynamic_epochs:
-            raise ConfigError(
-                "epochs",
-                f"epochs ({self.epochs}) must exceed warmup_epochs + dynamic_epochs "
-                f"({self.warmup_epochs} + {self.dynamic_epochs}) for md-dyr-sh: soft-to-hard "
-                "bootstrapping starts after the dynamic mixup.",
-            )
-        if int(self.epochs) % int(self.eval_every):
-            raise ConfigError(
-                "epochs",
-                f"epochs ({self.epochs}) must be a multiple of eval_every ({self.eval_every}), "
-                "so that the last epoch is evaluated.",
-            )
-        if self.image_size is not None:
-            self.image_size = tuple(int(s) for s in self.image_size)
-        if self.per_class is not None and int(self.per_class) < 1:
-            raise ConfigError("per_class", f"per_class must be >= 1, got {self.per_class}.")
-        if not self.learning_rate > 0:
-            raise ConfigError(
-                "learning_rate", f"learning_rate must be > 0, got {self.learning_rate}."
-            )
-        if self.method in ("m-dyr-h", "m-dyr-s", "md-dyr-sh") and self.epochs <= self.warmup_epochs:
-            raise ConfigError(
-                "epochs",
-                f"epochs ({self.epochs}) must exceed warmup_epochs ({self.warmup_epochs}) for "
-                f"{self.method}: bootstrapping starts after the warm-up.",
-            )
+        from keras_bmm.training.validation import validate
+
+        validate(self)
+
+    def auto_warmup(self) -> dict | None:
+        """The `AutoWarmup` settings of `warmup_epochs="auto"`, else `None`."""
+        if self.warmup_epochs != "auto":
+            return None
+        settings = {"min_epochs": self.warmup_min_epochs, "max_epochs": self.warmup_max_epochs}
+        return {k: v for k, v in settings.items() if v is not None}
+
+    def earliest_start(self) -> int:
+        """The fixed warm-up, or with `"auto"` the earliest epoch it may choose."""
+        if self.warmup_epochs == "auto":
+            return int(self.warmup_min_epochs or 1)
+        return int(self.warmup_epochs)
 
     def as_dict(self) -> dict:
         """The settings as a JSON-ready dict."""

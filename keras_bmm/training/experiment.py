@@ -108,7 +108,8 @@ def train(
     position = PipelineEpoch(epoch_variable)  # each epoch reads its own batches
     plot_callback = PlotCallback(
         folder.file("plots"),
-        epochs={0, config.warmup_epochs - 1, config.epochs - 1},
+        epochs={0, config.earliest_start() - 1, config.epochs - 1},
+        warmup_end=config.warmup_epochs == "auto",
         noise_mask=noise_mask,
     )
     run_callbacks = [

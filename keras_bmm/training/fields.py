@@ -18,6 +18,13 @@ class ConfigError(ValueError):
         self.field = field
 
 
+def int_or_auto(text) -> int | str:
+    """A flag's value that is an integer or the word `auto` (e.g. `--warmup-epochs auto`)."""
+    if str(text).strip().lower() == "auto":
+        return "auto"
+    return int(text)
+
+
 def setting(help: str, type=str, choices=None, nargs=None, metavar=None, flag=None, **kw):
     """A `TrainConfig` field: unset (`None`) by default, with its flag's description.
 

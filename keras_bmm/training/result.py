@@ -60,6 +60,9 @@ class TrainResult:
         held_out = history.get("noisy_val_accuracy", [float("nan")])
         aucs = history.get("bmm_auc", [])
         warmup = config.warmup_epochs
+        if warmup == "auto":  # the epoch it chose, as logged (NaN until chosen)
+            chosen = [e for e in history.get("bootstrap_epoch", []) if e == e]
+            warmup = int(chosen[-1]) if chosen else 0
         return cls(
             config=config,
             noise=noise,
@@ -98,6 +101,9 @@ class TrainResult:
         schedule = ""
         if uses_mixture(c.method):
             schedule = f" warmup={c.warmup_epochs}"
+            if c.warmup_epochs == "auto":
+                chosen = [e for e in self.history.get("bootstrap_epoch", []) if e == e]
+                schedule += f" (bootstrapping from epoch {int(chosen[-1]) + 1})" if chosen else ""
             if c.method == "md-dyr-sh":
                 schedule += f" dynamic={c.dynamic_epochs}"
         wrong = np.asarray(self.noise.noise_mask, dtype=bool)

@@ -1,0 +1,142 @@
+"""The checks of a filled `TrainConfig` (no TensorFlow here)."""
+
+from __future__ import annotations
+
+from keras_bmm.bootstrapping.methods import (
+    DYNAMIC_TARGETS,
+    check_method,
+    check_method_settings,
+)
+from keras_bmm.distribute import STRATEGIES
+from keras_bmm.models import MODELS
+from keras_bmm.noise import NOISE_TYPES
+from keras_bmm.training.data_settings import check_data_settings
+from keras_bmm.training.fields import ConfigError
+from keras_bmm.training.train_presets import DATA_DIR_ENVIRONMENT
+
+
+def validate(config) -> None:
+    """Checks a filled configuration.
+
+    Raises:
+        ConfigError: naming the first invalid setting.
+    """
+    for field, choices in (
+        ("strategy", STRATEGIES),
+        ("model", MODELS),
+        ("noise_type", NOISE_TYPES),
+        ("dynamic_targets", DYNAMIC_TARGETS),
+    ):
+        if getattr(config, field) not in choices:
+            raise ConfigError(
+                field,
+                f"Unknown {field.replace('_', ' ')} {getattr(config, field)!r}; "
+                f"expected one of {choices}.",
+            )
+    try:
+        check_method(config.method)
+    except ValueError as error:
+        raise ConfigError("method", str(error)) from None
+    try:
+        check_method_settings(
+            config.mixup_alpha,
+            config.reg_weight,
+            config.warmup_epochs,
+            config.weight_decay,
+            config.dynamic_epochs,
+            config.temperature_epochs,
+            1e-3,
+        )
+    except ValueError as error:
+        raise ConfigError(str(error).split(" ", 1)[0], str(error)) from None
+    check_auto_warmup(config)
+    if config.mixed_precision not in (True, False, "auto"):
+        raise ConfigError(
+            "mixed_precision",
+            f"mixed_precision must be true, false or 'auto', got {config.mixed_precision!r}.",
+        )
+    if not isinstance(config.noise, (int, float)) or not 0.0 <= config.noise <= 1.0:
+        raise ConfigError("noise", f"noise must be a rate in [0, 1], got {config.noise}.")
+    if config.dataset.endswith("_n") and config.noise > 0:
+        raise ConfigError(
+            "noise",
+            f"noise must be 0 for {config.dataset}, which carries real human label noise "
+            f"(got {config.noise}).",
+        )
+    check_data_settings(config)
+    if config.dataset == "folder" and not config.data_dir:
+        env = DATA_DIR_ENVIRONMENT.get(config.preset)
+        hint = f", or set the environment variable {env}" if env else ""
+        raise ConfigError(
+            "data_dir",
+            "data_dir is required for the folder dataset: the folder ROOT with "
+            f"ROOT/train/<class>/* (or a .tar.gz of it){hint}.",
+        )
+    config.lr_milestones = tuple(int(m) for m in config.lr_milestones or ())
+    if list(config.lr_milestones) != sorted(set(config.lr_milestones)) or any(
+        m < 1 for m in config.lr_milestones
+    ):
+        raise ConfigError(
+            "lr_milestones",
+            "lr_milestones must be strictly increasing epochs >= 1 (1-based), got "
+            f"{list(config.lr_milestones)}.",
+        )
+    for field in ("epochs", "batch_size", "width", "eval_every"):
+        if int(getattr(config, field)) < 1:
+            raise ConfigError(field, f"{field} must be >= 1, got {getattr(config, field)}.")
+    if int(config.temperature_epochs) < 2:
+        raise ConfigError(
+            "temperature_epochs",
+            "temperature_epochs must be >= 2 (the fall from 1 to 0.001), got "
+            f"{config.temperature_epochs}.",
+        )
+    warmup = config.earliest_start()
+    if config.method == "md-dyr-sh" and config.epochs <= warmup + config.dynamic_epochs:
+        raise ConfigError(
+            "epochs",
+            f"epochs ({config.epochs}) must exceed warmup_epochs + dynamic_epochs "
+            f"({warmup} + {config.dynamic_epochs}) for md-dyr-sh: soft-to-hard "
+            "bootstrapping starts after the dynamic mixup.",
+        )
+    if int(config.epochs) % int(config.eval_every):
+        raise ConfigError(
+            "epochs",
+            f"epochs ({config.epochs}) must be a multiple of eval_every ({config.eval_every}), "
+            "so that the last epoch is evaluated.",
+        )
+    if config.image_size is not None:
+        config.image_size = tuple(int(s) for s in config.image_size)
+    if config.per_class is not None and int(config.per_class) < 1:
+        raise ConfigError("per_class", f"per_class must be >= 1, got {config.per_class}.")
+    if not config.learning_rate > 0:
+        raise ConfigError(
+            "learning_rate", f"learning_rate must be > 0, got {config.learning_rate}."
+        )
+    if config.method in ("m-dyr-h", "m-dyr-s", "md-dyr-sh") and config.epochs <= warmup:
+        raise ConfigError(
+            "epochs",
+            f"epochs ({config.epochs}) must exceed warmup_epochs ({warmup}) for "
+            f"{config.method}: bootstrapping starts after the warm-up.",
+        )
+
+
+def check_auto_warmup(config) -> None:
+    """Checks the automatic warm-up's bounds (set only with `warmup_epochs="auto"`)."""
+    from keras_bmm.bootstrapping.auto_warmup import AutoWarmup
+
+    if config.warmup_epochs != "auto":
+        for field in ("warmup_min_epochs", "warmup_max_epochs"):
+            if getattr(config, field) is not None:
+                raise ConfigError(field, f"{field} applies to warmup_epochs auto only.")
+        return
+    try:
+        AutoWarmup(**config.auto_warmup())
+    except ValueError as error:
+        field = "warmup_" + str(error).split(" ", 1)[0]
+        raise ConfigError(field, "warmup_" + str(error)) from None
+    if config.warmup_max_epochs is not None and config.warmup_max_epochs >= config.epochs:
+        raise ConfigError(
+            "warmup_max_epochs",
+            f"warmup_max_epochs ({config.warmup_max_epochs}) must be below epochs "
+            f"({config.epochs}).",
+        )

@@ -1,0 +1,129 @@
+"""The automatic warm-up: its signal, its rule, its bounds, and what it may read."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_bmm import BMMCallback, BootstrappingModel, TrainConfig, train
+from keras_bmm.bootstrapping.auto_warmup import AutoWarmup, separation
+from keras_bmm.data import train_pipeline
+
+
+def test_separation_against_replicated_samples():
+    """Weights that are multiples of 1/4 are replicated samples: the weighted
+    Cohen's d equals plain numpy statistics of the replicated groups."""
+    rng = np.random.default_rng(0)
+    losses = rng.gamma(2.0, 1.0, 200)
+    quarters = rng.integers(0, 5, 200)  # p(noisy) in {0, .25, .5, .75, 1}
+    noisy = np.repeat(losses, quarters)
+    clean = np.repeat(losses, 4 - quarters)
+    pooled = np.sqrt(0.5 * (noisy.var() + clean.var()))
+    expected = (noisy.mean() - clean.mean()) / pooled
+    assert separation(losses, quarters / 4) == pytest.approx(expected, rel=1e-12)
+    assert separation(losses, np.zeros(200)) == 0.0  # no likely-noisy sample
+
+
+def test_rule_waits_for_a_plateau_within_its_bounds():
+    rule = AutoWarmup(min_epochs=3, max_epochs=8, patience=2, tolerance=0.0)
+    rising = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    assert [rule.start_after(rising, e) for e in range(10)].index(True) == 7  # the bound
+    plateau = [1, 2, 3, 3, 3, 3, 3, 3]
+    # best 3 reached at epoch 2; epochs 3 and 4 add nothing: start at epoch 5.
+    assert [rule.start_after(plateau, e) for e in range(8)].index(True) == 4
+    early = [5, 1, 1, 1]
+    assert not rule.start_after(early, 1)  # before min_epochs, whatever the signal
+    assert rule.start_after(early, 2)
+    assert not rule.start_after([1, 2, np.nan, 2, 2], 4)  # an epoch without a value
+    # The default latest start: 60% of the epochs, leaving `reserve` epochs after it.
+    assert AutoWarmup().latest(60) == 36 and AutoWarmup().latest(10, reserve=6) == 4
+    with pytest.raises(ValueError, match="min_epochs must be >= 1"):
+        AutoWarmup(min_epochs=0)
+    with pytest.raises(ValueError, match=r"max_epochs \(2\) must be >= min_epochs \(3\)"):
+        AutoWarmup(min_epochs=3, max_epochs=2)
+
+
+def toy(seed=0, n=240, classes=4):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    x = (rng.normal(size=(n, 6)) + 2.5 * np.eye(classes, 6)[y]).astype(np.float32)
+    noisy = y.copy()
+    flip = rng.random(n) < 0.4
+    noisy[flip] = rng.integers(0, classes, flip.sum())
+    return x, noisy, noisy != y
+
+
+def auto_model(seed=0):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((6,))
+    backbone = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Dense(16, "relu")(inputs)))
+    model = BootstrappingModel(
+        backbone,
+        method="m-dyr-h",
+        num_samples=240,
+        warmup_epochs="auto",
+        auto_warmup=dict(min_epochs=2, max_epochs=6, patience=2),
+        seed=seed,
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
+    return model
+
+
+def test_the_rule_reads_neither_the_noise_mask_nor_test_data():
+    """Two runs that differ only in what a user does not have (the true noise
+    mask, a held-out test set) choose the same epoch and end the same."""
+    x, y, mask = toy()
+    runs = []
+    for noise_mask, validation in ((mask, None), (~mask, (x[:40], y[:40]))):
+        model = auto_model()
+        history = model.fit(
+            train_pipeline(x, y, 32, seed=0),
+            epochs=8,
+            validation_data=validation,
+            callbacks=[BMMCallback(noise_mask=noise_mask)],
+            verbose=0,
+        )
+        runs.append((model, history.history))
+    (a, ha), (b, hb) = runs
+    start = a.noise_state.chosen_start()
+    assert start is not None and 2 <= start <= 6
+    assert b.noise_state.chosen_start() == start
+    assert ha["bootstrap_epoch"][-1] == start and np.isnan(ha["bootstrap_epoch"][0])
+    np.testing.assert_allclose(ha["warmup_signal"], hb["warmup_signal"], rtol=1e-6)
+    for wa, wb in zip(a.weights, b.weights):
+        np.testing.assert_allclose(wa.numpy(), wb.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_resumed_run_makes_the_same_choice(tmp_path):
+    """Stopped before and after the choice, and resumed, a run chooses the same
+    epoch and ends with the same weights as an uninterrupted one."""
+    from test_training import Crash
+
+    def config(run_dir):
+        return TrainConfig(
+            dataset="digits",
+            noise=0.6,
+            method="m-dyr-h",
+            epochs=8,
+            warmup_epochs="auto",
+            warmup_min_epochs=2,
+            warmup_max_epochs=6,
+            lr_milestones=(),
+            run_dir=str(run_dir),
+            verbose=0,
+        )
+
+    whole = train(config(tmp_path / "whole"), export=False)
+    start = int(whole.history["bootstrap_epoch"][-1])
+    assert 2 <= start <= 6
+    for crash_epoch in (1, start + 1):
+        run = tmp_path / f"crash{crash_epoch}"
+        with pytest.raises(KeyboardInterrupt):
+            train(config(run), export=False, callbacks=[Crash(crash_epoch)])
+        resumed = train(config(run), export=False, resume=True)
+        assert int(resumed.history["bootstrap_epoch"][-1]) == start
+        np.testing.assert_allclose(
+            resumed.history["warmup_signal"], whole.history["warmup_signal"], rtol=1e-4
+        )
+        for a, b in zip(whole.model.weights, resumed.model.weights):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+    assert "bootstrapping from epoch" in whole.summary()
