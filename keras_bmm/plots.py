@@ -104,8 +104,9 @@ def plot_loss_histogram(
 def plot_training_curves(history: dict, path: str) -> str:
     """Accuracy, loss, noise detection, noise fraction and the warm-up signal over epochs.
 
-    The warm-up panel shows the separation of clean and noisy losses that
-    `warmup_epochs="auto"` watches, and a vertical line at the first epoch of
+    The warm-up panel shows how settled the samples' order by loss is (the
+    rank correlation with the previous epoch) that `warmup_epochs="auto"`
+    watches, and a vertical line at the first epoch of
     bootstrapping.
 
     Args:
@@ -120,7 +121,10 @@ def plot_training_curves(history: dict, path: str) -> str:
     panels = [
         ("accuracy", [("accuracy", "train (given labels)"), ("val_accuracy", "test")]),
         ("loss", [("loss", "train"), ("val_loss", "test")]),
-        ("warm-up signal", [("warmup_signal", "separation of clean and noisy losses")]),
+        (
+            "warm-up signal",
+            [("warmup_signal", "rank correlation of losses with the previous epoch")],
+        ),
         (
             "noise detection",
             [("bmm_auc", "ROC AUC"), ("bmm_precision", "precision"), ("bmm_recall", "recall")],
@@ -154,7 +158,7 @@ def plot_training_curves(history: dict, path: str) -> str:
     axes[0, 1].set_ylabel("cross-entropy")
     axes[1, 0].set_ylabel("score")
     axes[1, 1].set_ylabel("fraction of samples")
-    axes[0, 2].set_ylabel("separation (weighted Cohen's d)")
+    axes[0, 2].set_ylabel("Spearman correlation")
     fig.tight_layout()
     path = _save(fig, path)
     plt.close(fig)

@@ -13,12 +13,21 @@ import time
 from keras_bmm import METHODS, TrainConfig, train
 
 
+def _start(history: dict):
+    """The first epoch of bootstrapping (1-based), as logged, or 0 without one."""
+    chosen = [e for e in history.get("bootstrap_epoch", []) if e == e]
+    return int(chosen[-1]) + 1 if chosen else 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--noise", type=float, default=0.8)
     parser.add_argument("--noise-type", default="symmetric")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument(
+        "--warmup-epochs", default=None, help="N or auto (default: the dataset's, 25)"
+    )
     parser.add_argument("--json", help="write the per-run figures to this file")
     args = parser.parse_args(argv)
 
@@ -26,7 +35,10 @@ def main(argv=None):
     for method in args.methods:
         for seed in args.seeds:
             start = time.perf_counter()
+            warmup = args.warmup_epochs
+            warmup = None if warmup is None else ("auto" if warmup == "auto" else int(warmup))
             config = TrainConfig(
+                warmup_epochs=warmup,
                 noise=args.noise,
                 noise_type=args.noise_type,
                 method=method,
@@ -44,6 +56,7 @@ def main(argv=None):
                     last=result.last_test_accuracy,
                     auc_warmup=result.auc_after_warmup,
                     auc_last=result.auc_last,
+                    start_epoch=_start(result.history),
                     seconds=time.perf_counter() - start,
                 )
             )
@@ -51,7 +64,8 @@ def main(argv=None):
 
     print(f"\ndigits, {args.noise_type} noise {args.noise:g}, seeds {args.seeds} (medians)")
     print(
-        f"{'method':<8} {'best %':>7} {'last %':>7} {'AUC@warmup':>10} {'AUC last':>8} {'s/run':>6}"
+        f"{'method':<8} {'best %':>7} {'last %':>7} {'start':>5} {'AUC@warmup':>10} "
+        f"{'AUC last':>8} {'s/run':>6}"
     )
     for method in args.methods:
         rows = [r for r in runs if r["method"] == method]
@@ -60,7 +74,7 @@ def main(argv=None):
             return statistics.median(r[key] for r in rows)
 
         print(
-            f"{method:<8} {100 * med('best'):7.1f} {100 * med('last'):7.1f} "
+            f"{method:<8} {100 * med('best'):7.1f} {100 * med('last'):7.1f} {med('start_epoch'):5} "
             f"{med('auc_warmup'):10.3f} {med('auc_last'):8.3f} {med('seconds'):6.0f}"
         )
     if args.json:

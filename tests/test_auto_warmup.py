@@ -5,35 +5,38 @@ import numpy as np
 import pytest
 
 from keras_bmm import BMMCallback, BootstrappingModel, TrainConfig, train
-from keras_bmm.bootstrapping.auto_warmup import AutoWarmup, separation
+from keras_bmm.bootstrapping.auto_warmup import AutoWarmup, rank_stability
 from keras_bmm.data import train_pipeline
 
 
-def test_separation_against_replicated_samples():
-    """Weights that are multiples of 1/4 are replicated samples: the weighted
-    Cohen's d equals plain numpy statistics of the replicated groups."""
+def test_rank_stability_against_scipy():
+    from scipy.stats import spearmanr
+
     rng = np.random.default_rng(0)
-    losses = rng.gamma(2.0, 1.0, 200)
-    quarters = rng.integers(0, 5, 200)  # p(noisy) in {0, .25, .5, .75, 1}
-    noisy = np.repeat(losses, quarters)
-    clean = np.repeat(losses, 4 - quarters)
-    pooled = np.sqrt(0.5 * (noisy.var() + clean.var()))
-    expected = (noisy.mean() - clean.mean()) / pooled
-    assert separation(losses, quarters / 4) == pytest.approx(expected, rel=1e-12)
-    assert separation(losses, np.zeros(200)) == 0.0  # no likely-noisy sample
+    previous = rng.gamma(2.0, 1.0, 500)
+    losses = previous + rng.normal(0, 0.5, 500)
+    assert rank_stability(losses, previous) == pytest.approx(
+        spearmanr(losses, previous).statistic, rel=1e-12
+    )
+    # Samples missing from either epoch (NaN) are left out.
+    losses[:50] = np.nan
+    assert rank_stability(losses, previous) == pytest.approx(
+        spearmanr(losses[50:], previous[50:]).statistic, rel=1e-12
+    )
+    assert np.isnan(rank_stability([1.0, 2.0], [2.0, 1.0]))
 
 
-def test_rule_waits_for_a_plateau_within_its_bounds():
-    rule = AutoWarmup(min_epochs=3, max_epochs=8, patience=2, tolerance=0.0)
-    rising = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+def test_rule_starts_once_settled_within_its_bounds():
+    rule = AutoWarmup(min_epochs=3, max_epochs=8, threshold=0.9, patience=2)
+    nan = float("nan")
+    rising = [nan, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.88, 0.89]
     assert [rule.start_after(rising, e) for e in range(10)].index(True) == 7  # the bound
-    plateau = [1, 2, 3, 3, 3, 3, 3, 3]
-    # best 3 reached at epoch 2; epochs 3 and 4 add nothing: start at epoch 5.
-    assert [rule.start_after(plateau, e) for e in range(8)].index(True) == 4
-    early = [5, 1, 1, 1]
+    settled = [nan, 0.5, 0.95, 0.6, 0.92, 0.93, 0.95]
+    # A single epoch at 0.95 is not enough; epochs 4 and 5 are: start at epoch 6.
+    assert [rule.start_after(settled, e) for e in range(7)].index(True) == 5
+    early = [nan, 0.99, 0.99, 0.99]
     assert not rule.start_after(early, 1)  # before min_epochs, whatever the signal
     assert rule.start_after(early, 2)
-    assert not rule.start_after([1, 2, np.nan, 2, 2], 4)  # an epoch without a value
     # The default latest start: 60% of the epochs, leaving `reserve` epochs after it.
     assert AutoWarmup().latest(60) == 36 and AutoWarmup().latest(10, reserve=6) == 4
     with pytest.raises(ValueError, match="min_epochs must be >= 1"):
@@ -61,7 +64,7 @@ def auto_model(seed=0):
         method="m-dyr-h",
         num_samples=240,
         warmup_epochs="auto",
-        auto_warmup=dict(min_epochs=2, max_epochs=6, patience=2),
+        auto_warmup=dict(min_epochs=2, max_epochs=6, threshold=0.8),
         seed=seed,
     )
     model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))

@@ -98,6 +98,15 @@ class NoiseModelState(keras.layers.Layer):
         self.warmup_signal = weight(
             "warmup_signal", (MAX_SIGNAL_EPOCHS,), initializer=keras.initializers.Constant(np.nan)
         )
+        self.previous_losses = None
+        if self.num_samples is not None:
+            # The last epoch's losses, for the next epoch's signal (saved: a
+            # resumed run computes the same one).
+            self.previous_losses = weight(
+                "previous_losses",
+                (self.num_samples,),
+                initializer=keras.initializers.Constant(np.nan),
+            )
         self.record_table = None
         if self.num_samples is not None:
             # Column 0 sums each sample's losses, column 1 counts them. SUM
@@ -121,6 +130,11 @@ class NoiseModelState(keras.layers.Layer):
             "epoch": self.epoch,
             "start_epoch": self.start_epoch,
             "warmup_signal": self.warmup_signal,
+            **(
+                {"previous_losses": self.previous_losses}
+                if self.previous_losses is not None
+                else {}
+            ),
         }
 
     def save_own_variables(self, store):
@@ -129,7 +143,7 @@ class NoiseModelState(keras.layers.Layer):
 
     def load_own_variables(self, store):
         for name, variable in self._saved_variables().items():
-            if name in store:  # (checkpoints before the automatic warm-up lack two)
+            if name in store:  # (checkpoints before the automatic warm-up lack three)
                 variable.assign(store[name])
 
     def posterior(self, losses) -> tf.Tensor:
@@ -168,22 +182,30 @@ class NoiseModelState(keras.layers.Layer):
         start = int(keras.ops.convert_to_numpy(self.start_epoch))
         return None if start < 0 else start
 
-    def update_warmup(self, epoch: int, losses, posterior, epochs: int | None = None):
+    def update_warmup(self, epoch: int, losses, seen=None, epochs: int | None = None):
         """Feeds this epoch's losses to the `warmup_rule`, which may choose the start.
 
         Args:
             epoch: the epoch just finished.
-            losses: its per-sample losses.
-            posterior: their p(noisy) from this epoch's mixture.
+            losses: its per-sample losses, by index (all `num_samples`).
+            seen: bool mask of the samples whose loss was recorded (default all).
             epochs: the run's number of epochs.
 
         Returns:
-            The epoch's signal (`auto_warmup.separation`), computed whether or
-            not a start is still to be chosen.
+            The epoch's signal (`auto_warmup.rank_stability` against the
+            previous epoch; NaN for the first), computed whether or not a
+            start is still to be chosen.
         """
-        from keras_bmm.bootstrapping.auto_warmup import separation
+        from keras_bmm.bootstrapping.auto_warmup import rank_stability
 
-        value = separation(losses, posterior)
+        losses = np.asarray(losses, dtype=np.float64).copy()
+        if seen is not None:
+            losses[~np.asarray(seen, dtype=bool)] = np.nan
+        if self.previous_losses is None:
+            return float("nan")
+        previous = keras.ops.convert_to_numpy(self.previous_losses)
+        value = rank_stability(losses, previous)
+        self.previous_losses.assign(losses.astype(np.float32))
         if self.chosen_start() is not None or self.warmup_rule is None:
             return value
         signals = keras.ops.convert_to_numpy(self.warmup_signal).copy()

@@ -37,7 +37,7 @@ class BMMCallback(keras.callbacks.Callback):
     The epoch `logs` receive the mixture's parameters (`bmm_alpha_clean`,
     `bmm_beta_clean`, `bmm_alpha_noisy`, `bmm_beta_noisy`, `bmm_weight_noisy`),
     `bmm_noise_fraction` (the mean p(noisy): the estimated fraction of noisy
-    labels), `warmup_signal` (the separation of clean and noisy losses that
+    labels), `warmup_signal` (how settled the samples' order by loss is, which
     `warmup_epochs="auto"` watches), `bootstrap_epoch` (the epoch
     bootstrapping starts, once known) and, given `noise_mask`, `bmm_auc`, `bmm_precision`,
     `bmm_recall` and `true_noise_fraction`. Place this callback before others
@@ -203,7 +203,7 @@ class BMMCallback(keras.callbacks.Callback):
             "bmm_noise_fraction": float(posterior.mean()),
         }
         entries["warmup_signal"] = self.state.update_warmup(
-            epoch, observed, posterior, (self.params or {}).get("epochs")
+            epoch, losses, seen, (self.params or {}).get("epochs")
         )
         start = self.state.chosen_start()
         entries["bootstrap_epoch"] = float("nan") if start is None else float(start)
