@@ -7,6 +7,7 @@ import json
 import os
 import time
 
+from benchmarks.common import settings_suffix, start_epoch
 from keras_bmm.bootstrapping.methods import METHODS
 
 COLUMNS = [
@@ -43,9 +44,7 @@ def run_name(
         name += "-fast" if fast else "-reference"
     if noise_seed != 1:
         name += f"-noise{noise_seed}"
-    for key, value in sorted((overrides or {}).items()):
-        name += f"-{key}={value}"
-    return name
+    return name + settings_suffix(overrides)
 
 
 def accuracy_run(
@@ -125,7 +124,7 @@ def accuracy_run(
         "best_%": 100 * result.best_test_accuracy,
         "last_%": 100 * result.last_test_accuracy,
         "auc_warmup": result.auc_after_warmup,
-        "start_epoch": _start_epoch(result.history),
+        "start_epoch": start_epoch(result.history),
         "auc_last": result.auc_last,
         "epochs": len(result.history.get("loss", [])),
         # Summed over every epoch, whichever invocation ran it; wall_min is
@@ -151,9 +150,3 @@ def collect(run_root: str = os.path.join("runs", "benchmark")) -> list[dict]:
                     rows.append(json.load(f))
     order = {m: i for i, m in enumerate(METHODS)}
     return sorted(rows, key=lambda r: (r["noise"], order.get(r["method"], 99), r["mode"]))
-
-
-def _start_epoch(history: dict):
-    """The first epoch of bootstrapping (1-based), as the run logged it, or None."""
-    chosen = [e for e in history.get("bootstrap_epoch", []) if e == e]
-    return int(chosen[-1]) + 1 if chosen else None

@@ -39,6 +39,17 @@ def format_table(rows: list[dict], columns: list[str], markdown: bool = False) -
     return "\n".join(lines)
 
 
+def start_epoch(history: dict):
+    """The first epoch of bootstrapping (1-based), as the run logged it, or None."""
+    chosen = [e for e in history.get("bootstrap_epoch", []) if e == e]
+    return int(chosen[-1]) + 1 if chosen else None
+
+
+def settings_suffix(overrides: dict | None) -> str:
+    """`-<key>=<value>` for each setting changed from the preset (a run folder's name)."""
+    return "".join(f"-{key}={value}" for key, value in sorted((overrides or {}).items()))
+
+
 def machine() -> dict:
     """Where and when a benchmark ran."""
     return {

@@ -16,6 +16,7 @@ import json
 import os
 import time
 
+from benchmarks.common import settings_suffix, start_epoch
 from keras_bmm.bootstrapping.methods import METHODS
 
 #: Pretraining classes and fine-tuning classes of CIFAR-10.
@@ -64,10 +65,13 @@ COLUMNS = [
     "init",
     "noise",
     "method",
+    "settings",
     "wrong_%",
     "best_%",
     "last_%",
     "auc_epoch1",
+    "start_epoch",
+    "auc_start",
     "auc_last",
     "epochs",
     "train_min",
@@ -154,7 +158,7 @@ def pretrain(archive: str, run_root: str, setup: TransferSetup, verbose: int = 2
         row["weights"] = save_backbone_weights(result.model, path)
         return row
 
-    return _run(config, "pretraining", "clean", os.path.join(run_root, "pretrain"), finish)
+    return _run(config, "pretraining", "clean", os.path.join(run_root, "pretrain"), finish=finish)
 
 
 def transfer_run(
@@ -166,6 +170,7 @@ def transfer_run(
     run_root: str = os.path.join("runs", "transfer"),
     setup: TransferSetup | None = None,
     verbose: int = 2,
+    overrides: dict | None = None,
 ) -> dict:
     """Fine-tunes one method on the noisy fine-tuning classes; returns its row.
 
@@ -180,6 +185,8 @@ def transfer_run(
         run_root: folder of the benchmark's run folders.
         setup: the shared settings (default `TransferSetup()`).
         verbose: Keras verbosity.
+        overrides: other `TrainConfig` settings to change from the `finetune`
+            preset (for example `{"warmup_epochs": "auto"}`).
 
     Returns:
         A row: accuracy on the fine-tuning classes' test images (best, last,
@@ -217,8 +224,9 @@ def transfer_run(
         mixed_precision=False,
         verbose=verbose,
     )
-    name = f"{init}-{method}-{label.replace(' ', '')}"
-    return _run(config, init, label, os.path.join(run_root, name))
+    config = dataclasses.replace(config, **(overrides or {}))
+    name = f"{init}-{method}-{label.replace(' ', '')}{settings_suffix(overrides)}"
+    return _run(config, init, label, os.path.join(run_root, name), overrides)
 
 
 def _milestones(epochs: int, fractions) -> tuple:
@@ -243,7 +251,7 @@ def _asymmetric_labels(data_dir: str, setup: TransferSetup, rate: float, run_roo
     return path
 
 
-def _run(config, init: str, label: str, run_dir: str, finish=None) -> dict:
+def _run(config, init: str, label: str, run_dir: str, overrides=None, finish=None) -> dict:
     """Trains (or resumes, or reads back) one run of the benchmark."""
     from keras_bmm.atomic import write_json
     from keras_bmm.training import train
@@ -271,10 +279,13 @@ def _run(config, init: str, label: str, run_dir: str, finish=None) -> dict:
         "init": init,
         "noise": label,
         "method": result.config.method,
+        "settings": dict(overrides or {}),
         "wrong_%": 100 * result.noise.achieved_rate,
         "best_%": 100 * result.best_test_accuracy,
         "last_%": 100 * result.last_test_accuracy,
         "auc_epoch1": aucs[0] if aucs else None,
+        "start_epoch": start_epoch(result.history),
+        "auc_start": result.auc_after_warmup,
         "auc_last": aucs[-1] if aucs else None,
         "epochs": len(result.history.get("loss", [])),
         "train_min": sum(seconds) / 60 if seconds else None,
@@ -329,13 +340,22 @@ def transfer_benchmark(args) -> list[dict]:
     )
     archive = cifar10_archive(args.data_dir)
     noises = [parse_noise(n) for n in args.noise]
+    overrides = dict(args.set)
     if "pretrained" in args.init:
         pretrain(archive, args.run_root, setup, args.verbose)
     for noise_type, rate in noises:
         for init in args.init:
             for method in args.methods:
                 transfer_run(
-                    init, method, noise_type, rate, archive, args.run_root, setup, args.verbose
+                    init,
+                    method,
+                    noise_type,
+                    rate,
+                    archive,
+                    args.run_root,
+                    setup,
+                    args.verbose,
+                    overrides,
                 )
     return collect(args.run_root)
 

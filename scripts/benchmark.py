@@ -132,6 +132,15 @@ def add_transfer_parser(sub) -> None:
     transfer.add_argument(
         "--init", nargs="*", choices=("pretrained", "scratch"), default=["pretrained", "scratch"]
     )
+    transfer.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        type=parse_setting,
+        metavar="KEY=VALUE",
+        help="another TrainConfig setting for the fine-tuning runs (repeatable), e.g. "
+        "warmup_epochs=auto",
+    )
     transfer.add_argument("--backbone", default=setup.backbone)
     transfer.add_argument("--image-size", type=int, nargs=2, default=setup.image_size)
     transfer.add_argument("--pretrain-per-class", type=int, default=setup.pretrain_per_class)

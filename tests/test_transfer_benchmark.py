@@ -81,6 +81,25 @@ def test_pretrained_run_fine_tunes_the_saved_features_on_asymmetric_noise(tmp_pa
     ]
 
 
+def test_a_setting_changed_from_the_preset_names_its_run_and_reaches_the_config(tmp_path):
+    from test_backbones import make_hub_preset
+
+    from keras_bmm.training.run_folder import RunFolder
+
+    archive = cifar_like_folder(tmp_path / "cifar")
+    preset, _ = make_hub_preset(tmp_path / "preset")
+    setup = TransferSetup(backbone=preset, per_class=4, epochs=2)
+    root = str(tmp_path / "runs")
+    overrides = {"warmup_epochs": "auto"}
+    row = transfer_run("scratch", "m-dyr-h", "symmetric", 0.5, archive, root, setup, 0, overrides)
+    assert os.path.basename(row["run_dir"]) == "scratch-m-dyr-h-sym0.5-warmup_epochs=auto"
+    assert RunFolder(row["run_dir"]).saved_settings()["warmup_epochs"] == "auto"
+    assert row["settings"] == overrides and "start_epoch" in row and "auc_start" in row
+    # Without the setting it is another run, in another folder.
+    plain = transfer_run("scratch", "ce", "symmetric", 0.5, archive, root, setup, 0)
+    assert os.path.basename(plain["run_dir"]) == "scratch-ce-sym0.5" and plain["settings"] == {}
+
+
 def test_table_order_and_noise_flags(tmp_path):
     for name, init, noise, method in [
         ("a", "scratch", "sym 0.5", "ce"),
