@@ -49,11 +49,12 @@ def make_collection(
         `root`.
     """
     from PIL import Image
+    from tqdm import tqdm
 
     if os.path.exists(os.path.join(root, DONE)):
         return root
     rng = np.random.default_rng(seed)
-    for i in range(count):
+    for i in tqdm(range(count), desc=f"writing {count} JPEGs", unit="img"):
         h, w = (int(s) for s in rng.integers(size - jitter, size + jitter + 1, 2))
         coarse = Image.fromarray(rng.integers(0, 256, (6, 6, 3), dtype=np.uint8))
         pixels = np.asarray(coarse.resize((w, h), Image.BICUBIC), dtype=np.float32)
