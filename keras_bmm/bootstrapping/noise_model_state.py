@@ -142,8 +142,10 @@ class NoiseModelState(keras.layers.Layer):
             store[name] = variable
 
     def load_own_variables(self, store):
+        # `store.keys()`, not `in store`: Keras 3.8's H5 entry has no `__contains__`.
+        saved = set(store.keys())
         for name, variable in self._saved_variables().items():
-            if name in store:  # (checkpoints before the automatic warm-up lack three)
+            if name in saved:  # (checkpoints before the automatic warm-up lack three)
                 variable.assign(store[name])
 
     def posterior(self, losses) -> tf.Tensor:
