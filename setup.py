@@ -29,7 +29,7 @@ setup(
     install_requires=[
         # Lower bounds: the oldest versions tested (.ci/min-versions).
         "tensorflow>=2.16.2,<2.21",
-        "keras>=3.8,<4",
+        "keras>=3.9,<4",
         "tensorflow-probability[tf]>=0.24,<0.26",
         "numpy>=1.26,<3",
         # The embedded default dataset (8x8 digits) ships with scikit-learn.
