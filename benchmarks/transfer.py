@@ -56,7 +56,7 @@ class TransferSetup:
     image_size: tuple = (32, 32)
     pretrain_per_class: int = 5000
     pretrain_epochs: int = 15
-    per_class: int = 1000
+    per_class: int = 500
     epochs: int | None = None
     noise_seed: int = 1
 
@@ -221,6 +221,9 @@ def transfer_run(
         noise_type=noise_type,
         noise_seed=setup.noise_seed,
         noisy_labels=noisy_labels,
+        # The fixed one-epoch warm-up (the preset's default was 1 before "auto"),
+        # so that `warmup_epochs=auto` runs are compared with it.
+        warmup_epochs=1,
         mixed_precision=False,
         verbose=verbose,
     )

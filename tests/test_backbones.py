@@ -467,7 +467,7 @@ def test_finetune_preset_and_mixed_precision_on_gpus_only(monkeypatch):
 
     config = TrainConfig(preset="finetune", data_dir="images").resolved()
     assert config.dataset == "folder" and config.image_size == (224, 224)
-    assert (config.epochs, config.warmup_epochs, config.freeze_epochs) == (10, 1, 1)
+    assert (config.epochs, config.warmup_epochs, config.freeze_epochs) == (10, "auto", 1)
     assert config.mixed_precision == "auto" and config.weights == "imagenet"
     assert not uses_mixed_precision(config)  # this machine has no GPU
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])

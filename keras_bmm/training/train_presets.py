@@ -88,8 +88,8 @@ PRESETS = {
     },
     # Fine-tuning a pretrained backbone on an image folder (or any dataset
     # given; docs/backbones.md): a few epochs at a fine-tuning rate, the new
-    # head alone in the first epoch, bootstrapping from the second
-    # (pretrained features separate clean from noisy losses at once), mixed
+    # head alone in the first epoch, bootstrapping from the epoch the
+    # per-sample losses settle ("auto"; measured in docs/backbones.md), mixed
     # precision when a GPU is present.
     "finetune": {
         "dataset": "folder",
@@ -103,7 +103,7 @@ PRESETS = {
         "weight_decay": 1e-4,
         "lr_milestones": (7,),
         "mixup_alpha": 1.0,
-        "warmup_epochs": 1,
+        "warmup_epochs": "auto",
         "dynamic_epochs": 1,
         "temperature_epochs": 3,
         "mixed_precision": "auto",
