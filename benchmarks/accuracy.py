@@ -7,7 +7,7 @@ import json
 import os
 import time
 
-from benchmarks.common import settings_suffix, start_epoch
+from benchmarks.common import finished_row, settings_suffix, start_epoch
 from keras_bmm.bootstrapping.methods import METHODS
 
 COLUMNS = [
@@ -98,19 +98,10 @@ def accuracy_run(
     name = run_name(method, noise, fast, noise_seed, overrides)
     run_dir = os.path.join(run_root, name)
     config = dataclasses.replace(config, name=name, run_dir=run_dir)
-    folder = RunFolder(run_dir)
-    if os.path.exists(folder.file("config.json")):
-        differ = folder.settings_differ(config.resolved())
-        if differ:
-            raise ValueError(
-                f"{run_dir!r} holds a run with other settings {differ}; choose another "
-                "--run-root or delete that folder."
-            )
-    done = os.path.join(run_dir, RESULT_FILE)
-    if os.path.exists(done):
-        with open(done) as f:
-            return json.load(f)
-    resume = folder.holds_run()
+    row = finished_row(config, run_dir, RESULT_FILE)
+    if row is not None:
+        return row
+    resume = RunFolder(run_dir).holds_run()
     start = time.time()
     result = train(config, export=False, resume=resume)
     seconds = result.history.get("epoch_seconds")
@@ -135,7 +126,7 @@ def accuracy_run(
         "resumed": resume,
         "run_dir": run_dir,
     }
-    write_json(done, row)
+    write_json(os.path.join(run_dir, RESULT_FILE), row)
     return row
 
 

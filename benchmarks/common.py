@@ -50,6 +50,31 @@ def settings_suffix(overrides: dict | None) -> str:
     return "".join(f"-{key}={value}" for key, value in sorted((overrides or {}).items()))
 
 
+def finished_row(config, run_dir: str, result_file: str) -> dict | None:
+    """The row of a finished run in `run_dir`, or `None` to train (or resume) it.
+
+    Raises:
+        ValueError: `run_dir` holds a run with other settings than `config`'s.
+    """
+    import json
+
+    from keras_bmm.training.run_folder import RunFolder
+
+    folder = RunFolder(run_dir)
+    if os.path.exists(folder.file("config.json")):
+        differ = folder.settings_differ(config.resolved())
+        if differ:
+            raise ValueError(
+                f"{run_dir!r} holds a run with other settings {differ}; choose another "
+                "--run-root or delete that folder."
+            )
+    done = os.path.join(run_dir, result_file)
+    if os.path.exists(done):
+        with open(done) as f:
+            return json.load(f)
+    return None
+
+
 def machine() -> dict:
     """Where and when a benchmark ran."""
     return {

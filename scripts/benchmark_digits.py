@@ -6,17 +6,16 @@ Example:
 
 import argparse
 import json
+import os
 import statistics
+import sys
 import tempfile
 import time
 
-from keras_bmm import METHODS, TrainConfig, train
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-
-def _start(history: dict):
-    """The first epoch of bootstrapping (1-based), as logged, or 0 without one."""
-    chosen = [e for e in history.get("bootstrap_epoch", []) if e == e]
-    return int(chosen[-1]) + 1 if chosen else 0
+from benchmarks.common import start_epoch  # noqa: E402
+from keras_bmm import METHODS, TrainConfig, train  # noqa: E402
 
 
 def main(argv=None):
@@ -56,7 +55,7 @@ def main(argv=None):
                     last=result.last_test_accuracy,
                     auc_warmup=result.auc_after_warmup,
                     auc_last=result.auc_last,
-                    start_epoch=_start(result.history),
+                    start_epoch=start_epoch(result.history) or 0,
                     seconds=time.perf_counter() - start,
                 )
             )
