@@ -1,5 +1,7 @@
 """The automatic warm-up: its signal, its rule, its bounds, and what it may read."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -30,7 +32,19 @@ def test_rule_starts_once_settled_within_its_bounds():
     rule = AutoWarmup(min_epochs=3, max_epochs=8, threshold=0.9, patience=2)
     nan = float("nan")
     rising = [nan, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.88, 0.89]
-    assert [rule.start_after(rising, e) for e in range(10)].index(True) == 7  # the bound
+    # Never settled by the latest start (epoch 8): by default it never starts...
+    assert not any(rule.start_after(rising, e) for e in range(10))
+    assert [rule.gave_up(e) for e in range(10)].index(True) == 7
+    # ... or, with if_unsettled="start", starts at the bound.
+    forced = AutoWarmup(min_epochs=3, max_epochs=8, if_unsettled="start")
+    assert [forced.start_after(rising, e) for e in range(10)].index(True) == 7
+    assert not any(forced.gave_up(e) for e in range(10))
+    # Settled exactly at the bound: it starts there either way.
+    late = rising[:6] + [0.95, 0.96, 0.97, 0.98]
+    assert [rule.start_after(late, e) for e in range(10)].index(True) == 7
+    # Settled after the bound: too late, it does not start.
+    later = rising[:8] + [0.95, 0.96]
+    assert not any(rule.start_after(later, e) for e in range(10))
     settled = [nan, 0.5, 0.95, 0.6, 0.92, 0.93, 0.95]
     # A single epoch at 0.95 is not enough; epochs 4 and 5 are: start at epoch 6.
     assert [rule.start_after(settled, e) for e in range(7)].index(True) == 5
@@ -39,6 +53,8 @@ def test_rule_starts_once_settled_within_its_bounds():
     assert rule.start_after(early, 2)
     # The default latest start: 60% of the epochs, leaving `reserve` epochs after it.
     assert AutoWarmup().latest(60) == 36 and AutoWarmup().latest(10, reserve=6) == 4
+    with pytest.raises(ValueError, match="if_unsettled must be one of warmup, start"):
+        AutoWarmup(if_unsettled="never")
     with pytest.raises(ValueError, match="min_epochs must be >= 1"):
         AutoWarmup(min_epochs=0)
     with pytest.raises(ValueError, match=r"max_epochs \(2\) must be >= min_epochs \(3\)"):
@@ -55,7 +71,7 @@ def toy(seed=0, n=240, classes=4):
     return x, noisy, noisy != y
 
 
-def auto_model(seed=0):
+def auto_model(seed=0, warmup_epochs="auto", threshold=0.8):
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((6,))
     backbone = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Dense(16, "relu")(inputs)))
@@ -63,8 +79,8 @@ def auto_model(seed=0):
         backbone,
         method="m-dyr-h",
         num_samples=240,
-        warmup_epochs="auto",
-        auto_warmup=dict(min_epochs=2, max_epochs=6, threshold=0.8),
+        warmup_epochs=warmup_epochs,
+        auto_warmup=dict(min_epochs=2, max_epochs=6, threshold=threshold),
         seed=seed,
     )
     model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
@@ -96,6 +112,32 @@ def test_the_rule_reads_neither_the_noise_mask_nor_test_data():
         np.testing.assert_allclose(wa.numpy(), wb.numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_unsettled_losses_keep_the_warmup_to_the_end():
+    """When the signal never reaches its threshold by the latest start, the
+    run is the warm-up throughout: the same weights as a fixed warm-up longer
+    than the run, with a warning that says so."""
+    x, y, mask = toy()
+    fits = {}
+    for warmup in ("auto", 100):
+        model = auto_model(warmup_epochs=warmup, threshold=0.9999)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            history = model.fit(
+                train_pipeline(x, y, 32, seed=0),
+                epochs=8,
+                callbacks=[BMMCallback(noise_mask=mask)],
+                verbose=0,
+            )
+        fits[warmup] = (model, history.history, [str(w.message) for w in caught])
+    (auto, history, messages), (fixed, _, _) = fits["auto"], fits[100]
+    assert auto.noise_state.chosen_start() is None
+    assert np.all(np.isnan(history["bootstrap_epoch"]))
+    assert max(history["warmup_signal"][1:]) < 0.9999
+    assert sum("bootstrapping will not start" in m for m in messages) == 1
+    for wa, wb in zip(auto.backbone.weights, fixed.backbone.weights, strict=True):
+        np.testing.assert_allclose(wa.numpy(), wb.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_a_resumed_run_makes_the_same_choice(tmp_path):
     """Stopped before and after the choice, and resumed, a run chooses the same
     epoch and ends with the same weights as an uninterrupted one."""
@@ -110,6 +152,7 @@ def test_a_resumed_run_makes_the_same_choice(tmp_path):
             warmup_epochs="auto",
             warmup_min_epochs=2,
             warmup_max_epochs=6,
+            warmup_if_unsettled="start",
             lr_milestones=(),
             run_dir=str(run_dir),
             verbose=0,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from keras_bmm.bootstrapping.methods import IF_UNSETTLED
+
 
 def rank_stability(losses, previous_losses) -> float:
     """Spearman's correlation of the per-sample losses of two consecutive epochs.
@@ -44,17 +46,23 @@ class AutoWarmup:
     at the next epoch once it has reached `threshold` on `patience`
     consecutive epochs: the samples' order by loss, which the mixture turns
     into p(noisy), has settled. It starts no earlier than `min_epochs` and
-    at `max_epochs` at the latest. It reads neither the true noise nor any
-    held-out data: only what a user has. The decision depends on the
-    per-epoch values alone, which the model's `NoiseModelState` saves with
-    its weights (with the previous epoch's losses), so a resumed run makes
-    the same choice.
+    no later than `max_epochs`. If the order has not settled by
+    `max_epochs`, the network has not learned enough to bootstrap from (its
+    own predictions would be the targets): by default bootstrapping then
+    never starts and the run keeps the warm-up (mixup) to its end;
+    `if_unsettled="start"` starts it at `max_epochs` instead. It reads
+    neither the true noise nor any held-out data: only what a user has. The
+    decision depends on the per-epoch values alone, which the model's
+    `NoiseModelState` saves with its weights (with the previous epoch's
+    losses), so a resumed run makes the same choice.
 
     Args:
         min_epochs: the earliest start (epochs of warm-up at least).
         max_epochs: the latest start; `None`: 60% of the run's epochs.
         threshold: the rank correlation that counts as settled.
         patience: consecutive epochs at or above `threshold`.
+        if_unsettled: `"warmup"` (keep warming up to the end) or `"start"`
+            (start at `max_epochs`) when the losses have not settled by then.
 
     Example:
 
@@ -70,6 +78,7 @@ class AutoWarmup:
         max_epochs: int | None = None,
         threshold: float = 0.9,
         patience: int = 2,
+        if_unsettled: str = "warmup",
     ):
         if int(min_epochs) < 1:
             raise ValueError(f"min_epochs must be >= 1, got {min_epochs}.")
@@ -79,10 +88,15 @@ class AutoWarmup:
             raise ValueError(f"threshold must be in (-1, 1], got {threshold}.")
         if int(patience) < 1:
             raise ValueError(f"patience must be >= 1, got {patience}.")
+        if if_unsettled not in IF_UNSETTLED:
+            raise ValueError(
+                f"if_unsettled must be one of {', '.join(IF_UNSETTLED)}, got {if_unsettled!r}."
+            )
         self.min_epochs = int(min_epochs)
         self.max_epochs = None if max_epochs is None else int(max_epochs)
         self.threshold = float(threshold)
         self.patience = int(patience)
+        self.if_unsettled = if_unsettled
 
     def latest(self, epochs: int | None, reserve: int = 1) -> int | None:
         """The latest start for a run of `epochs` epochs that keeps `reserve` after it."""
@@ -106,12 +120,21 @@ class AutoWarmup:
         """
         started = epoch + 1
         latest = self.latest(epochs, reserve)
-        if latest is not None and started >= latest:
-            return True
-        if started < self.min_epochs:
+        if started < self.min_epochs or (latest is not None and started > latest):
             return False
+        if self.settled(signals, epoch):
+            return True
+        return started == latest and self.if_unsettled == "start"
+
+    def settled(self, signals, epoch: int) -> bool:
+        """Whether the values of the last `patience` epochs up to `epoch` are all >= `threshold`."""
         recent = np.asarray(signals, dtype=np.float64)[: epoch + 1][-self.patience :]
         return recent.size == self.patience and bool(np.all(recent >= self.threshold))
+
+    def gave_up(self, epoch: int, epochs: int | None = None, reserve: int = 1) -> bool:
+        """Whether, with no start chosen by `epoch`, bootstrapping will never start."""
+        latest = self.latest(epochs, reserve)
+        return self.if_unsettled == "warmup" and latest is not None and epoch + 1 >= latest
 
     def get_config(self) -> dict:
         """The constructor arguments."""
@@ -120,4 +143,5 @@ class AutoWarmup:
             "max_epochs": self.max_epochs,
             "threshold": self.threshold,
             "patience": self.patience,
+            "if_unsettled": self.if_unsettled,
         }

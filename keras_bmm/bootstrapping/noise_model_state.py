@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import warnings
 
 import keras
 import numpy as np
@@ -214,8 +215,22 @@ class NoiseModelState(keras.layers.Layer):
         if epoch < MAX_SIGNAL_EPOCHS:
             signals[epoch] = value
             self.warmup_signal.assign(signals)
-        if self.warmup_rule.start_after(signals, epoch, epochs, self.reserve_epochs):
+        rule = self.warmup_rule
+        if rule.start_after(signals, epoch, epochs, self.reserve_epochs):
             self.start_epoch.assign(epoch + 1)
+        elif rule.gave_up(epoch, epochs, self.reserve_epochs) and epoch + 1 == rule.latest(
+            epochs, self.reserve_epochs
+        ):
+            warnings.warn(
+                f"Epoch {epoch + 1}: the per-sample losses have not settled by the latest "
+                f"start (their rank correlation with the previous epoch's stayed below "
+                f"{rule.threshold} on {rule.patience} consecutive epochs; highest "
+                f"{np.nanmax(signals[: epoch + 1], initial=-1.0):.3f}), so the network is not "
+                "ready to bootstrap from: bootstrapping will not start and training keeps the "
+                "warm-up (mixup) to the end. Set warmup_epochs to a number of epochs to force "
+                "a start.",
+                stacklevel=2,
+            )
         return value
 
     def reset_losses(self) -> None:

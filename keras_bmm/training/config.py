@@ -19,6 +19,7 @@ from keras_bmm.backbones.catalog import (
 )
 from keras_bmm.bootstrapping.methods import (
     DYNAMIC_TARGETS,
+    IF_UNSETTLED,
     METHODS,
 )
 from keras_bmm.data import DATASETS
@@ -120,6 +121,11 @@ class TrainConfig:
     )
     warmup_max_epochs: int | None = setting(
         "with --warmup-epochs auto: the latest start (default 60%% of the epochs)", type=int
+    )
+    warmup_if_unsettled: str | None = setting(
+        "with --warmup-epochs auto, if the losses have not settled by the latest start: warmup "
+        "(keep the warm-up to the end, no bootstrapping; default) or start (start there)",
+        choices=IF_UNSETTLED,
     )
     dynamic_epochs: int | None = setting(
         "md-dyr-sh: epochs of dynamic mixup before bootstrapping", type=int
@@ -248,7 +254,11 @@ class TrainConfig:
         """The `AutoWarmup` settings of `warmup_epochs="auto"`, else `None`."""
         if self.warmup_epochs != "auto":
             return None
-        settings = {"min_epochs": self.warmup_min_epochs, "max_epochs": self.warmup_max_epochs}
+        settings = {
+            "min_epochs": self.warmup_min_epochs,
+            "max_epochs": self.warmup_max_epochs,
+            "if_unsettled": self.warmup_if_unsettled,
+        }
         return {k: v for k, v in settings.items() if v is not None}
 
     def earliest_start(self) -> int:

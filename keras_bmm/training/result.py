@@ -103,7 +103,11 @@ class TrainResult:
             schedule = f" warmup={c.warmup_epochs}"
             if c.warmup_epochs == "auto":
                 chosen = [e for e in self.history.get("bootstrap_epoch", []) if e == e]
-                schedule += f" (bootstrapping from epoch {int(chosen[-1]) + 1})" if chosen else ""
+                schedule += (
+                    f" (bootstrapping from epoch {int(chosen[-1]) + 1})"
+                    if chosen
+                    else " (bootstrapping never started: the losses did not settle)"
+                )
             if c.method == "md-dyr-sh":
                 schedule += f" dynamic={c.dynamic_epochs}"
         wrong = np.asarray(self.noise.noise_mask, dtype=bool)
