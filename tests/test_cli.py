@@ -36,6 +36,9 @@ def script():
         (["--epochs", "0"], "epochs must be >= 1"),
         (["--noise-type", "asym"], "invalid choice: 'asym'"),
         (["--method", "md-dyr-sh", "--epochs", "5", "--warmup-epochs", "5"], "must exceed"),
+        (["--warmup-if-unsettled", "start"], "--warmup-if-unsettled applies to --warmup-epochs"),
+        (["--warmup-epochs", "auto", "--warmup-if-unsettled", "no"], "invalid choice: 'no'"),
+        (["--warmup-epochs", "auto", "--warmup-min-epochs", "0"], "--warmup-min-epochs must be >= 1"),
     ],
 )
 def test_bad_arguments(script, capsys, argv, message):
