@@ -38,7 +38,10 @@ def script():
         (["--method", "md-dyr-sh", "--epochs", "5", "--warmup-epochs", "5"], "must exceed"),
         (["--warmup-if-unsettled", "start"], "--warmup-if-unsettled applies to --warmup-epochs"),
         (["--warmup-epochs", "auto", "--warmup-if-unsettled", "no"], "invalid choice: 'no'"),
-        (["--warmup-epochs", "auto", "--warmup-min-epochs", "0"], "--warmup-min-epochs must be >= 1"),
+        (
+            ["--warmup-epochs", "auto", "--warmup-min-epochs", "0"],
+            "--warmup-min-epochs must be >= 1",
+        ),
     ],
 )
 def test_bad_arguments(script, capsys, argv, message):
