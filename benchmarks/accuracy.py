@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
 
-from benchmarks.common import finished_row, settings_suffix, start_epoch
+from benchmarks.common import finished_row, read_row, settings_suffix, start_epoch
 from keras_bmm.bootstrapping.methods import METHODS
 
 COLUMNS = [
@@ -115,7 +114,7 @@ def accuracy_run(
         "best_%": 100 * result.best_test_accuracy,
         "last_%": 100 * result.last_test_accuracy,
         "auc_warmup": result.auc_after_warmup,
-        "start_epoch": start_epoch(result.history),
+        "start_epoch": start_epoch(result.history, method),
         "auc_last": result.auc_last,
         "epochs": len(result.history.get("loss", [])),
         # Summed over every epoch, whichever invocation ran it; wall_min is
@@ -137,7 +136,9 @@ def collect(run_root: str = os.path.join("runs", "benchmark")) -> list[dict]:
         for name in sorted(os.listdir(run_root)):
             path = os.path.join(run_root, name, RESULT_FILE)
             if os.path.exists(path):
-                with open(path) as f:
-                    rows.append(json.load(f))
+                rows.append(read_row(path))
     order = {m: i for i, m in enumerate(METHODS)}
-    return sorted(rows, key=lambda r: (r["noise"], order.get(r["method"], 99), r["mode"]))
+    return sorted(
+        rows,
+        key=lambda r: (r["noise"], r.get("noise_seed", 1), order.get(r["method"], 99), r["mode"]),
+    )

@@ -7,6 +7,8 @@ import platform
 import statistics
 import time
 
+from keras_bmm.bootstrapping.methods import uses_mixture
+
 
 def median_time(run, repeats: int, warmup: int = 1) -> float:
     """Median wall time of `run()` over `repeats` calls, after `warmup` untimed calls."""
@@ -39,8 +41,15 @@ def format_table(rows: list[dict], columns: list[str], markdown: bool = False) -
     return "\n".join(lines)
 
 
-def start_epoch(history: dict):
-    """The first epoch of bootstrapping (1-based), as the run logged it, or None."""
+def start_epoch(history: dict, method: str):
+    """The first epoch of bootstrapping (1-based), as the run logged it, or None.
+
+    None for a method that does not bootstrap (ce, mixup), whose run logs the
+    configured warm-up all the same, and for an automatic warm-up that never
+    started.
+    """
+    if not uses_mixture(method):
+        return None
     chosen = [e for e in history.get("bootstrap_epoch", []) if e == e]
     return int(chosen[-1]) + 1 if chosen else None
 
@@ -56,7 +65,6 @@ def finished_row(config, run_dir: str, result_file: str) -> dict | None:
     Raises:
         ValueError: `run_dir` holds a run with other settings than `config`'s.
     """
-    import json
 
     from keras_bmm.training.run_folder import RunFolder
 
@@ -69,10 +77,18 @@ def finished_row(config, run_dir: str, result_file: str) -> dict | None:
                 "--run-root or delete that folder."
             )
     done = os.path.join(run_dir, result_file)
-    if os.path.exists(done):
-        with open(done) as f:
-            return json.load(f)
-    return None
+    return read_row(done) if os.path.exists(done) else None
+
+
+def read_row(path: str) -> dict:
+    """A finished run's row, as its benchmark wrote it."""
+    import json
+
+    with open(path) as f:
+        row = json.load(f)
+    if "start_epoch" in row and not uses_mixture(row.get("method", "")):
+        row["start_epoch"] = None  # rows written before the column ignored the method
+    return row
 
 
 def machine() -> dict:

@@ -12,11 +12,10 @@ finished run (its `benchmark.json`) is read back, not trained again.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
 
-from benchmarks.common import finished_row, settings_suffix, start_epoch
+from benchmarks.common import finished_row, read_row, settings_suffix, start_epoch
 from keras_bmm.bootstrapping.methods import METHODS
 
 #: Pretraining classes and fine-tuning classes of CIFAR-10.
@@ -278,7 +277,7 @@ def _run(config, init: str, label: str, run_dir: str, overrides=None, finish=Non
         "best_%": 100 * result.best_test_accuracy,
         "last_%": 100 * result.last_test_accuracy,
         "auc_epoch1": aucs[0] if aucs else None,
-        "start_epoch": start_epoch(result.history),
+        "start_epoch": start_epoch(result.history, result.config.method),
         "auc_start": result.auc_after_warmup,
         "auc_last": aucs[-1] if aucs else None,
         "epochs": len(result.history.get("loss", [])),
@@ -301,8 +300,7 @@ def collect(run_root: str = os.path.join("runs", "transfer")) -> list[dict]:
         for name in sorted(os.listdir(run_root)):
             path = os.path.join(run_root, name, RESULT_FILE)
             if os.path.exists(path):
-                with open(path) as f:
-                    rows.append(json.load(f))
+                rows.append(read_row(path))
     order = {m: i for i, m in enumerate(METHODS)}
     noises = {
         f"{'sym' if t == 'symmetric' else 'asym'} {r:g}": i

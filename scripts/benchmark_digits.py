@@ -55,7 +55,7 @@ def main(argv=None):
                     last=result.last_test_accuracy,
                     auc_warmup=result.auc_after_warmup,
                     auc_last=result.auc_last,
-                    start_epoch=start_epoch(result.history) or 0,
+                    start_epoch=start_epoch(result.history, method) or 0,
                     seconds=time.perf_counter() - start,
                 )
             )
