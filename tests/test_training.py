@@ -157,6 +157,14 @@ def test_presets_and_precedence(monkeypatch):
     # Bootstrapping starts 6 epochs after the first drop (1-based), as in the paper.
     assert cpu.warmup_epochs == cpu.lr_milestones[0] + 5
     assert paper.warmup_epochs == paper.lr_milestones[0] + 5
+    # A user's own images (folder, manifest) choose the start themselves; the
+    # cpu preset keeps its fixed one, the comparison's baseline.
+    for dataset in ("folder", "manifest"):
+        own = TrainConfig(dataset=dataset, data_dir="labels.csv").resolved()
+        assert (own.warmup_epochs, own.epochs) == ("auto", 300)
+    assert (
+        TrainConfig(dataset="folder", data_dir="x", warmup_epochs=20).resolved().warmup_epochs == 20
+    )
     # A preset's data settings stay with its own dataset.
     other = TrainConfig(preset="cpu", dataset="cifar10").resolved()
     assert other.data_dir is None and other.per_class is None

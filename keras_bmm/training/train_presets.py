@@ -61,8 +61,11 @@ DATASET_DEFAULTS = {
     "cifar100": PAPER_SCHEDULE,
     "cifar10_n": PAPER_SCHEDULE,
     "cifar100_n": PAPER_SCHEDULE,
-    "folder": PAPER_SCHEDULE,
-    "manifest": PAPER_SCHEDULE,
+    # A user's own images: bootstrapping starts when the losses settle
+    # (docs/method.md#choosing-the-warm-up-automatically; measured in
+    # docs/results.md#automatic-warm-up), not at the paper's CIFAR epoch.
+    "folder": {**PAPER_SCHEDULE, "warmup_epochs": "auto"},
+    "manifest": {**PAPER_SCHEDULE, "warmup_epochs": "auto"},
     "clothing1m": PAPER_SCHEDULE,
 }
 
