@@ -134,7 +134,7 @@ def test_methods_share_saved_labels(tmp_path):
     np.testing.assert_array_equal(first.noise.labels, second.noise.labels)
 
 
-def test_presets_and_precedence(monkeypatch):
+def test_presets_and_precedence(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_BMM_CIFAR10_ARCHIVE", "cifar10-jpeg.tar.gz")
     paper = TrainConfig(preset="paper").resolved()
     assert (paper.dataset, paper.epochs, paper.batch_size, paper.learning_rate) == (
@@ -159,8 +159,9 @@ def test_presets_and_precedence(monkeypatch):
     assert paper.warmup_epochs == paper.lr_milestones[0] + 5
     # A user's own images (folder, manifest) choose the start themselves; the
     # cpu preset keeps its fixed one, the comparison's baseline.
-    for dataset in ("folder", "manifest"):
-        own = TrainConfig(dataset=dataset, data_dir="labels.csv").resolved()
+    (tmp_path / "labels.csv").write_text("path,label\n")
+    for dataset, data_dir in (("folder", tmp_path), ("manifest", tmp_path / "labels.csv")):
+        own = TrainConfig(dataset=dataset, data_dir=str(data_dir)).resolved()
         assert (own.warmup_epochs, own.epochs) == ("auto", 300)
     assert (
         TrainConfig(dataset="folder", data_dir="x", warmup_epochs=20).resolved().warmup_epochs == 20
