@@ -105,7 +105,7 @@ PRESETS = {
         "momentum": 0.9,
         "weight_decay": 1e-4,
         "lr_milestones": (7,),
-        "mixup_alpha": 1.0,
+        "mixup_alpha": 0.2,
         "warmup_epochs": "auto",
         "dynamic_epochs": 1,
         "temperature_epochs": 3,
