@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
@@ -48,10 +49,10 @@ def start_epoch(history: dict, method: str):
     configured warm-up all the same, and for an automatic warm-up that never
     started.
     """
-    if not uses_mixture(method):
-        return None
-    chosen = [e for e in history.get("bootstrap_epoch", []) if e == e]
-    return int(chosen[-1]) + 1 if chosen else None
+    from keras_bmm.training.result import logged_start
+
+    start = logged_start(history) if uses_mixture(method) else None
+    return None if start is None else start + 1
 
 
 def settings_suffix(overrides: dict | None) -> str:
@@ -65,7 +66,6 @@ def finished_row(config, run_dir: str, result_file: str) -> dict | None:
     Raises:
         ValueError: `run_dir` holds a run with other settings than `config`'s.
     """
-
     from keras_bmm.training.run_folder import RunFolder
 
     folder = RunFolder(run_dir)
@@ -82,8 +82,6 @@ def finished_row(config, run_dir: str, result_file: str) -> dict | None:
 
 def read_row(path: str) -> dict:
     """A finished run's row, as its benchmark wrote it."""
-    import json
-
     with open(path) as f:
         row = json.load(f)
     if "start_epoch" in row and not uses_mixture(row.get("method", "")):

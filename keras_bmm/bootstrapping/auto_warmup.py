@@ -132,9 +132,12 @@ class AutoWarmup:
         return recent.size == self.patience and bool(np.all(recent >= self.threshold))
 
     def gave_up(self, epoch: int, epochs: int | None = None, reserve: int = 1) -> bool:
-        """Whether, with no start chosen by `epoch`, bootstrapping will never start."""
-        latest = self.latest(epochs, reserve)
-        return self.if_unsettled == "warmup" and latest is not None and epoch + 1 >= latest
+        """Whether `epoch` is the latest start and the rule then keeps the warm-up.
+
+        With no start chosen by then (`start_after` returned `False`),
+        bootstrapping never starts.
+        """
+        return self.if_unsettled == "warmup" and epoch + 1 == self.latest(epochs, reserve)
 
     def get_config(self) -> dict:
         """The constructor arguments."""

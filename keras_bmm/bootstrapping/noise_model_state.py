@@ -218,9 +218,7 @@ class NoiseModelState(keras.layers.Layer):
         rule = self.warmup_rule
         if rule.start_after(signals, epoch, epochs, self.reserve_epochs):
             self.start_epoch.assign(epoch + 1)
-        elif rule.gave_up(epoch, epochs, self.reserve_epochs) and epoch + 1 == rule.latest(
-            epochs, self.reserve_epochs
-        ):
+        elif rule.gave_up(epoch, epochs, self.reserve_epochs):
             warnings.warn(
                 f"Epoch {epoch + 1}: the per-sample losses have not settled by the latest "
                 f"start (their rank correlation with the previous epoch's stayed below "

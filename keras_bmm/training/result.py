@@ -9,6 +9,12 @@ import numpy as np
 from keras_bmm.bootstrapping.methods import uses_mixture
 
 
+def logged_start(history: dict) -> int | None:
+    """The epoch bootstrapping started (0-based) as a run's history logged it, or `None`."""
+    chosen = [e for e in history.get("bootstrap_epoch", []) if e == e]
+    return int(chosen[-1]) if chosen else None
+
+
 @dataclasses.dataclass
 class TrainResult:
     """What a run produced.
@@ -61,8 +67,7 @@ class TrainResult:
         aucs = history.get("bmm_auc", [])
         warmup = config.warmup_epochs
         if warmup == "auto":  # the epoch it chose, as logged (NaN until chosen)
-            chosen = [e for e in history.get("bootstrap_epoch", []) if e == e]
-            warmup = int(chosen[-1]) if chosen else 0
+            warmup = logged_start(history) or 0
         return cls(
             config=config,
             noise=noise,
@@ -102,10 +107,10 @@ class TrainResult:
         if uses_mixture(c.method):
             schedule = f" warmup={c.warmup_epochs}"
             if c.warmup_epochs == "auto":
-                chosen = [e for e in self.history.get("bootstrap_epoch", []) if e == e]
+                start = logged_start(self.history)
                 schedule += (
-                    f" (bootstrapping from epoch {int(chosen[-1]) + 1})"
-                    if chosen
+                    f" (bootstrapping from epoch {start + 1})"
+                    if start is not None
                     else " (bootstrapping never started: the losses did not settle)"
                 )
             if c.method == "md-dyr-sh":
