@@ -101,17 +101,38 @@ def plot_loss_histogram(
     return path
 
 
-def plot_training_curves(history: dict, path: str) -> str:
+def start_marker(history: dict, bootstraps: bool = True) -> tuple[int | None, str]:
+    """Where and how the warm-up panel marks the start of bootstrapping.
+
+    Args:
+        history: per-epoch logs, lists by key.
+        bootstraps: whether the run's method bootstraps (False for `ce` and
+            `mixup`, whose logs carry the configured warm-up all the same).
+
+    Returns:
+        The first epoch of bootstrapping on the plot's 1-based axis (or
+        `None` if it never started) and the text that goes with it.
+    """
+    if not bootstraps:
+        return None, "no bootstrapping (this method trains on the given labels)"
+    chosen = [e for e in history.get("bootstrap_epoch", []) if e == e]
+    if chosen:  # epochs are 0-based in the logs
+        return int(chosen[-1]) + 1, " bootstrapping"
+    return None, "bootstrapping never started: the losses did not settle"
+
+
+def plot_training_curves(history: dict, path: str, bootstraps: bool = True) -> str:
     """Accuracy, loss, noise detection, noise fraction and the warm-up signal over epochs.
 
     The warm-up panel shows how settled the samples' order by loss is (the
     rank correlation with the previous epoch) that `warmup_epochs="auto"`
-    watches, and a vertical line at the first epoch of
-    bootstrapping.
+    watches, and a vertical line at the first epoch of bootstrapping, or
+    says that there was none.
 
     Args:
         history: per-epoch logs, lists by key (Keras History or `history.csv`).
         path: the PNG file to write.
+        bootstraps: whether the run's method bootstraps (see `start_marker`).
 
     Returns:
         `path`.
@@ -148,12 +169,13 @@ def plot_training_curves(history: dict, path: str) -> str:
             ax.legend(fontsize=8)
         else:
             ax.text(0.5, 0.5, "not recorded", ha="center", va="center", transform=ax.transAxes)
-    chosen = [e for e in history.get("bootstrap_epoch", []) if e == e]
-    if chosen:  # epochs are 0-based in the logs, 1-based on the axis
-        axes[0, 2].axvline(chosen[-1] + 1, color="black", ls="--", lw=1)
-        axes[0, 2].text(
-            chosen[-1] + 1, 0.02, " bootstrapping", transform=axes[0, 2].get_xaxis_transform()
-        )
+    start, text = start_marker(history, bootstraps)
+    panel = axes[0, 2]
+    if start is not None:
+        panel.axvline(start, color="black", ls="--", lw=1)
+        panel.text(start, 0.02, text, transform=panel.get_xaxis_transform())
+    else:
+        panel.text(0.02, 0.02, text, fontsize=8, transform=panel.transAxes)
     axes[0, 0].set_ylabel("accuracy")
     axes[0, 1].set_ylabel("cross-entropy")
     axes[1, 0].set_ylabel("score")

@@ -11,6 +11,7 @@ import keras
 
 from keras_bmm.atomic import write_json
 from keras_bmm.backbones.freeze import FreezeBackbone
+from keras_bmm.bootstrapping.methods import uses_mixture
 from keras_bmm.callbacks.bad_file_log import BadFileLog
 from keras_bmm.callbacks.bmm_callback import BMMCallback
 from keras_bmm.callbacks.epoch_timer import EpochTimer
@@ -157,7 +158,11 @@ def train(
     if plots:
         from keras_bmm.plots import plot_training_curves
 
-        curves = plot_training_curves(history, folder.file(os.path.join("plots", "training.png")))
+        curves = plot_training_curves(
+            history,
+            folder.file(os.path.join("plots", "training.png")),
+            bootstraps=uses_mixture(config.method),
+        )
         result.plot_paths = [*plot_callback.paths, curves]
     model_dir = os.path.join(config.output, config.name)
     if export and initial_epoch >= config.epochs:
