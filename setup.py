@@ -13,7 +13,13 @@ EXTRAS = {
     "hub": ["keras-hub>=0.21,<1"],
 }
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
-EXTRAS["test"] = EXTRAS["all"] + ["pytest>=7", "pytest-xdist>=3", "scipy>=1.10", "hypothesis>=6", "ruff>=0.5"]
+EXTRAS["test"] = EXTRAS["all"] + [
+    "pytest>=7",
+    "pytest-xdist>=3",
+    "scipy>=1.10",
+    "hypothesis>=6",
+    "ruff>=0.5",
+]
 
 setup(
     name="keras-bmm",
