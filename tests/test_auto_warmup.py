@@ -180,3 +180,17 @@ def test_a_resumed_run_makes_the_same_choice(tmp_path):
         for a, b in zip(whole.model.weights, resumed.model.weights):
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
     assert "bootstrapping from epoch" in whole.summary()
+
+
+def test_giving_up_before_any_signal_says_so():
+    """In a 2-epoch run the latest start is the first epoch, before two epochs'
+    losses can be compared: the warning says no signal was computed."""
+    from keras_bmm.bootstrapping.noise_model_state import NoiseModelState
+
+    state = NoiseModelState(num_samples=6, start_epoch=-1, warmup_rule=AutoWarmup())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        state.update_warmup(0, np.arange(6.0), epochs=2)
+    (warning,) = [str(w.message) for w in caught if "will not start" in str(w.message)]
+    assert warning.startswith("Epoch 1:") and "none computed yet" in warning
+    assert state.chosen_start() is None
