@@ -115,10 +115,15 @@ def start_marker(history: dict, bootstraps: bool = True) -> tuple[int | None, st
     """
     if not bootstraps:
         return None, "no bootstrapping (this method trains on the given labels)"
-    chosen = [e for e in history.get("bootstrap_epoch", []) if e == e]
-    if chosen:  # epochs are 0-based in the logs
-        return int(chosen[-1]) + 1, " bootstrapping"
-    return None, "bootstrapping never started: the losses did not settle"
+    if "bootstrap_epoch" not in history:  # logs from before it was recorded
+        return None, ""
+    chosen = [e for e in history["bootstrap_epoch"] if e == e]
+    if not chosen:
+        return None, "bootstrapping never started: the losses did not settle"
+    start = int(chosen[-1]) + 1  # epochs are 0-based in the logs
+    if start > len(history["bootstrap_epoch"]):
+        return None, "bootstrapping never started: the warm-up lasted the whole run"
+    return start, " bootstrapping"
 
 
 def plot_training_curves(history: dict, path: str, bootstraps: bool = True) -> str:

@@ -43,3 +43,15 @@ def test_training_png_is_written_either_way(tmp_path, starts):
     path = plot_training_curves(_history(starts), str(tmp_path / "training.png"))
     with open(path, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_fixed_warmup_longer_than_the_run_is_not_drawn_past_its_end():
+    start, text = start_marker(_history([30.0] * 6))
+    assert start is None
+    assert "whole run" in text
+
+
+def test_logs_without_the_start_get_no_marker():
+    history = _history([NAN] * 6)
+    del history["bootstrap_epoch"]
+    assert start_marker(history) == (None, "")

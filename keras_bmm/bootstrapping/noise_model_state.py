@@ -221,12 +221,17 @@ class NoiseModelState(keras.layers.Layer):
         elif rule.gave_up(epoch, epochs, self.reserve_epochs):
             so_far = signals[: epoch + 1]
             so_far = so_far[np.isfinite(so_far)]
-            highest = f"highest {so_far.max():.3f}" if so_far.size else "none computed yet"
+            if so_far.size:
+                reason = (
+                    "their rank correlation with the previous epoch's stayed below "
+                    f"{rule.threshold} on {rule.patience} consecutive epochs; highest "
+                    f"{so_far.max():.3f}"
+                )
+            else:
+                reason = "the run is too short to compare two epochs' losses before it"
             warnings.warn(
                 f"Epoch {epoch + 1}: the per-sample losses have not settled by the latest "
-                f"start (their rank correlation with the previous epoch's stayed below "
-                f"{rule.threshold} on {rule.patience} consecutive epochs; {highest}), so the "
-                "network is not "
+                f"start ({reason}), so the network is not "
                 "ready to bootstrap from: bootstrapping will not start and training keeps the "
                 "warm-up (mixup) to the end. Set warmup_epochs to a number of epochs to force "
                 "a start.",
