@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from keras_bmm.bootstrapping.methods import IF_UNSETTLED
@@ -36,6 +38,23 @@ def rank_stability(losses, previous_losses) -> float:
     ranks_b -= ranks_b.mean()
     denominator = np.sqrt(np.sum(ranks_a**2) * np.sum(ranks_b**2))
     return float(np.sum(ranks_a * ranks_b) / denominator) if denominator > 0 else float("nan")
+
+
+def component_overlap(alphas, betas) -> float:
+    """Bhattacharyya coefficient of two beta densities (1: identical, 0: disjoint)."""
+    (a1, a2), (b1, b2) = alphas, betas
+
+    def log_beta(a, b):
+        return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+
+    log_bc = log_beta((a1 + a2) / 2, (b1 + b2) / 2) - 0.5 * (log_beta(a1, b1) + log_beta(a2, b2))
+    return float(math.exp(log_bc))
+
+
+def fit_fraction(losses) -> float:
+    """Share of the samples whose given label the network predicts with probability > 1/2."""
+    losses = np.asarray(losses, dtype=np.float64)
+    return float(np.mean(losses < math.log(2.0)))
 
 
 class AutoWarmup:

@@ -7,6 +7,7 @@ import logging
 import keras
 import numpy as np
 
+from keras_bmm.bootstrapping.auto_warmup import component_overlap, fit_fraction
 from keras_bmm.bootstrapping.noise_model_state import MixtureFit, NoiseModelState
 from keras_bmm.bootstrapping.passes import dataset_losses
 from keras_bmm.mixture.beta_mixture import BetaMixture, fit_losses
@@ -201,6 +202,9 @@ class BMMCallback(keras.callbacks.Callback):
             "bmm_beta_noisy": float(mixture.betas[noisy]),
             "bmm_weight_noisy": float(mixture.weights[noisy]),
             "bmm_noise_fraction": float(posterior.mean()),
+            "bmm_overlap": component_overlap(mixture.alphas, mixture.betas),
+            "fit_fraction": fit_fraction(observed),
+            "label_probability": float(np.mean(np.exp(-observed))),
         }
         entries["warmup_signal"] = self.state.update_warmup(
             epoch, losses, seen, (self.params or {}).get("epochs")
