@@ -110,10 +110,11 @@ class NoiseModelState(keras.layers.Layer):
             )
         self.record_table = None
         if self.num_samples is not None:
-            # Column 0 sums each sample's losses, column 1 counts them. SUM
+            # Column 0 sums each sample's losses, column 1 counts them, column 2
+            # counts the times its arg-max prediction was its given label. SUM
             # aggregation across replicas and workers happens at each write.
             self.record_table = keras.Variable(
-                np.zeros((self.num_samples, 2), np.float32),
+                np.zeros((self.num_samples, 3), np.float32),
                 trainable=False,
                 autocast=False,
                 aggregation="sum",
@@ -242,15 +243,17 @@ class NoiseModelState(keras.layers.Layer):
     def reset_losses(self) -> None:
         """Forgets the recorded losses, at the start of an epoch."""
         if self.record_table is not None:
-            self.record_table.assign(np.zeros((self.num_samples, 2), np.float32))
+            self.record_table.assign(np.zeros((self.num_samples, 3), np.float32))
 
-    def record(self, index, losses):
+    def record(self, index, losses, hits=None):
         """Adds a batch's per-sample losses to the record (inside the train step).
 
         Args:
             index: int tensor `(batch,)`, each sample's position in the
                 training set, or `None` (nothing is recorded).
             losses: float tensor `(batch,)`.
+            hits: optional bool tensor `(batch,)`: the arg-max prediction is
+                the given label (zeros when not given).
         """
         if index is None or self.record_table is None:
             return
@@ -264,7 +267,8 @@ class NoiseModelState(keras.layers.Layer):
             ),
         ]
         with tf.control_dependencies(checks):
-            rows = tf.stack([tf.cast(losses, tf.float32), tf.ones_like(index, tf.float32)], 1)
+            hits = tf.zeros_like(losses, tf.float32) if hits is None else tf.cast(hits, tf.float32)
+            rows = tf.stack([tf.cast(losses, tf.float32), tf.ones_like(index, tf.float32), hits], 1)
             # The backend variable's sparse update: O(batch), summed across replicas.
             self.record_table.value.scatter_add(tf.IndexedSlices(rows, index))
 
@@ -279,3 +283,10 @@ class NoiseModelState(keras.layers.Layer):
         table = keras.ops.convert_to_numpy(self.record_table)
         counts = np.rint(table[:, 1]).astype(np.int64)
         return table[:, 0] / np.maximum(counts, 1), counts
+
+    def recorded_hits(self) -> np.ndarray:
+        """Each sample's share of records whose arg-max was its given label (NaN: unseen)."""
+        table = keras.ops.convert_to_numpy(self.record_table)
+        counts = np.rint(table[:, 1])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(counts > 0, table[:, 2] / counts, np.nan)

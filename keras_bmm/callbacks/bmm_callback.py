@@ -206,6 +206,13 @@ class BMMCallback(keras.callbacks.Callback):
             "fit_fraction": fit_fraction(observed),
             "label_probability": float(np.mean(np.exp(-observed))),
         }
+        hits = self.state.recorded_hits()[seen] if self.data is None else None
+        if hits is not None:
+            entries["label_agreement"] = float(np.mean(hits))
+            clean_judged = posterior < 0.5
+            entries["clean_agreement"] = (
+                float(np.mean(hits[clean_judged])) if clean_judged.any() else float("nan")
+            )
         entries["warmup_signal"] = self.state.update_warmup(
             epoch, losses, seen, (self.params or {}).get("epochs")
         )
