@@ -30,14 +30,14 @@ def test_rank_stability_against_scipy():
 
 
 def test_rule_starts_once_settled_within_its_bounds():
-    rule = AutoWarmup(min_epochs=3, max_epochs=8, threshold=0.9, patience=2)
+    rule = AutoWarmup(min_epochs=3, max_epochs=8, threshold=0.9, patience=2, agreement=None)
     nan = float("nan")
     rising = [nan, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.88, 0.89]
     # Never settled by the latest start (epoch 8): by default it never starts...
     assert not any(rule.start_after(rising, e) for e in range(10))
     assert [rule.gave_up(e) for e in range(10)].index(True) == 7
     # ... or, with if_unsettled="start", starts at the bound.
-    forced = AutoWarmup(min_epochs=3, max_epochs=8, if_unsettled="start")
+    forced = AutoWarmup(min_epochs=3, max_epochs=8, agreement=None, if_unsettled="start")
     assert [forced.start_after(rising, e) for e in range(10)].index(True) == 7
     assert not any(forced.gave_up(e) for e in range(10))
     # Settled exactly at the bound: it starts there either way.
@@ -62,6 +62,29 @@ def test_rule_starts_once_settled_within_its_bounds():
         AutoWarmup(min_epochs=3, max_epochs=2)
 
 
+def test_rule_starts_once_the_network_agrees_within_its_bounds():
+    """The other trigger: the network predicts the given label of at least
+    `agreement` of the samples the mixture calls clean, on one epoch."""
+    rule = AutoWarmup(min_epochs=3, max_epochs=8, agreement=0.75)
+    nan = float("nan")
+    unsettled = [nan] + [0.5] * 11
+    agreements = [0.3, 0.5, 0.6, 0.7, 0.74, 0.76, 0.8, 0.9, 0.9, 0.9, 0.9, 0.9]
+    starts = [rule.start_after(unsettled, e, agreements=agreements) for e in range(12)]
+    assert starts.index(True) == 5  # the first epoch at >= 0.75: start at epoch 6
+    # Before min_epochs nothing starts it, however high the agreement...
+    assert not rule.start_after(unsettled, 1, agreements=[1.0, 1.0, 1.0])
+    assert rule.start_after(unsettled, 2, agreements=[1.0, 1.0, 1.0])
+    # ... nor after the latest start; unknown agreement (NaN) never starts it.
+    late = [0.5] * 8 + [0.9] * 4
+    assert not any(rule.start_after(unsettled, e, agreements=late) for e in range(12))
+    assert not any(rule.start_after(unsettled, e, agreements=[nan] * 12) for e in range(12))
+    # agreement=None watches the settling alone.
+    alone = AutoWarmup(min_epochs=3, max_epochs=8, agreement=None)
+    assert not any(alone.start_after(unsettled, e, agreements=agreements) for e in range(12))
+    with pytest.raises(ValueError, match=r"agreement must be in \(0, 1\]"):
+        AutoWarmup(agreement=1.5)
+
+
 def toy(seed=0, n=240, classes=4):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, classes, n)
@@ -72,7 +95,7 @@ def toy(seed=0, n=240, classes=4):
     return x, noisy, noisy != y
 
 
-def auto_model(seed=0, warmup_epochs="auto", threshold=0.8, method="m-dyr-h"):
+def auto_model(seed=0, warmup_epochs="auto", threshold=0.8, method="m-dyr-h", agreement=None):
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((6,))
     backbone = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Dense(16, "relu")(inputs)))
@@ -81,7 +104,7 @@ def auto_model(seed=0, warmup_epochs="auto", threshold=0.8, method="m-dyr-h"):
         method=method,
         num_samples=240,
         warmup_epochs=warmup_epochs,
-        auto_warmup=dict(min_epochs=2, max_epochs=6, threshold=threshold),
+        auto_warmup=dict(min_epochs=2, max_epochs=6, threshold=threshold, agreement=agreement),
         seed=seed,
     )
     model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
@@ -94,7 +117,7 @@ def test_the_rule_reads_neither_the_noise_mask_nor_test_data():
     x, y, mask = toy()
     runs = []
     for noise_mask, validation in ((mask, None), (~mask, (x[:40], y[:40]))):
-        model = auto_model()
+        model = auto_model(agreement=0.9)
         history = model.fit(
             train_pipeline(x, y, 32, seed=0),
             epochs=8,
@@ -109,6 +132,12 @@ def test_the_rule_reads_neither_the_noise_mask_nor_test_data():
     assert b.noise_state.chosen_start() == start
     assert ha["bootstrap_epoch"][-1] == start and np.isnan(ha["bootstrap_epoch"][0])
     np.testing.assert_allclose(ha["warmup_signal"], hb["warmup_signal"], rtol=1e-6)
+    np.testing.assert_allclose(ha["clean_agreement"], hb["clean_agreement"], rtol=1e-6)
+    # The start follows the logged values: the first epoch from the bounds' on
+    # whose agreement reached 0.9 or whose last two rank correlations 0.8.
+    agreed, settled = np.array(ha["clean_agreement"]), np.array(ha["warmup_signal"])
+    fired = [e for e in range(1, 6) if agreed[e] >= 0.9 or min(settled[e - 1], settled[e]) >= 0.8]
+    assert start == fired[0] + 1
     for wa, wb in zip(a.weights, b.weights):
         np.testing.assert_allclose(wa.numpy(), wb.numpy(), rtol=1e-5, atol=1e-6)
 
@@ -174,9 +203,8 @@ def test_a_resumed_run_makes_the_same_choice(tmp_path):
             train(config(run), export=False, callbacks=[Crash(crash_epoch)])
         resumed = train(config(run), export=False, resume=True)
         assert int(resumed.history["bootstrap_epoch"][-1]) == start
-        np.testing.assert_allclose(
-            resumed.history["warmup_signal"], whole.history["warmup_signal"], rtol=1e-4
-        )
+        for key in ("warmup_signal", "clean_agreement"):
+            np.testing.assert_allclose(resumed.history[key], whole.history[key], rtol=1e-4)
         for a, b in zip(whole.model.weights, resumed.model.weights):
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
     assert "bootstrapping from epoch" in whole.summary()

@@ -83,11 +83,20 @@ def test_recorded_losses_are_training_mode_losses_of_the_batch_weights():
     )
     model.compile(optimizer=keras.optimizers.SGD(0.0))
     batches = tf.data.Dataset.from_tensor_slices(({"image": x, "index": np.arange(N)}, y))
-    model.fit(batches.batch(64), epochs=1, callbacks=[BMMCallback()], verbose=0)
+    history = model.fit(batches.batch(64), epochs=1, callbacks=[BMMCallback()], verbose=0)
     recorded = model.noise_state.recorded_losses()[0]
     logits = np.concatenate([model(x[i : i + 64], training=True).numpy() for i in range(0, N, 64)])
     expected = tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits).numpy()
     np.testing.assert_allclose(recorded, expected, rtol=1e-5, atol=1e-6)
+    # The record also says where the arg-max of that pass was the given label,
+    # and the logged agreement is their share among the samples the mixture
+    # calls clean (p(noisy) < 1/2).
+    hits = np.argmax(logits, axis=1) == y
+    assert 0 < hits.sum() < N
+    np.testing.assert_array_equal(model.noise_state.recorded_hits(), hits.astype(float))
+    clean = model.noise_state.posterior(expected).numpy() < 0.5
+    assert 0 < clean.sum() < N
+    assert history.history["clean_agreement"][0] == pytest.approx(hits[clean].mean(), abs=1e-12)
     inference = tf.nn.sparse_softmax_cross_entropy_with_logits(y, model.predict(x, verbose=0))
     assert np.abs(recorded - inference.numpy()).max() > 1e-3  # the modes do differ here
 

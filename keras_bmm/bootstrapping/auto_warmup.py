@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from keras_bmm.bootstrapping.methods import IF_UNSETTLED
@@ -40,48 +38,66 @@ def rank_stability(losses, previous_losses) -> float:
     return float(np.sum(ranks_a * ranks_b) / denominator) if denominator > 0 else float("nan")
 
 
-def component_overlap(alphas, betas) -> float:
-    """Bhattacharyya coefficient of two beta densities (1: identical, 0: disjoint)."""
-    (a1, a2), (b1, b2) = alphas, betas
-
-    def log_beta(a, b):
-        return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
-
-    log_bc = log_beta((a1 + a2) / 2, (b1 + b2) / 2) - 0.5 * (log_beta(a1, b1) + log_beta(a2, b2))
-    return float(math.exp(log_bc))
+#: The default agreement on clean-looking samples that starts bootstrapping.
+DEFAULT_AGREEMENT = 0.75
 
 
-def fit_fraction(losses) -> float:
-    """Share of the samples whose given label the network predicts with probability > 1/2."""
-    losses = np.asarray(losses, dtype=np.float64)
-    return float(np.mean(losses < math.log(2.0)))
+def clean_agreement(hits, posterior) -> float:
+    """Share of the samples the mixture calls clean whose arg-max is their given label.
+
+    Args:
+        hits: per sample, 1 where the arg-max prediction was the given label
+            (NaN where unknown).
+        posterior: per sample, p(noisy | loss).
+
+    Returns:
+        The mean of `hits` over samples with `posterior < 0.5` (NaN when
+        there are none, or the hits are unknown).
+    """
+    hits = np.asarray(hits, dtype=np.float64)
+    clean = np.asarray(posterior) < 0.5
+    if not clean.any() or not np.all(np.isfinite(hits[clean])):
+        return float("nan")
+    return float(np.mean(hits[clean]))
 
 
 class AutoWarmup:
-    """Chooses the epoch bootstrapping starts, from the training losses alone.
+    """Chooses the epoch bootstrapping starts, from what the training itself shows.
 
-    After each epoch it reads one number, the `rank_stability` of the
-    per-sample losses against the previous epoch's, and starts bootstrapping
-    at the next epoch once it has reached `threshold` on `patience`
-    consecutive epochs: the samples' order by loss, which the mixture turns
-    into p(noisy), has settled. It starts no earlier than `min_epochs` and
-    no later than `max_epochs`. If the order has not settled by
-    `max_epochs`, the network has not learned enough to bootstrap from (its
-    own predictions would be the targets): by default bootstrapping then
-    never starts and the run keeps the warm-up (mixup) to its end;
-    `if_unsettled="start"` starts it at `max_epochs` instead. It reads
-    neither the true noise nor any held-out data: only what a user has. The
-    decision depends on the per-epoch values alone, which the model's
-    `NoiseModelState` saves with its weights (with the previous epoch's
-    losses), so a resumed run makes the same choice.
+    After each epoch it reads two numbers and starts bootstrapping at the
+    next epoch when either says the network has learned the clean samples:
+
+    - **agreement**: the share of the samples the mixture calls clean
+      (p(noisy) < 1/2) whose arg-max prediction is their given label, at
+      least `agreement`. The network then predicts most clean-looking labels
+      itself, so its predictions are targets worth bootstrapping towards; a
+      network that does not yet fit the labels the mixture trusts would
+      lock in its own wrong guesses. A pretrained network gets there within
+      an epoch or two at moderate noise.
+    - **settling**: the `rank_stability` of the per-sample losses against the
+      previous epoch's, at least `threshold` on `patience` consecutive
+      epochs: the samples' order by loss, which the mixture turns into
+      p(noisy), has stopped changing.
+
+    It starts no earlier than `min_epochs` and no later than `max_epochs`.
+    If neither has happened by `max_epochs`, the network has not learned
+    enough to bootstrap from: by default bootstrapping then never starts and
+    the run keeps the warm-up (mixup) to its end; `if_unsettled="start"`
+    starts it at `max_epochs` instead. It reads neither the true noise nor
+    any held-out data: only what a user has. The decision depends on the
+    per-epoch values alone, which the model's `NoiseModelState` saves with
+    its weights (with the previous epoch's losses), so a resumed run makes
+    the same choice.
 
     Args:
         min_epochs: the earliest start (epochs of warm-up at least).
         max_epochs: the latest start; `None`: 60% of the run's epochs.
         threshold: the rank correlation that counts as settled.
         patience: consecutive epochs at or above `threshold`.
+        agreement: the agreement on clean-looking samples that counts as
+            learned; `None` watches the settling alone.
         if_unsettled: `"warmup"` (keep warming up to the end) or `"start"`
-            (start at `max_epochs`) when the losses have not settled by then.
+            (start at `max_epochs`) when neither signal has fired by then.
 
     Example:
 
@@ -97,6 +113,7 @@ class AutoWarmup:
         max_epochs: int | None = None,
         threshold: float = 0.9,
         patience: int = 2,
+        agreement: float | None = DEFAULT_AGREEMENT,
         if_unsettled: str = "warmup",
     ):
         if int(min_epochs) < 1:
@@ -107,6 +124,8 @@ class AutoWarmup:
             raise ValueError(f"threshold must be in (-1, 1], got {threshold}.")
         if int(patience) < 1:
             raise ValueError(f"patience must be >= 1, got {patience}.")
+        if agreement is not None and not 0.0 < agreement <= 1.0:
+            raise ValueError(f"agreement must be in (0, 1] or None, got {agreement}.")
         if if_unsettled not in IF_UNSETTLED:
             raise ValueError(
                 f"if_unsettled must be one of {', '.join(IF_UNSETTLED)}, got {if_unsettled!r}."
@@ -115,6 +134,7 @@ class AutoWarmup:
         self.max_epochs = None if max_epochs is None else int(max_epochs)
         self.threshold = float(threshold)
         self.patience = int(patience)
+        self.agreement = None if agreement is None else float(agreement)
         self.if_unsettled = if_unsettled
 
     def latest(self, epochs: int | None, reserve: int = 1) -> int | None:
@@ -126,22 +146,26 @@ class AutoWarmup:
             latest = min(latest, max(self.min_epochs, int(epochs) - int(reserve)))
         return latest
 
-    def start_after(self, signals, epoch: int, epochs: int | None = None, reserve: int = 1) -> bool:
+    def start_after(
+        self, signals, epoch: int, epochs: int | None = None, reserve: int = 1, agreements=None
+    ) -> bool:
         """Whether bootstrapping starts at `epoch + 1`, given the values of epochs `0..epoch`.
 
         Args:
-            signals: the per-epoch values so far (index = epoch; NaN where an
-                epoch had none, e.g. the first).
+            signals: the per-epoch rank stabilities so far (index = epoch;
+                NaN where an epoch had none, e.g. the first).
             epoch: the epoch just finished (0-based).
             epochs: the run's number of epochs (for the default `max_epochs`).
             reserve: epochs to keep after the start (MD-DYR-SH: its dynamic
                 mixup and at least one epoch of bootstrapping).
+            agreements: the per-epoch agreements on clean-looking samples
+                (NaN where unknown), or `None`.
         """
         started = epoch + 1
         latest = self.latest(epochs, reserve)
         if started < self.min_epochs or (latest is not None and started > latest):
             return False
-        if self.settled(signals, epoch):
+        if self.settled(signals, epoch) or self.agrees(agreements, epoch):
             return True
         return started == latest and self.if_unsettled == "start"
 
@@ -149,6 +173,13 @@ class AutoWarmup:
         """Whether the values of the last `patience` epochs up to `epoch` are all >= `threshold`."""
         recent = np.asarray(signals, dtype=np.float64)[: epoch + 1][-self.patience :]
         return recent.size == self.patience and bool(np.all(recent >= self.threshold))
+
+    def agrees(self, agreements, epoch: int) -> bool:
+        """Whether the agreement of epoch `epoch` is at least `agreement`."""
+        if self.agreement is None or agreements is None:
+            return False
+        values = np.asarray(agreements, dtype=np.float64)
+        return epoch < values.size and bool(values[epoch] >= self.agreement)
 
     def gave_up(self, epoch: int, epochs: int | None = None, reserve: int = 1) -> bool:
         """Whether `epoch` is the latest start and the rule then keeps the warm-up.
@@ -165,5 +196,6 @@ class AutoWarmup:
             "max_epochs": self.max_epochs,
             "threshold": self.threshold,
             "patience": self.patience,
+            "agreement": self.agreement,
             "if_unsettled": self.if_unsettled,
         }

@@ -99,6 +99,11 @@ class NoiseModelState(keras.layers.Layer):
         self.warmup_signal = weight(
             "warmup_signal", (MAX_SIGNAL_EPOCHS,), initializer=keras.initializers.Constant(np.nan)
         )
+        self.agreement_signal = weight(
+            "agreement_signal",
+            (MAX_SIGNAL_EPOCHS,),
+            initializer=keras.initializers.Constant(np.nan),
+        )
         self.previous_losses = None
         if self.num_samples is not None:
             # The last epoch's losses, for the next epoch's signal (saved: a
@@ -132,6 +137,7 @@ class NoiseModelState(keras.layers.Layer):
             "epoch": self.epoch,
             "start_epoch": self.start_epoch,
             "warmup_signal": self.warmup_signal,
+            "agreement_signal": self.agreement_signal,
             **(
                 {"previous_losses": self.previous_losses}
                 if self.previous_losses is not None
@@ -186,14 +192,17 @@ class NoiseModelState(keras.layers.Layer):
         start = int(keras.ops.convert_to_numpy(self.start_epoch))
         return None if start < 0 else start
 
-    def update_warmup(self, epoch: int, losses, seen=None, epochs: int | None = None):
-        """Feeds this epoch's losses to the `warmup_rule`, which may choose the start.
+    def update_warmup(
+        self, epoch: int, losses, seen=None, epochs: int | None = None, agreement=float("nan")
+    ):
+        """Feeds this epoch's signals to the `warmup_rule`, which may choose the start.
 
         Args:
             epoch: the epoch just finished.
             losses: its per-sample losses, by index (all `num_samples`).
             seen: bool mask of the samples whose loss was recorded (default all).
             epochs: the run's number of epochs.
+            agreement: the epoch's `auto_warmup.clean_agreement` (NaN: unknown).
 
         Returns:
             The epoch's signal (`auto_warmup.rank_stability` against the
@@ -213,11 +222,14 @@ class NoiseModelState(keras.layers.Layer):
         if self.chosen_start() is not None or self.warmup_rule is None:
             return value
         signals = keras.ops.convert_to_numpy(self.warmup_signal).copy()
+        agreements = keras.ops.convert_to_numpy(self.agreement_signal).copy()
         if epoch < MAX_SIGNAL_EPOCHS:
             signals[epoch] = value
+            agreements[epoch] = agreement
             self.warmup_signal.assign(signals)
+            self.agreement_signal.assign(agreements)
         rule = self.warmup_rule
-        if rule.start_after(signals, epoch, epochs, self.reserve_epochs):
+        if rule.start_after(signals, epoch, epochs, self.reserve_epochs, agreements):
             self.start_epoch.assign(epoch + 1)
         elif rule.gave_up(epoch, epochs, self.reserve_epochs):
             so_far = signals[: epoch + 1]
@@ -230,6 +242,14 @@ class NoiseModelState(keras.layers.Layer):
                 )
             else:
                 reason = "the run is too short to compare two epochs' losses before it"
+            agreed = agreements[: epoch + 1]
+            agreed = agreed[np.isfinite(agreed)]
+            if rule.agreement is not None and agreed.size:
+                reason += (
+                    ", and the network predicted the given label of at most "
+                    f"{agreed.max():.1%} of the samples the mixture calls clean "
+                    f"(needed {rule.agreement:.0%})"
+                )
             warnings.warn(
                 f"Epoch {epoch + 1}: the per-sample losses have not settled by the latest "
                 f"start ({reason}), so the network is not "

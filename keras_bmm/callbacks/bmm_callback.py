@@ -7,7 +7,7 @@ import logging
 import keras
 import numpy as np
 
-from keras_bmm.bootstrapping.auto_warmup import component_overlap, fit_fraction
+from keras_bmm.bootstrapping.auto_warmup import clean_agreement
 from keras_bmm.bootstrapping.noise_model_state import MixtureFit, NoiseModelState
 from keras_bmm.bootstrapping.passes import dataset_losses
 from keras_bmm.mixture.beta_mixture import BetaMixture, fit_losses
@@ -38,8 +38,10 @@ class BMMCallback(keras.callbacks.Callback):
     The epoch `logs` receive the mixture's parameters (`bmm_alpha_clean`,
     `bmm_beta_clean`, `bmm_alpha_noisy`, `bmm_beta_noisy`, `bmm_weight_noisy`),
     `bmm_noise_fraction` (the mean p(noisy): the estimated fraction of noisy
-    labels), `warmup_signal` (how settled the samples' order by loss is, which
-    `warmup_epochs="auto"` watches), `bootstrap_epoch` (the epoch
+    labels), `clean_agreement` (the share of the samples the mixture calls
+    clean whose arg-max prediction is their given label) and `warmup_signal`
+    (how settled the samples' order by loss is), which `warmup_epochs="auto"`
+    watches, `bootstrap_epoch` (the epoch
     bootstrapping starts, once known) and, given `noise_mask`, `bmm_auc`, `bmm_precision`,
     `bmm_recall` and `true_noise_fraction`. Place this callback before others
     that read the logs (e.g. `CSVLogger`).
@@ -202,19 +204,12 @@ class BMMCallback(keras.callbacks.Callback):
             "bmm_beta_noisy": float(mixture.betas[noisy]),
             "bmm_weight_noisy": float(mixture.weights[noisy]),
             "bmm_noise_fraction": float(posterior.mean()),
-            "bmm_overlap": component_overlap(mixture.alphas, mixture.betas),
-            "fit_fraction": fit_fraction(observed),
-            "label_probability": float(np.mean(np.exp(-observed))),
         }
-        hits = self.state.recorded_hits()[seen] if self.data is None else None
-        if hits is not None:
-            entries["label_agreement"] = float(np.mean(hits))
-            clean_judged = posterior < 0.5
-            entries["clean_agreement"] = (
-                float(np.mean(hits[clean_judged])) if clean_judged.any() else float("nan")
-            )
+        # The data= pass records no predictions: the agreement is then unknown.
+        hits = self.state.recorded_hits()[seen] if self.data is None else np.nan * posterior
+        entries["clean_agreement"] = clean_agreement(hits, posterior)
         entries["warmup_signal"] = self.state.update_warmup(
-            epoch, losses, seen, (self.params or {}).get("epochs")
+            epoch, losses, seen, (self.params or {}).get("epochs"), entries["clean_agreement"]
         )
         start = self.state.chosen_start()
         entries["bootstrap_epoch"] = float("nan") if start is None else float(start)

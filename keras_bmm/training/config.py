@@ -122,6 +122,11 @@ class TrainConfig:
     warmup_max_epochs: int | None = setting(
         "with --warmup-epochs auto: the latest start (default 60%% of the epochs)", type=int
     )
+    warmup_agreement: float | None = setting(
+        "with --warmup-epochs auto: start once the network predicts the given label of this "
+        "share of the samples the mixture calls clean (default 0.75)",
+        type=float,
+    )
     warmup_if_unsettled: str | None = setting(
         "with --warmup-epochs auto, if the losses have not settled by the latest start: warmup "
         "(keep the warm-up to the end, no bootstrapping; default) or start (start there)",
@@ -257,6 +262,7 @@ class TrainConfig:
         settings = {
             "min_epochs": self.warmup_min_epochs,
             "max_epochs": self.warmup_max_epochs,
+            "agreement": self.warmup_agreement,
             "if_unsettled": self.warmup_if_unsettled,
         }
         return {k: v for k, v in settings.items() if v is not None}

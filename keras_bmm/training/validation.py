@@ -125,7 +125,12 @@ def check_auto_warmup(config) -> None:
     from keras_bmm.bootstrapping.auto_warmup import AutoWarmup
 
     if config.warmup_epochs != "auto":
-        for field in ("warmup_min_epochs", "warmup_max_epochs", "warmup_if_unsettled"):
+        for field in (
+            "warmup_min_epochs",
+            "warmup_max_epochs",
+            "warmup_agreement",
+            "warmup_if_unsettled",
+        ):
             if getattr(config, field) is not None:
                 raise ConfigError(field, f"{field} applies to warmup_epochs auto only.")
         return
