@@ -119,7 +119,7 @@ def start_marker(history: dict, bootstraps: bool = True) -> tuple[int | None, st
         return None, ""
     chosen = [e for e in history["bootstrap_epoch"] if e == e]
     if not chosen:
-        return None, "bootstrapping never started: the losses did not settle"
+        return None, "bootstrapping never started: the network was not ready"
     start = int(chosen[-1]) + 1  # epochs are 0-based in the logs
     if start > len(history["bootstrap_epoch"]):
         return None, "bootstrapping never started: the warm-up lasted the whole run"
@@ -129,10 +129,11 @@ def start_marker(history: dict, bootstraps: bool = True) -> tuple[int | None, st
 def plot_training_curves(history: dict, path: str, bootstraps: bool = True) -> str:
     """Accuracy, loss, noise detection, noise fraction and the warm-up signal over epochs.
 
-    The warm-up panel shows how settled the samples' order by loss is (the
-    rank correlation with the previous epoch) that `warmup_epochs="auto"`
-    watches, and a vertical line at the first epoch of bootstrapping, or
-    says that there was none.
+    The warm-up panel shows the two signals `warmup_epochs="auto"` watches
+    (how settled the samples' order by loss is, as the rank correlation with
+    the previous epoch, and the network's agreement with the given labels of
+    the samples the mixture calls clean) and a vertical line at the first
+    epoch of bootstrapping, or says that there was none.
 
     Args:
         history: per-epoch logs, lists by key (Keras History or `history.csv`).
@@ -148,8 +149,11 @@ def plot_training_curves(history: dict, path: str, bootstraps: bool = True) -> s
         ("accuracy", [("accuracy", "train (given labels)"), ("val_accuracy", "test")]),
         ("loss", [("loss", "train"), ("val_loss", "test")]),
         (
-            "warm-up signal",
-            [("warmup_signal", "rank correlation of losses with the previous epoch")],
+            "warm-up signals",
+            [
+                ("warmup_signal", "rank correlation of losses with the previous epoch"),
+                ("clean_agreement", "arg-max = given label, samples called clean"),
+            ],
         ),
         (
             "noise detection",
@@ -185,7 +189,7 @@ def plot_training_curves(history: dict, path: str, bootstraps: bool = True) -> s
     axes[0, 1].set_ylabel("cross-entropy")
     axes[1, 0].set_ylabel("score")
     axes[1, 1].set_ylabel("fraction of samples")
-    axes[0, 2].set_ylabel("Spearman correlation")
+    axes[0, 2].set_ylabel("correlation / share of samples")
     fig.tight_layout()
     path = _save(fig, path)
     plt.close(fig)

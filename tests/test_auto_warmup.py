@@ -64,13 +64,15 @@ def test_rule_starts_once_settled_within_its_bounds():
 
 def test_rule_starts_once_the_network_agrees_within_its_bounds():
     """The other trigger: the network predicts the given label of at least
-    `agreement` of the samples the mixture calls clean, on one epoch."""
-    rule = AutoWarmup(min_epochs=3, max_epochs=8, agreement=0.75)
+    `agreement` of the samples the mixture calls clean, on `patience`
+    consecutive epochs."""
+    rule = AutoWarmup(min_epochs=3, max_epochs=8, agreement=0.75, patience=2)
     nan = float("nan")
     unsettled = [nan] + [0.5] * 11
-    agreements = [0.3, 0.5, 0.6, 0.7, 0.74, 0.76, 0.8, 0.9, 0.9, 0.9, 0.9, 0.9]
+    agreements = [0.3, 0.5, 0.8, 0.7, 0.74, 0.76, 0.8, 0.9, 0.9, 0.9, 0.9, 0.9]
     starts = [rule.start_after(unsettled, e, agreements=agreements) for e in range(12)]
-    assert starts.index(True) == 5  # the first epoch at >= 0.75: start at epoch 6
+    # A single epoch at 0.8 is not enough; epochs 5 and 6 are: start at epoch 7.
+    assert starts.index(True) == 6
     # Before min_epochs nothing starts it, however high the agreement...
     assert not rule.start_after(unsettled, 1, agreements=[1.0, 1.0, 1.0])
     assert rule.start_after(unsettled, 2, agreements=[1.0, 1.0, 1.0])

@@ -1,4 +1,4 @@
-"""`AutoWarmup`: starts bootstrapping once the per-sample losses have settled into their order."""
+"""`AutoWarmup`: starts bootstrapping once the network has learned the clean samples."""
 
 from __future__ import annotations
 
@@ -69,8 +69,9 @@ class AutoWarmup:
 
     - **agreement**: the share of the samples the mixture calls clean
       (p(noisy) < 1/2) whose arg-max prediction is their given label, at
-      least `agreement`. The network then predicts most clean-looking labels
-      itself, so its predictions are targets worth bootstrapping towards; a
+      least `agreement` on `patience` consecutive epochs. The network then
+      predicts most clean-looking labels itself, so its predictions are
+      targets worth bootstrapping towards; a
       network that does not yet fit the labels the mixture trusts would
       lock in its own wrong guesses. A pretrained network gets there within
       an epoch or two at moderate noise.
@@ -93,7 +94,8 @@ class AutoWarmup:
         min_epochs: the earliest start (epochs of warm-up at least).
         max_epochs: the latest start; `None`: 60% of the run's epochs.
         threshold: the rank correlation that counts as settled.
-        patience: consecutive epochs at or above `threshold`.
+        patience: consecutive epochs at or above `threshold`, or at or
+            above `agreement`.
         agreement: the agreement on clean-looking samples that counts as
             learned; `None` watches the settling alone.
         if_unsettled: `"warmup"` (keep warming up to the end) or `"start"`
@@ -175,11 +177,11 @@ class AutoWarmup:
         return recent.size == self.patience and bool(np.all(recent >= self.threshold))
 
     def agrees(self, agreements, epoch: int) -> bool:
-        """Whether the agreement of epoch `epoch` is at least `agreement`."""
+        """Whether the last `patience` agreements up to `epoch` are all >= `agreement`."""
         if self.agreement is None or agreements is None:
             return False
-        values = np.asarray(agreements, dtype=np.float64)
-        return epoch < values.size and bool(values[epoch] >= self.agreement)
+        recent = np.asarray(agreements, dtype=np.float64)[: epoch + 1][-self.patience :]
+        return recent.size == self.patience and bool(np.all(recent >= self.agreement))
 
     def gave_up(self, epoch: int, epochs: int | None = None, reserve: int = 1) -> bool:
         """Whether `epoch` is the latest start and the rule then keeps the warm-up.

@@ -17,7 +17,7 @@ BOOTSTRAP_MODES = {"m-dyr-h": "hard", "m-dyr-s": "soft", "md-dyr-sh": "soft"}
 #: MD-DYR-SH's ways of weighting the two targets of a dynamically mixed input.
 DYNAMIC_TARGETS = ("input", "reference")
 
-#: What `warmup_epochs="auto"` does when the losses have not settled by its
+#: What `warmup_epochs="auto"` does when neither signal has fired by its
 #: latest start: keep the warm-up to the end, or start bootstrapping there.
 IF_UNSETTLED = ("warmup", "start")
 

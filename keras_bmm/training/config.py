@@ -111,8 +111,8 @@ class TrainConfig:
     freeze_epochs: int | None = setting("first epochs training the new head alone", type=int)
     epochs: int | None = setting("number of epochs", type=int)
     warmup_epochs: int | str | None = setting(
-        "epochs of plain mixup before bootstrapping, or auto: start when the losses of clean "
-        "and noisy samples have separated (default for image folders and --preset finetune)",
+        "epochs of plain mixup before bootstrapping, or auto: start when the network has learned "
+        "the samples the mixture calls clean (default for image folders and --preset finetune)",
         type=int_or_auto,
         metavar="N|auto",
     )
@@ -128,7 +128,7 @@ class TrainConfig:
         type=float,
     )
     warmup_if_unsettled: str | None = setting(
-        "with --warmup-epochs auto, if the losses have not settled by the latest start: warmup "
+        "with --warmup-epochs auto, if the network is not ready by the latest start: warmup "
         "(keep the warm-up to the end, no bootstrapping; default) or start (start there)",
         choices=IF_UNSETTLED,
     )

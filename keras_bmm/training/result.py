@@ -111,7 +111,7 @@ class TrainResult:
                 schedule += (
                     f" (bootstrapping from epoch {start + 1})"
                     if start is not None
-                    else " (bootstrapping never started: the losses did not settle)"
+                    else " (bootstrapping never started: the network was not ready)"
                 )
             if c.method == "md-dyr-sh":
                 schedule += f" dynamic={c.dynamic_epochs}"
