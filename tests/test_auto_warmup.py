@@ -87,6 +87,18 @@ def test_rule_starts_once_the_network_agrees_within_its_bounds():
         AutoWarmup(agreement=1.5)
 
 
+def test_default_patience_follows_the_length_of_the_run():
+    """By default a signal must hold one epoch per 30 of the run, at least one:
+    a single epoch at 0.8 starts a 10-epoch run, not a 60-epoch one."""
+    rule = AutoWarmup(min_epochs=1)
+    assert [rule.epochs_of_patience(n) for n in (5, 10, 44, 60, 300)] == [1, 1, 1, 2, 10]
+    assert AutoWarmup(patience=3).epochs_of_patience(10) == 3
+    nan = float("nan")
+    spike = [0.3, 0.5, 0.8, 0.6, 0.6, 0.6]
+    assert rule.start_after([nan] * 6, 2, epochs=10, agreements=spike)
+    assert not any(rule.start_after([nan] * 6, e, epochs=60, agreements=spike) for e in range(6))
+
+
 def toy(seed=0, n=240, classes=4):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, classes, n)
@@ -135,10 +147,11 @@ def test_the_rule_reads_neither_the_noise_mask_nor_test_data():
     assert ha["bootstrap_epoch"][-1] == start and np.isnan(ha["bootstrap_epoch"][0])
     np.testing.assert_allclose(ha["warmup_signal"], hb["warmup_signal"], rtol=1e-6)
     np.testing.assert_allclose(ha["clean_agreement"], hb["clean_agreement"], rtol=1e-6)
-    # The start follows the logged values: the first epoch from the bounds' on
-    # whose agreement reached 0.9 or whose last two rank correlations 0.8.
+    # The start follows the logged values (patience 1 in 8 epochs): the first
+    # epoch from the bounds' on whose agreement reached 0.9 or rank correlation
+    # 0.8 (the logs hold them as float32).
     agreed, settled = np.array(ha["clean_agreement"]), np.array(ha["warmup_signal"])
-    fired = [e for e in range(1, 6) if agreed[e] >= 0.9 or min(settled[e - 1], settled[e]) >= 0.8]
+    fired = [e for e in range(1, 6) if agreed[e] >= 0.9 - 1e-6 or settled[e] >= 0.8 - 1e-6]
     assert start == fired[0] + 1
     for wa, wb in zip(a.weights, b.weights):
         np.testing.assert_allclose(wa.numpy(), wb.numpy(), rtol=1e-5, atol=1e-6)

@@ -41,6 +41,15 @@ def rank_stability(losses, previous_losses) -> float:
 #: The default agreement on clean-looking samples that starts bootstrapping.
 DEFAULT_AGREEMENT = 0.75
 
+#: With `patience=None`, a signal must hold one epoch per this many of the run.
+EPOCHS_PER_PATIENCE = 30
+
+
+def _held(values, epoch: int, level: float, patience: int) -> bool:
+    """Whether the last `patience` values up to `epoch` are all >= `level`."""
+    recent = np.asarray(values, dtype=np.float64)[: epoch + 1][-patience:]
+    return recent.size == patience and bool(np.all(recent >= level))
+
 
 def clean_agreement(hits, posterior) -> float:
     """Share of the samples the mixture calls clean whose arg-max is their given label.
@@ -95,7 +104,10 @@ class AutoWarmup:
         max_epochs: the latest start; `None`: 60% of the run's epochs.
         threshold: the rank correlation that counts as settled.
         patience: consecutive epochs at or above `threshold`, or at or
-            above `agreement`.
+            above `agreement`; `None`: one epoch per `EPOCHS_PER_PATIENCE`
+            of the run, at least one (1 for 10 epochs, 2 for 60), so that a
+            short fine-tuning run is not held back a tenth of its length
+            while a long run at a high learning rate rides out a lucky epoch.
         agreement: the agreement on clean-looking samples that counts as
             learned; `None` watches the settling alone.
         if_unsettled: `"warmup"` (keep warming up to the end) or `"start"`
@@ -114,7 +126,7 @@ class AutoWarmup:
         min_epochs: int = 1,
         max_epochs: int | None = None,
         threshold: float = 0.9,
-        patience: int = 2,
+        patience: int | None = None,
         agreement: float | None = DEFAULT_AGREEMENT,
         if_unsettled: str = "warmup",
     ):
@@ -124,7 +136,7 @@ class AutoWarmup:
             raise ValueError(f"max_epochs ({max_epochs}) must be >= min_epochs ({min_epochs}).")
         if not -1.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (-1, 1], got {threshold}.")
-        if int(patience) < 1:
+        if patience is not None and int(patience) < 1:
             raise ValueError(f"patience must be >= 1, got {patience}.")
         if agreement is not None and not 0.0 < agreement <= 1.0:
             raise ValueError(f"agreement must be in (0, 1] or None, got {agreement}.")
@@ -135,7 +147,7 @@ class AutoWarmup:
         self.min_epochs = int(min_epochs)
         self.max_epochs = None if max_epochs is None else int(max_epochs)
         self.threshold = float(threshold)
-        self.patience = int(patience)
+        self.patience = None if patience is None else int(patience)
         self.agreement = None if agreement is None else float(agreement)
         self.if_unsettled = if_unsettled
 
@@ -167,21 +179,27 @@ class AutoWarmup:
         latest = self.latest(epochs, reserve)
         if started < self.min_epochs or (latest is not None and started > latest):
             return False
-        if self.settled(signals, epoch) or self.agrees(agreements, epoch):
+        if self.settled(signals, epoch, epochs) or self.agrees(agreements, epoch, epochs):
             return True
         return started == latest and self.if_unsettled == "start"
 
-    def settled(self, signals, epoch: int) -> bool:
-        """Whether the values of the last `patience` epochs up to `epoch` are all >= `threshold`."""
-        recent = np.asarray(signals, dtype=np.float64)[: epoch + 1][-self.patience :]
-        return recent.size == self.patience and bool(np.all(recent >= self.threshold))
+    def epochs_of_patience(self, epochs: int | None = None) -> int:
+        """`patience`, or for `None` its default for a run of `epochs` epochs."""
+        if self.patience is not None:
+            return self.patience
+        if epochs is None:
+            return 2
+        return max(1, round(int(epochs) / EPOCHS_PER_PATIENCE))
 
-    def agrees(self, agreements, epoch: int) -> bool:
+    def settled(self, signals, epoch: int, epochs: int | None = None) -> bool:
+        """Whether the last `patience` rank correlations up to `epoch` are all >= `threshold`."""
+        return _held(signals, epoch, self.threshold, self.epochs_of_patience(epochs))
+
+    def agrees(self, agreements, epoch: int, epochs: int | None = None) -> bool:
         """Whether the last `patience` agreements up to `epoch` are all >= `agreement`."""
         if self.agreement is None or agreements is None:
             return False
-        recent = np.asarray(agreements, dtype=np.float64)[: epoch + 1][-self.patience :]
-        return recent.size == self.patience and bool(np.all(recent >= self.agreement))
+        return _held(agreements, epoch, self.agreement, self.epochs_of_patience(epochs))
 
     def gave_up(self, epoch: int, epochs: int | None = None, reserve: int = 1) -> bool:
         """Whether `epoch` is the latest start and the rule then keeps the warm-up.

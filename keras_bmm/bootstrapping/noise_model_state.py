@@ -237,8 +237,8 @@ class NoiseModelState(keras.layers.Layer):
             if so_far.size:
                 reason = (
                     "their rank correlation with the previous epoch's stayed below "
-                    f"{rule.threshold} on {rule.patience} consecutive epochs; highest "
-                    f"{so_far.max():.3f}"
+                    f"{rule.threshold} on {rule.epochs_of_patience(epochs)} consecutive "
+                    f"epochs; highest {so_far.max():.3f}"
                 )
             else:
                 reason = "the run is too short to compare two epochs' losses before it"
