@@ -127,7 +127,7 @@ def start_marker(history: dict, bootstraps: bool = True) -> tuple[int | None, st
 
 
 def plot_training_curves(history: dict, path: str, bootstraps: bool = True) -> str:
-    """Accuracy, loss, noise detection, noise fraction and the warm-up signal over epochs.
+    """Accuracy, loss, noise detection, noise fraction and the warm-up signals over epochs.
 
     The warm-up panel shows the two signals `warmup_epochs="auto"` watches
     (how settled the samples' order by loss is, as the rank correlation with

@@ -41,8 +41,8 @@ def rank_stability(losses, previous_losses) -> float:
 #: The default agreement on clean-looking samples that starts bootstrapping.
 DEFAULT_AGREEMENT = 0.75
 
-#: With `patience=None`, a signal must hold one epoch per this many of the run.
-EPOCHS_PER_PATIENCE = 30
+#: With `patience=None`, runs shorter than this start on one epoch's signal, not two.
+SHORT_RUN_EPOCHS = 30
 
 
 def _held(values, epoch: int, level: float, patience: int) -> bool:
@@ -104,10 +104,10 @@ class AutoWarmup:
         max_epochs: the latest start; `None`: 60% of the run's epochs.
         threshold: the rank correlation that counts as settled.
         patience: consecutive epochs at or above `threshold`, or at or
-            above `agreement`; `None`: one epoch per `EPOCHS_PER_PATIENCE`
-            of the run, at least one (1 for 10 epochs, 2 for 60), so that a
-            short fine-tuning run is not held back a tenth of its length
-            while a long run at a high learning rate rides out a lucky epoch.
+            above `agreement`; `None`: 2, or 1 in a run of fewer than
+            `SHORT_RUN_EPOCHS` epochs (30), where waiting a second epoch
+            costs a large share of the run (a 10-epoch fine-tune), while a
+            longer run at a high learning rate rides out a lucky epoch.
         agreement: the agreement on clean-looking samples that counts as
             learned; `None` watches the settling alone.
         if_unsettled: `"warmup"` (keep warming up to the end) or `"start"`
@@ -187,9 +187,7 @@ class AutoWarmup:
         """`patience`, or for `None` its default for a run of `epochs` epochs."""
         if self.patience is not None:
             return self.patience
-        if epochs is None:
-            return 2
-        return max(1, round(int(epochs) / EPOCHS_PER_PATIENCE))
+        return 1 if epochs is not None and int(epochs) < SHORT_RUN_EPOCHS else 2
 
     def settled(self, signals, epoch: int, epochs: int | None = None) -> bool:
         """Whether the last `patience` rank correlations up to `epoch` are all >= `threshold`."""

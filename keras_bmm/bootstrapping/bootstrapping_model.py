@@ -61,7 +61,7 @@ class BootstrappingModel(SoftTargetModel):
         reg_weight: weight of the class-balance regulariser.
         warmup_epochs: epochs of plain mixup before bootstrapping starts, or
             `"auto"`: `auto_warmup` chooses the start during training, when
-            the losses of clean and noisy samples have separated.
+            the network has learned the samples the mixture calls clean.
         auto_warmup: the `AutoWarmup` (or its config dict) of
             `warmup_epochs="auto"`; default `AutoWarmup()`.
         weight_decay: coupled L2 weight decay, as PyTorch's SGD applies it:

@@ -153,7 +153,7 @@ class NoiseModelState(keras.layers.Layer):
         # `store.keys()`, not `in store`: Keras 3.8's H5 entry has no `__contains__`.
         saved = set(store.keys())
         for name, variable in self._saved_variables().items():
-            if name in saved:  # (checkpoints before the automatic warm-up lack three)
+            if name in saved:  # (older checkpoints lack the warm-up's)
                 variable.assign(store[name])
 
     def posterior(self, losses) -> tf.Tensor:
@@ -251,8 +251,8 @@ class NoiseModelState(keras.layers.Layer):
                     f"(needed {rule.agreement:.0%})"
                 )
             warnings.warn(
-                f"Epoch {epoch + 1}: the per-sample losses have not settled by the latest "
-                f"start ({reason}), so the network is not "
+                f"Epoch {epoch + 1}: neither warm-up signal fired by the latest start "
+                f"(the per-sample losses: {reason}), so the network is not "
                 "ready to bootstrap from: bootstrapping will not start and training keeps the "
                 "warm-up (mixup) to the end. Set warmup_epochs to a number of epochs to force "
                 "a start.",

@@ -205,8 +205,10 @@ class BMMCallback(keras.callbacks.Callback):
             "bmm_weight_noisy": float(mixture.weights[noisy]),
             "bmm_noise_fraction": float(posterior.mean()),
         }
-        # The data= pass records no predictions: the agreement is then unknown.
-        hits = self.state.recorded_hits()[seen] if self.data is None else np.nan * posterior
+        # Without the train step's record (the reference arrangement's data=
+        # pass) there are no predictions: the agreement is then unknown.
+        records = self.state.records_losses
+        hits = self.state.recorded_hits()[seen] if records else np.full(posterior.shape, np.nan)
         entries["clean_agreement"] = clean_agreement(hits, posterior)
         entries["warmup_signal"] = self.state.update_warmup(
             epoch, losses, seen, (self.params or {}).get("epochs"), entries["clean_agreement"]

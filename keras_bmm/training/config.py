@@ -127,6 +127,11 @@ class TrainConfig:
         "share of the samples the mixture calls clean (default 0.75)",
         type=float,
     )
+    warmup_patience: int | None = setting(
+        "with --warmup-epochs auto: consecutive epochs a signal must hold (default 2, or 1 "
+        "in runs under 30 epochs)",
+        type=int,
+    )
     warmup_if_unsettled: str | None = setting(
         "with --warmup-epochs auto, if the network is not ready by the latest start: warmup "
         "(keep the warm-up to the end, no bootstrapping; default) or start (start there)",
@@ -263,6 +268,7 @@ class TrainConfig:
             "min_epochs": self.warmup_min_epochs,
             "max_epochs": self.warmup_max_epochs,
             "agreement": self.warmup_agreement,
+            "patience": self.warmup_patience,
             "if_unsettled": self.warmup_if_unsettled,
         }
         return {k: v for k, v in settings.items() if v is not None}

@@ -61,7 +61,7 @@ DATASET_DEFAULTS = {
     "cifar100": PAPER_SCHEDULE,
     "cifar10_n": PAPER_SCHEDULE,
     "cifar100_n": PAPER_SCHEDULE,
-    # A user's own images: bootstrapping starts when the losses settle
+    # A user's own images: bootstrapping starts when the network is ready
     # (docs/method.md#choosing-the-warm-up-automatically; measured in
     # docs/results.md#automatic-warm-up), not at the paper's CIFAR epoch.
     "folder": {**PAPER_SCHEDULE, "warmup_epochs": "auto"},
@@ -92,7 +92,7 @@ PRESETS = {
     # Fine-tuning a pretrained backbone on an image folder (or any dataset
     # given; docs/backbones.md): a few epochs at a fine-tuning rate, the new
     # head alone in the first epoch, bootstrapping from the epoch the
-    # per-sample losses settle ("auto"; measured in docs/backbones.md), mixed
+    # network is ready ("auto"; measured in docs/backbones.md), mixed
     # precision when a GPU is present.
     "finetune": {
         "dataset": "folder",

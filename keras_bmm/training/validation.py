@@ -129,6 +129,7 @@ def check_auto_warmup(config) -> None:
             "warmup_min_epochs",
             "warmup_max_epochs",
             "warmup_agreement",
+            "warmup_patience",
             "warmup_if_unsettled",
         ):
             if getattr(config, field) is not None:
