@@ -31,7 +31,8 @@ class ImageDataset(DatasetPipelines):
         augment: whether training uses the paper's augmentation (random crop
             with 4-pixel padding and horizontal flip).
         train_clean_labels: int64 array `(N,)` of ground-truth labels when
-            `train_labels` are themselves noisy (CIFAR-N), else `None`.
+            `train_labels` are themselves noisy (CIFAR-N, open-set noise;
+            `NO_CLASS` for an image of none of the classes), else `None`.
         train_files: file of each training image, for image folders.
         valid: indices of the training images that decoded, when files that
             did not were left out (`skip_bad_files`); `None`: all.
@@ -61,7 +62,7 @@ class ImageDataset(DatasetPipelines):
         self.std = tuple(float(s) for s in np.ravel(self.std))
         if self.train_clean_labels is not None:
             self.train_clean_labels = validate_labels(
-                self.train_clean_labels, self.num_classes, "clean train labels"
+                self.train_clean_labels, self.num_classes, "clean train labels", True
             )
         self.train_labels = validate_labels(self.train_labels, self.num_classes, "train labels")
         splits = [("train", self.train_images, self.train_labels)]

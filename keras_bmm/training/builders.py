@@ -8,12 +8,18 @@ import numpy as np
 from keras_bmm.bootstrapping.bootstrapping_model import BootstrappingModel
 from keras_bmm.data.catalog import load_dataset
 from keras_bmm.data.pipeline import steps_per_epoch
-from keras_bmm.noise import LabelNoise, make_noise, real_noise
+from keras_bmm.noise import (
+    FEATURE_NOISE_TYPES,
+    LabelNoise,
+    make_noise,
+    read_confusion,
+    real_noise,
+)
 
 
 def dataset_of(config):
-    """Loads the dataset a resolved `TrainConfig` names."""
-    return load_dataset(
+    """Loads the dataset a resolved `TrainConfig` names (with its open-set images, if any)."""
+    data = load_dataset(
         config.dataset,
         data_dir=config.data_dir,
         per_class=config.per_class,
@@ -23,6 +29,11 @@ def dataset_of(config):
         skip_bad_files=bool(config.skip_bad_files),
         labels=config.labels,
     )
+    if config.noise_type == "open-set" and config.noise > 0:
+        from keras_bmm.data.open_set import with_open_set
+
+        data = with_open_set(data, config.noise, seed=config.noise_seed)
+    return data
 
 
 def noise_of(config, data) -> LabelNoise:
@@ -31,7 +42,21 @@ def noise_of(config, data) -> LabelNoise:
     if config.noisy_labels:
         return LabelNoise.load(config.noisy_labels, clean_labels=clean)
     if data.train_clean_labels is not None:
+        if config.noise_type == "open-set" and config.noise > 0:  # `dataset_of` drew it
+            return real_noise(
+                data.train_labels, data.train_clean_labels, data.num_classes, "open-set", config.noise
+            )
         return real_noise(data.train_labels, data.train_clean_labels, data.num_classes)
+    features, confusion = None, None
+    if config.noise > 0 and config.noise_type in FEATURE_NOISE_TYPES:
+        features = getattr(data, "train_images", None)
+        if features is None:
+            raise ValueError(
+                f"{config.noise_type} noise reads the training images, which are streamed from "
+                "their files here: load them in memory (stream off)."
+            )
+        if config.confusion_matrix:
+            confusion = read_confusion(config.confusion_matrix)
     return make_noise(
         data.train_labels,
         config.noise,
@@ -39,6 +64,8 @@ def noise_of(config, data) -> LabelNoise:
         seed=config.noise_seed,
         noise_type=config.noise_type,
         class_names=data.class_names,
+        features=features,
+        confusion=confusion,
     )
 
 

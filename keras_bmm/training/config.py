@@ -94,8 +94,15 @@ class TrainConfig:
     noise: float | None = setting("synthetic noise rate in [0, 1] (default 0)", type=float)
     noise_type: str | None = setting(
         "symmetric: new label over all classes (paper, default); symmetric-exclusive: over "
-        "the other classes; asymmetric: class pairs",
+        "the other classes; asymmetric: class pairs; instance: the most ambiguous images, "
+        "towards the class they resemble; confusion: each class towards the classes it is "
+        "confused with; open-set: images of left-out classes mixed in, mislabelled",
         choices=NOISE_TYPES,
+    )
+    confusion_matrix: str | None = setting(
+        "confusion noise: a C x C matrix (CSV or .npy; rows the true class, columns the label "
+        "given) of where labels flip (default: estimated by a classifier of the images)",
+        path=True,
     )
     noise_seed: int | None = setting("seed of the noise (default: seed)", type=int)
     noisy_labels: str | None = setting(

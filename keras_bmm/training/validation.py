@@ -57,6 +57,7 @@ def validate(config) -> None:
         )
     if not isinstance(config.noise, (int, float)) or not 0.0 <= config.noise <= 1.0:
         raise ConfigError("noise", f"noise must be a rate in [0, 1], got {config.noise}.")
+    check_noise_kind(config)
     if config.dataset.endswith("_n") and config.noise > 0:
         raise ConfigError(
             "noise",
@@ -118,6 +119,28 @@ def validate(config) -> None:
             f"epochs ({config.epochs}) must exceed warmup_epochs ({warmup}) for "
             f"{config.method}: bootstrapping starts after the warm-up.",
         )
+
+
+def check_noise_kind(config) -> None:
+    """Checks the settings of the chosen kind of noise (its rate, its confusion matrix)."""
+    if config.noise_type == "open-set" and config.noise >= 1.0:
+        raise ConfigError(
+            "noise",
+            f"noise must be below 1 for open-set noise (the share of images of no class), got "
+            f"{config.noise}.",
+        )
+    if config.confusion_matrix and config.noise_type != "confusion":
+        raise ConfigError(
+            "confusion_matrix",
+            f"confusion_matrix applies to noise_type confusion only, not {config.noise_type}.",
+        )
+    if config.confusion_matrix:
+        from keras_bmm.noise.confusion import read_confusion
+
+        try:
+            read_confusion(config.confusion_matrix)
+        except (OSError, ValueError) as error:
+            raise ConfigError("confusion_matrix", str(error)) from None
 
 
 def check_auto_warmup(config) -> None:
