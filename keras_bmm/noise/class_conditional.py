@@ -25,7 +25,6 @@ CIFAR10_CLASSES = (
 )
 
 
-
 def check_rate(rate, upper: float = 1.0, closed: bool = True) -> float:
     """`rate` as a float in `[0, upper]` (`[0, upper)` with `closed=False`), or a clear error."""
     ok = isinstance(rate, (int, float, np.integer, np.floating)) and not isinstance(rate, bool)
@@ -155,5 +154,3 @@ def asymmetric_noise(
         rate=rate,
         noise_type="asymmetric",
     )
-
-

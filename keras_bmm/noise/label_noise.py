@@ -169,7 +169,8 @@ def validate_labels(
     if np.any(bad):
         first = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"{name} out of range: {int(bad.sum())} value(s) outside [{lowest}, {num_classes - 1}], "
+            f"{name} out of range: {int(bad.sum())} value(s) outside "
+            f"[{lowest}, {num_classes - 1}], "
             f"first at position {first} (value {int(array[first])})."
         )
     return array

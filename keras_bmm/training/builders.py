@@ -42,11 +42,9 @@ def noise_of(config, data) -> LabelNoise:
     if config.noisy_labels:
         return LabelNoise.load(config.noisy_labels, clean_labels=clean)
     if data.train_clean_labels is not None:
-        if config.noise_type == "open-set" and config.noise > 0:  # `dataset_of` drew it
-            return real_noise(
-                data.train_labels, data.train_clean_labels, data.num_classes, "open-set", config.noise
-            )
-        return real_noise(data.train_labels, data.train_clean_labels, data.num_classes)
+        drawn = config.noise_type == "open-set" and config.noise > 0  # by `dataset_of`
+        kind, rate = ("open-set", config.noise) if drawn else ("real", None)
+        return real_noise(data.train_labels, data.train_clean_labels, data.num_classes, kind, rate)
     features, confusion = None, None
     if config.noise > 0 and config.noise_type in FEATURE_NOISE_TYPES:
         features = getattr(data, "train_images", None)
