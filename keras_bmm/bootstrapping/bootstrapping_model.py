@@ -244,7 +244,7 @@ class BootstrappingModel(SoftTargetModel):
             )
             target_logits = predictions
             checks.append(guards.check_losses(clean_losses, index))
-            self.noise_state.record(index, clean_losses, passes.hits(predictions, labels))
+            self.noise_state.record(index, clean_losses, predictions, labels)
         elif self.uses_bmm:
             in_use = tf.logical_or(phase.bootstrapping, phase.dynamic_mixup)
             target_logits, clean_losses = passes.reference_passes(
@@ -300,7 +300,7 @@ class BootstrappingModel(SoftTargetModel):
         losses = objectives.per_sample_cross_entropy(labels, predictions)
         checks.append(guards.check_losses(losses, index))
         self._apply(tape, scaled_loss, checks)
-        self.noise_state.record(index, losses, passes.hits(predictions, labels))
+        self.noise_state.record(index, losses, predictions, labels)
         return self._update_trackers(loss, labels, predictions, sample_weight)
 
     # ------------------------------------------------------------------

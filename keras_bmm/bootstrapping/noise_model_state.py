@@ -12,6 +12,9 @@ import tensorflow as tf
 from keras_bmm.mixture.normalization import normalize_losses
 from keras_bmm.mixture.posterior_table import TABLE_SIZE, table_lookup
 
+#: Columns of the loss record: loss sum, count, hits on the given label, arg-max class sum.
+RECORD_COLUMNS = 4
+
 #: Epochs whose warm-up signal the state keeps (`AutoWarmup`).
 MAX_SIGNAL_EPOCHS = 1000
 
@@ -113,13 +116,23 @@ class NoiseModelState(keras.layers.Layer):
                 (self.num_samples,),
                 initializer=keras.initializers.Constant(np.nan),
             )
+        self.previous_predictions = None
+        if self.num_samples is not None:
+            # The last epoch's arg-max predictions (-1: unknown), for the next
+            # epoch's prediction changes (saved, as the losses).
+            self.previous_predictions = weight(
+                "previous_predictions",
+                (self.num_samples,),
+                initializer=keras.initializers.Constant(-1.0),
+            )
         self.record_table = None
         if self.num_samples is not None:
             # Column 0 sums each sample's losses, column 1 counts them, column 2
-            # counts the times its arg-max prediction was its given label. SUM
-            # aggregation across replicas and workers happens at each write.
+            # counts the times its arg-max prediction was its given label and
+            # column 3 sums its arg-max class. SUM aggregation across replicas
+            # and workers happens at each write.
             self.record_table = keras.Variable(
-                np.zeros((self.num_samples, 3), np.float32),
+                np.zeros((self.num_samples, RECORD_COLUMNS), np.float32),
                 trainable=False,
                 autocast=False,
                 aggregation="sum",
@@ -139,7 +152,10 @@ class NoiseModelState(keras.layers.Layer):
             "warmup_signal": self.warmup_signal,
             "agreement_signal": self.agreement_signal,
             **(
-                {"previous_losses": self.previous_losses}
+                {
+                    "previous_losses": self.previous_losses,
+                    "previous_predictions": self.previous_predictions,
+                }
                 if self.previous_losses is not None
                 else {}
             ),
@@ -263,17 +279,18 @@ class NoiseModelState(keras.layers.Layer):
     def reset_losses(self) -> None:
         """Forgets the recorded losses, at the start of an epoch."""
         if self.record_table is not None:
-            self.record_table.assign(np.zeros((self.num_samples, 3), np.float32))
+            self.record_table.assign(np.zeros((self.num_samples, RECORD_COLUMNS), np.float32))
 
-    def record(self, index, losses, hits=None):
-        """Adds a batch's per-sample losses to the record (inside the train step).
+    def record(self, index, losses, logits=None, labels=None):
+        """Adds a batch's per-sample losses and predictions to the record (inside the train step).
 
         Args:
             index: int tensor `(batch,)`, each sample's position in the
                 training set, or `None` (nothing is recorded).
             losses: float tensor `(batch,)`.
-            hits: optional bool tensor `(batch,)`: the arg-max prediction is
-                the given label (zeros when not given).
+            logits: optional `(batch, C)` predictions on the un-mixed batch,
+                whose arg-max is recorded (and compared with `labels`).
+            labels: the batch's given labels (with `logits`).
         """
         if index is None or self.record_table is None:
             return
@@ -287,8 +304,15 @@ class NoiseModelState(keras.layers.Layer):
             ),
         ]
         with tf.control_dependencies(checks):
-            hits = tf.zeros_like(losses, tf.float32) if hits is None else tf.cast(hits, tf.float32)
-            rows = tf.stack([tf.cast(losses, tf.float32), tf.ones_like(index, tf.float32), hits], 1)
+            losses = tf.cast(losses, tf.float32)
+            if logits is None:
+                hits, predicted = tf.zeros_like(losses), -tf.ones_like(losses)
+            else:
+                predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
+                labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
+                hits = tf.cast(tf.equal(predicted, labels), tf.float32)
+                predicted = tf.cast(predicted, tf.float32)
+            rows = tf.stack([losses, tf.ones_like(losses), hits, predicted], 1)
             # The backend variable's sparse update: O(batch), summed across replicas.
             self.record_table.value.scatter_add(tf.IndexedSlices(rows, index))
 
@@ -303,6 +327,12 @@ class NoiseModelState(keras.layers.Layer):
         table = keras.ops.convert_to_numpy(self.record_table)
         counts = np.rint(table[:, 1]).astype(np.int64)
         return table[:, 0] / np.maximum(counts, 1), counts
+
+    def recorded_predictions(self) -> np.ndarray:
+        """Each sample's arg-max class recorded this epoch (-1: unseen, seen twice, or unknown)."""
+        table = keras.ops.convert_to_numpy(self.record_table)
+        once = np.rint(table[:, 1]) == 1
+        return np.where(once & (table[:, 3] >= 0), np.rint(table[:, 3]), -1).astype(np.int64)
 
     def recorded_hits(self) -> np.ndarray:
         """Each sample's share of records whose arg-max was its given label (NaN: unseen)."""

@@ -72,12 +72,6 @@ def unmixed_pass(forward, images, labels, training: bool = True):
     return logits, per_sample_cross_entropy(labels, logits)
 
 
-def hits(logits, labels) -> tf.Tensor:
-    """Bool `(batch,)`: each sample's arg-max prediction is its given label."""
-    predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
-    return tf.equal(predicted, tf.reshape(tf.cast(labels, tf.int32), [-1]))
-
-
 def reference_passes(forward, images, labels, bootstrapping, active, num_classes):
     """The reference code's extra passes, each only in the phase that uses it.
 

@@ -166,6 +166,15 @@ class BMMCallback(keras.callbacks.Callback):
             )
         return losses.astype(np.float64), seen
 
+    def _prediction_changes(self) -> float:
+        """Share of the samples whose arg-max prediction changed since the last epoch."""
+        state = self.state
+        predicted = state.recorded_predictions()
+        previous = keras.ops.convert_to_numpy(state.previous_predictions)
+        state.previous_predictions.assign(predicted.astype(np.float32))
+        both = (predicted >= 0) & (previous >= 0)
+        return float(np.mean(predicted[both] != previous[both])) if both.any() else float("nan")
+
     def on_epoch_end(self, epoch, logs=None):
         losses, seen = self._gather(epoch)
         if not seen.all():
@@ -210,6 +219,8 @@ class BMMCallback(keras.callbacks.Callback):
         records = self.state.records_losses
         hits = self.state.recorded_hits()[seen] if records else np.full(posterior.shape, np.nan)
         entries["clean_agreement"] = clean_agreement(hits, posterior)
+        entries["label_agreement"] = float(np.mean(hits)) if hits.size else float("nan")
+        entries["prediction_changes"] = self._prediction_changes() if records else float("nan")
         entries["warmup_signal"] = self.state.update_warmup(
             epoch, losses, seen, (self.params or {}).get("epochs"), entries["clean_agreement"]
         )
