@@ -18,6 +18,8 @@ REPORT_COLUMNS = (
     "file",
     "given_label",
     "predicted_label",
+    "confidence",
+    "p_given",
     "p_noisy",
     "normalized_loss",
     "corrected_label",
@@ -132,6 +134,7 @@ def noise_report(
     )
     corrected = np.argmax(targets.numpy(), axis=1)
     predicted = np.argmax(logits, axis=1)
+    probabilities = tf.nn.softmax(logits).numpy()
     if clean_labels is not None:
         clean_labels = validate_labels(clean_labels, num_classes, "clean labels")
     ids = index if sample_ids is None else np.asarray(sample_ids)[index]
@@ -143,6 +146,8 @@ def noise_report(
                 "file": "" if files is None else files[i],
                 "given_label": int(given[row]),
                 "predicted_label": int(predicted[row]),
+                "confidence": float(probabilities[row, predicted[row]]),
+                "p_given": float(probabilities[row, given[row]]),
                 "p_noisy": float(p_noisy[row]),
                 "normalized_loss": float(normalized[row]),
                 "corrected_label": int(corrected[row]),
