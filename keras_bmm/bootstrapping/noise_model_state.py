@@ -12,8 +12,9 @@ import tensorflow as tf
 from keras_bmm.mixture.normalization import normalize_losses
 from keras_bmm.mixture.posterior_table import TABLE_SIZE, table_lookup
 
-#: Columns of the loss record: loss sum, count, hits on the given label, arg-max class sum.
-RECORD_COLUMNS = 4
+#: Columns of the loss record: loss sum, count, hits on the given label, arg-max
+#: class sum, given label sum.
+RECORD_COLUMNS = 5
 
 #: Epochs whose warm-up signal the state keeps (`AutoWarmup`).
 MAX_SIGNAL_EPOCHS = 1000
@@ -128,9 +129,9 @@ class NoiseModelState(keras.layers.Layer):
         self.record_table = None
         if self.num_samples is not None:
             # Column 0 sums each sample's losses, column 1 counts them, column 2
-            # counts the times its arg-max prediction was its given label and
-            # column 3 sums its arg-max class. SUM aggregation across replicas
-            # and workers happens at each write.
+            # counts the times its arg-max prediction was its given label,
+            # column 3 sums its arg-max class and column 4 its given label. SUM
+            # aggregation across replicas and workers happens at each write.
             self.record_table = keras.Variable(
                 np.zeros((self.num_samples, RECORD_COLUMNS), np.float32),
                 trainable=False,
@@ -306,13 +307,14 @@ class NoiseModelState(keras.layers.Layer):
         with tf.control_dependencies(checks):
             losses = tf.cast(losses, tf.float32)
             if logits is None:
-                hits, predicted = tf.zeros_like(losses), -tf.ones_like(losses)
+                hits, predicted, given = tf.zeros_like(losses), -tf.ones_like(losses), None
             else:
                 predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
                 labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
                 hits = tf.cast(tf.equal(predicted, labels), tf.float32)
-                predicted = tf.cast(predicted, tf.float32)
-            rows = tf.stack([losses, tf.ones_like(losses), hits, predicted], 1)
+                predicted, given = tf.cast(predicted, tf.float32), tf.cast(labels, tf.float32)
+            given = -tf.ones_like(losses) if given is None else given
+            rows = tf.stack([losses, tf.ones_like(losses), hits, predicted, given], 1)
             # The backend variable's sparse update: O(batch), summed across replicas.
             self.record_table.value.scatter_add(tf.IndexedSlices(rows, index))
 
@@ -328,11 +330,16 @@ class NoiseModelState(keras.layers.Layer):
         counts = np.rint(table[:, 1]).astype(np.int64)
         return table[:, 0] / np.maximum(counts, 1), counts
 
-    def recorded_predictions(self) -> np.ndarray:
-        """Each sample's arg-max class recorded this epoch (-1: unseen, seen twice, or unknown)."""
+    def recorded_predictions(self):
+        """`(predicted, labels)`: each sample's arg-max class and given label this epoch.
+
+        -1 where unknown: unseen, seen more than once, or recorded without
+        predictions.
+        """
         table = keras.ops.convert_to_numpy(self.record_table)
-        once = np.rint(table[:, 1]) == 1
-        return np.where(once & (table[:, 3] >= 0), np.rint(table[:, 3]), -1).astype(np.int64)
+        once = (np.rint(table[:, 1]) == 1) & (table[:, 3] >= 0) & (table[:, 4] >= 0)
+        predicted = np.where(once, np.rint(table[:, 3]), -1).astype(np.int64)
+        return predicted, np.where(once, np.rint(table[:, 4]), -1).astype(np.int64)
 
     def recorded_hits(self) -> np.ndarray:
         """Each sample's share of records whose arg-max was its given label (NaN: unseen)."""

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from keras_bmm.bootstrapping.auto_warmup import clean_agreement
+from keras_bmm.bootstrapping.warmup_signals import kappa, prediction_changes
 from keras_bmm.bootstrapping.noise_model_state import MixtureFit, NoiseModelState
 from keras_bmm.bootstrapping.passes import dataset_losses
 from keras_bmm.mixture.beta_mixture import BetaMixture, fit_losses
@@ -166,14 +167,13 @@ class BMMCallback(keras.callbacks.Callback):
             )
         return losses.astype(np.float64), seen
 
-    def _prediction_changes(self) -> float:
-        """Share of the samples whose arg-max prediction changed since the last epoch."""
+    def _prediction_signals(self):
+        """`(prediction_changes, label_kappa)` of this epoch's recorded predictions."""
         state = self.state
-        predicted = state.recorded_predictions()
+        predicted, labels = state.recorded_predictions()
         previous = keras.ops.convert_to_numpy(state.previous_predictions)
         state.previous_predictions.assign(predicted.astype(np.float32))
-        both = (predicted >= 0) & (previous >= 0)
-        return float(np.mean(predicted[both] != previous[both])) if both.any() else float("nan")
+        return prediction_changes(predicted, previous), kappa(predicted, labels)
 
     def on_epoch_end(self, epoch, logs=None):
         losses, seen = self._gather(epoch)
@@ -220,7 +220,9 @@ class BMMCallback(keras.callbacks.Callback):
         hits = self.state.recorded_hits()[seen] if records else np.full(posterior.shape, np.nan)
         entries["clean_agreement"] = clean_agreement(hits, posterior)
         entries["label_agreement"] = float(np.mean(hits)) if hits.size else float("nan")
-        entries["prediction_changes"] = self._prediction_changes() if records else float("nan")
+        entries["prediction_changes"], entries["label_kappa"] = (
+            self._prediction_signals() if records else (float("nan"), float("nan"))
+        )
         entries["warmup_signal"] = self.state.update_warmup(
             epoch, losses, seen, (self.params or {}).get("epochs"), entries["clean_agreement"]
         )
