@@ -313,12 +313,14 @@ def test_reference_arrangement_fits_the_mixture_on_augmented_losses(tmp_path):
 
     data = dataset_of(result.config)
     tracking = _tracking_pass(result.config, data, noise.labels)
-    augmented, index = dataset_losses(model, tracking(2))
+    augmented, index, _, _ = dataset_losses(model, tracking(2))
     np.testing.assert_array_equal(np.sort(index), np.arange(24))
     full = np.zeros(24)
     full[index] = augmented
     np.testing.assert_allclose(model.noise_state.last_fit.losses, full, rtol=1e-5)
-    raw, _ = dataset_losses(model, eval_pipeline(data.train_images, noise.labels, 8, indexed=True))
+    raw, _, _, _ = dataset_losses(
+        model, eval_pipeline(data.train_images, noise.labels, 8, indexed=True)
+    )
     assert np.abs(raw - full).max() > 1e-3
     # Each epoch draws its own augmentation, and the same one after a resume.
     first = np.concatenate([x["image"].numpy() for x, _ in tracking(1)])

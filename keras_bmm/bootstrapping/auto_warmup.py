@@ -1,117 +1,84 @@
-"""`AutoWarmup`: starts bootstrapping once the network has learned the clean samples."""
+"""`AutoWarmup`: chooses the epoch bootstrapping starts, from what the training itself shows."""
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 
-from keras_bmm.bootstrapping.methods import IF_UNSETTLED
+from keras_bmm.bootstrapping.methods import IF_UNSETTLED, WARMUP_RULES
+from keras_bmm.bootstrapping.warmup_signals import moving_average
 
+#: What `decide` concludes after an epoch.
+StartDecision = collections.namedtuple(
+    "StartDecision", ["start", "signal", "value", "reason", "gave_up"]
+)
 
-def rank_stability(losses, previous_losses) -> float:
-    """Spearman's correlation of the per-sample losses of two consecutive epochs.
+#: `TrainConfig` fields of the rule and the `AutoWarmup` argument each sets: the
+#: one list the configuration, its flags and its checks derive from.
+WARMUP_SETTINGS = {
+    "warmup_min_epochs": "min_epochs",
+    "warmup_max_epochs": "max_epochs",
+    "warmup_changes": "changes",
+    "warmup_kappa": "min_kappa",
+    "warmup_patience": "patience",
+    "warmup_if_unsettled": "if_unsettled",
+}
 
-    Early in training the order of the samples by loss changes from epoch to
-    epoch; once the network has learned what it can from the clean samples,
-    the order settles (mislabelled samples keep high losses, clean ones low)
-    and the mixture's split of them stops changing. Ties get the same rank
-    only when exactly equal (losses rarely are).
-
-    Args:
-        losses: per-sample losses of one epoch.
-        previous_losses: the same samples' losses one epoch earlier.
-
-    Returns:
-        The correlation of their ranks, in [-1, 1] (NaN for fewer than 3
-        samples or a constant epoch).
-    """
-    a = np.asarray(losses, dtype=np.float64).ravel()
-    b = np.asarray(previous_losses, dtype=np.float64).ravel()
-    keep = np.isfinite(a) & np.isfinite(b)
-    a, b = a[keep], b[keep]
-    if a.size < 3:
-        return float("nan")
-    ranks_a = np.argsort(np.argsort(a, kind="stable"), kind="stable").astype(np.float64)
-    ranks_b = np.argsort(np.argsort(b, kind="stable"), kind="stable").astype(np.float64)
-    ranks_a -= ranks_a.mean()
-    ranks_b -= ranks_b.mean()
-    denominator = np.sqrt(np.sum(ranks_a**2) * np.sum(ranks_b**2))
-    return float(np.sum(ranks_a * ranks_b) / denominator) if denominator > 0 else float("nan")
-
-
-#: The default agreement on clean-looking samples that starts bootstrapping.
-DEFAULT_AGREEMENT = 0.75
-
-#: With `patience=None`, runs shorter than this start on one epoch's signal, not two.
-SHORT_RUN_EPOCHS = 30
-
-
-def _held(values, epoch: int, level: float, patience: int) -> bool:
-    """Whether the last `patience` values up to `epoch` are all >= `level`."""
-    recent = np.asarray(values, dtype=np.float64)[: epoch + 1][-patience:]
-    return recent.size == patience and bool(np.all(recent >= level))
-
-
-def clean_agreement(hits, posterior) -> float:
-    """Share of the samples the mixture calls clean whose arg-max is their given label.
-
-    Args:
-        hits: per sample, 1 where the arg-max prediction was the given label
-            (NaN where unknown).
-        posterior: per sample, p(noisy | loss).
-
-    Returns:
-        The mean of `hits` over samples with `posterior < 0.5` (NaN when
-        there are none, or the hits are unknown).
-    """
-    hits = np.asarray(hits, dtype=np.float64)
-    clean = np.asarray(posterior) < 0.5
-    if not clean.any() or not np.all(np.isfinite(hits[clean])):
-        return float("nan")
-    return float(np.mean(hits[clean]))
+_WAIT = StartDecision(False, None, float("nan"), "", False)
 
 
 class AutoWarmup:
-    """Chooses the epoch bootstrapping starts, from what the training itself shows.
+    """Chooses when bootstrapping starts, from the training's own predictions.
 
-    After each epoch it reads two numbers and starts bootstrapping at the
-    next epoch when either says the network has learned the clean samples:
+    Hard bootstrapping trains the samples the mixture calls noisy towards
+    the network's own arg-max. That helps once the network's predictions
+    are worth copying, and locks in its mistakes before. The `"auto"` rule
+    reads two numbers the train step records for every sample after each
+    epoch, and starts at the next epoch once, on `patience` consecutive
+    epochs:
 
-    - **agreement**: the share of the samples the mixture calls clean
-      (p(noisy) < 1/2) whose arg-max prediction is their given label, at
-      least `agreement` on `patience` consecutive epochs. The network then
-      predicts most clean-looking labels itself, so its predictions are
-      targets worth bootstrapping towards; a
-      network that does not yet fit the labels the mixture trusts would
-      lock in its own wrong guesses. A pretrained network gets there within
-      an epoch or two at moderate noise.
-    - **settling**: the `rank_stability` of the per-sample losses against the
-      previous epoch's, at least `threshold` on `patience` consecutive
-      epochs: the samples' order by loss, which the mixture turns into
-      p(noisy), has stopped changing.
+    - **the predictions have settled**: at most a share `changes` of the
+      samples changed their arg-max class since the previous epoch
+      (`warmup_signals.prediction_changes`, Label Wave's signal). At a high
+      learning rate a third of the predictions may flip every epoch, and
+      targets drawn from them are noise; and
+    - **the network predicts better than chance**: Cohen's kappa of its
+      arg-max against the given labels is at least `min_kappa` on the
+      training set, and on the held-out samples when there are some
+      (`warmup_signals.kappa`). A network that predicts one class, or at
+      random, has settled predictions and kappa 0.
 
-    It starts no earlier than `min_epochs` and no later than `max_epochs`.
-    If neither has happened by `max_epochs`, the network has not learned
-    enough to bootstrap from: by default bootstrapping then never starts and
-    the run keeps the warm-up (mixup) to its end; `if_unsettled="start"`
-    starts it at `max_epochs` instead. It reads neither the true noise nor
-    any held-out data: only what a user has. The decision depends on the
-    per-epoch values alone, which the model's `NoiseModelState` saves with
-    its weights (with the previous epoch's losses), so a resumed run makes
-    the same choice.
+    Both conditions must hold on every one of the `patience` epochs, so a
+    single epoch's spike starts nothing. The start is no earlier than
+    `min_epochs` and than `frozen_epochs + patience + 1` (signals of
+    head-only epochs do not count), and no later than `max_epochs`. If the
+    rule has not fired by then, the network is not ready: by default
+    bootstrapping never starts and the run keeps the warm-up (mixup) to its
+    end; `if_unsettled="start"` starts it at `max_epochs` instead.
+
+    `rule="label-wave"` is the published anchor: it starts at the epoch
+    after the first local minimum of the prediction changes smoothed over
+    `window` epochs is seen (Label Wave's early-stopping point), whatever
+    the other signals.
+
+    Only what a user has is read: the training predictions and losses, and
+    the held-out samples' noisy labels. The decision depends on the per-epoch
+    values alone, which the model's `NoiseModelState` saves with its weights,
+    so a resumed run makes the same choice.
 
     Args:
-        min_epochs: the earliest start (epochs of warm-up at least).
+        rule: `"auto"` or `"label-wave"`.
+        min_epochs: the earliest start.
         max_epochs: the latest start; `None`: 60% of the run's epochs.
-        threshold: the rank correlation that counts as settled.
-        patience: consecutive epochs at or above `threshold`, or at or
-            above `agreement`; `None`: 2, or 1 in a run of fewer than
-            `SHORT_RUN_EPOCHS` epochs (30), where waiting a second epoch
-            costs a large share of the run (a 10-epoch fine-tune), while a
-            longer run at a high learning rate rides out a lucky epoch.
-        agreement: the agreement on clean-looking samples that counts as
-            learned; `None` watches the settling alone.
+        changes: the share of changed predictions that counts as settled.
+        min_kappa: the kappa that counts as better than chance.
+        patience: consecutive epochs both conditions must hold.
+        window: Label Wave's moving-average window.
+        frozen_epochs: head-only epochs at the start (their signals are
+            ignored).
         if_unsettled: `"warmup"` (keep warming up to the end) or `"start"`
-            (start at `max_epochs`) when neither signal has fired by then.
+            (start at `max_epochs`) when the rule has not fired by then.
 
     Example:
 
@@ -119,101 +86,161 @@ class AutoWarmup:
     model = keras_bmm.BootstrappingModel(backbone, warmup_epochs="auto",
                                          auto_warmup={"min_epochs": 2, "max_epochs": 40})
     ```
+
+    Reference:
+        Yuan, Feng, Liu. "Early Stopping Against Label Noise Without
+        Validation Data", ICLR 2024 (Label Wave).
     """
 
     def __init__(
         self,
+        rule: str = "auto",
         min_epochs: int = 1,
         max_epochs: int | None = None,
-        threshold: float = 0.9,
-        patience: int | None = None,
-        agreement: float | None = DEFAULT_AGREEMENT,
+        changes: float = 0.15,
+        min_kappa: float = 0.1,
+        patience: int = 2,
+        window: int = 3,
+        frozen_epochs: int = 0,
         if_unsettled: str = "warmup",
     ):
+        if rule not in WARMUP_RULES:
+            raise ValueError(f"rule must be one of {WARMUP_RULES}, got {rule!r}.")
         if int(min_epochs) < 1:
             raise ValueError(f"min_epochs must be >= 1, got {min_epochs}.")
         if max_epochs is not None and int(max_epochs) < int(min_epochs):
             raise ValueError(f"max_epochs ({max_epochs}) must be >= min_epochs ({min_epochs}).")
-        if not -1.0 < threshold <= 1.0:
-            raise ValueError(f"threshold must be in (-1, 1], got {threshold}.")
-        if patience is not None and int(patience) < 1:
+        if not 0.0 < changes <= 1.0:
+            raise ValueError(f"changes must be in (0, 1], got {changes}.")
+        if not -1.0 <= min_kappa < 1.0:
+            raise ValueError(f"min_kappa must be in [-1, 1), got {min_kappa}.")
+        if int(patience) < 1:
             raise ValueError(f"patience must be >= 1, got {patience}.")
-        if agreement is not None and not 0.0 < agreement <= 1.0:
-            raise ValueError(f"agreement must be in (0, 1] or None, got {agreement}.")
+        if int(window) < 1:
+            raise ValueError(f"window must be >= 1, got {window}.")
+        if int(frozen_epochs) < 0:
+            raise ValueError(f"frozen_epochs must be >= 0, got {frozen_epochs}.")
         if if_unsettled not in IF_UNSETTLED:
             raise ValueError(
                 f"if_unsettled must be one of {', '.join(IF_UNSETTLED)}, got {if_unsettled!r}."
             )
+        self.rule = rule
         self.min_epochs = int(min_epochs)
         self.max_epochs = None if max_epochs is None else int(max_epochs)
-        self.threshold = float(threshold)
-        self.patience = None if patience is None else int(patience)
-        self.agreement = None if agreement is None else float(agreement)
+        self.changes = float(changes)
+        self.min_kappa = float(min_kappa)
+        self.patience = int(patience)
+        self.window = int(window)
+        self.frozen_epochs = int(frozen_epochs)
         self.if_unsettled = if_unsettled
+
+    def earliest(self) -> int:
+        """The earliest start: after `patience` epochs that train the whole network."""
+        wait = self.patience if self.rule == "auto" else self.window + 1
+        return max(self.min_epochs, self.frozen_epochs + wait)
 
     def latest(self, epochs: int | None, reserve: int = 1) -> int | None:
         """The latest start for a run of `epochs` epochs that keeps `reserve` after it."""
         latest = self.max_epochs
+        if self.rule == "label-wave" and latest is None and epochs is not None:
+            latest = int(epochs) - int(reserve)  # the published rule: no bound of ours
         if latest is None and epochs is not None:
             latest = max(self.min_epochs, int(0.6 * epochs))
         if latest is not None and epochs is not None:
             latest = min(latest, max(self.min_epochs, int(epochs) - int(reserve)))
         return latest
 
-    def start_after(
-        self, signals, epoch: int, epochs: int | None = None, reserve: int = 1, agreements=None
-    ) -> bool:
-        """Whether bootstrapping starts at `epoch + 1`, given the values of epochs `0..epoch`.
+    def decide(self, signals: dict, epoch: int, epochs: int | None = None, reserve: int = 1):
+        """Whether bootstrapping starts at `epoch + 1`, given the signals of epochs `0..epoch`.
 
         Args:
-            signals: the per-epoch rank stabilities so far (index = epoch;
-                NaN where an epoch had none, e.g. the first).
+            signals: per-epoch arrays by name (`warmup_signals.SIGNALS`;
+                index = epoch, NaN where unknown).
             epoch: the epoch just finished (0-based).
-            epochs: the run's number of epochs (for the default `max_epochs`).
+            epochs: the run's number of epochs.
             reserve: epochs to keep after the start (MD-DYR-SH: its dynamic
                 mixup and at least one epoch of bootstrapping).
-            agreements: the per-epoch agreements on clean-looking samples
-                (NaN where unknown), or `None`.
+
+        Returns:
+            A `StartDecision`: `start`, the `signal` and `value` that decided,
+            a sentence saying why (`reason`), and `gave_up` when this was the
+            latest start and bootstrapping will not start.
         """
         started = epoch + 1
         latest = self.latest(epochs, reserve)
-        if started < self.min_epochs or (latest is not None and started > latest):
-            return False
-        if self.settled(signals, epoch, epochs) or self.agrees(agreements, epoch, epochs):
-            return True
-        return started == latest and self.if_unsettled == "start"
+        if started < self.earliest() or (latest is not None and started > latest):
+            return _WAIT
+        decision = self._label_wave(signals, epoch) if self.rule == "label-wave" else None
+        if self.rule == "auto":
+            decision = self._settled(signals, epoch)
+        if decision.start:
+            return decision
+        if latest is not None and started == latest:
+            if self.if_unsettled == "start":
+                return StartDecision(
+                    True, "latest", float(latest), "the latest start was reached", False
+                )
+            return decision._replace(gave_up=True)
+        return decision
 
-    def epochs_of_patience(self, epochs: int | None = None) -> int:
-        """`patience`, or for `None` its default for a run of `epochs` epochs."""
-        if self.patience is not None:
-            return self.patience
-        return 1 if epochs is not None and int(epochs) < SHORT_RUN_EPOCHS else 2
+    def _series(self, signals: dict, name: str, epoch: int) -> np.ndarray:
+        values = np.asarray(signals.get(name, ()), dtype=np.float64)[: epoch + 1].copy()
+        values = np.pad(values, (0, max(0, epoch + 1 - values.size)), constant_values=np.nan)
+        values[: self.frozen_epochs + 1] = np.nan  # head-only epochs, and the change after them
+        return values
 
-    def settled(self, signals, epoch: int, epochs: int | None = None) -> bool:
-        """Whether the last `patience` rank correlations up to `epoch` are all >= `threshold`."""
-        return _held(signals, epoch, self.threshold, self.epochs_of_patience(epochs))
+    def _settled(self, signals: dict, epoch: int) -> StartDecision:
+        span = slice(epoch + 1 - self.patience, epoch + 1)
+        changes = self._series(signals, "prediction_changes", epoch)[span]
+        kappas = self._series(signals, "label_kappa", epoch)[span]
+        held_out = self._series(signals, "held_out_kappa", epoch)
+        held_out = held_out[np.isfinite(held_out)][-1:]  # the last evaluation, if any
+        stable = bool(np.all(changes <= self.changes))
+        learned = bool(np.all(kappas >= self.min_kappa) and np.all(held_out >= self.min_kappa))
+        worst = float(np.max(changes)) if np.all(np.isfinite(changes)) else float("nan")
+        if stable and learned:
+            reason = (
+                f"the predictions settled (at most {worst:.1%} changed per epoch on "
+                f"{self.patience} epochs, at most {self.changes:.0%} needed) and beat chance "
+                f"(kappa {float(np.min(kappas)):.2f}"
+                + (f", held out {float(held_out[0]):.2f}" if held_out.size else "")
+                + f", at least {self.min_kappa:g} needed)"
+            )
+            return StartDecision(True, "prediction_changes", worst, reason, False)
+        so_far = self._series(signals, "prediction_changes", epoch)
+        best = float(np.nanmin(so_far)) if np.any(np.isfinite(so_far)) else float("nan")
+        kappa_so_far = self._series(signals, "label_kappa", epoch)
+        top = float(np.nanmax(kappa_so_far)) if np.any(np.isfinite(kappa_so_far)) else np.nan
+        reason = (
+            f"the predictions did not settle and beat chance on {self.patience} consecutive "
+            f"epochs (fewest changes {best:.1%}, needed at most {self.changes:.0%}; highest "
+            f"kappa {top:.2f}, needed {self.min_kappa:g})"
+        )
+        return StartDecision(False, "prediction_changes", best, reason, False)
 
-    def agrees(self, agreements, epoch: int, epochs: int | None = None) -> bool:
-        """Whether the last `patience` agreements up to `epoch` are all >= `agreement`."""
-        if self.agreement is None or agreements is None:
-            return False
-        return _held(agreements, epoch, self.agreement, self.epochs_of_patience(epochs))
-
-    def gave_up(self, epoch: int, epochs: int | None = None, reserve: int = 1) -> bool:
-        """Whether `epoch` is the latest start and the rule then keeps the warm-up.
-
-        With no start chosen by then (`start_after` returned `False`),
-        bootstrapping never starts.
-        """
-        return self.if_unsettled == "warmup" and epoch + 1 == self.latest(epochs, reserve)
+    def _label_wave(self, signals: dict, epoch: int) -> StartDecision:
+        smoothed = moving_average(self._series(signals, "prediction_changes", epoch), self.window)
+        for t in range(1, epoch):
+            low, before, after = smoothed[t], smoothed[t - 1], smoothed[t + 1]
+            if np.isfinite(low) and np.isfinite(before) and low <= before and after > low:
+                reason = (
+                    f"the prediction changes, averaged over {self.window} epochs, passed their "
+                    f"first minimum ({low:.1%}) at epoch {t + 1} (Label Wave)"
+                )
+                return StartDecision(True, "label_wave", float(low), reason, False)
+        reason = "the smoothed prediction changes have not passed a minimum (Label Wave)"
+        return StartDecision(False, "label_wave", float("nan"), reason, False)
 
     def get_config(self) -> dict:
         """The constructor arguments."""
         return {
+            "rule": self.rule,
             "min_epochs": self.min_epochs,
             "max_epochs": self.max_epochs,
-            "threshold": self.threshold,
+            "changes": self.changes,
+            "min_kappa": self.min_kappa,
             "patience": self.patience,
-            "agreement": self.agreement,
+            "window": self.window,
+            "frozen_epochs": self.frozen_epochs,
             "if_unsettled": self.if_unsettled,
         }

@@ -9,6 +9,7 @@ from keras_bmm.bootstrapping import guards, objectives, passes
 from keras_bmm.bootstrapping.auto_warmup import AutoWarmup
 from keras_bmm.bootstrapping.methods import (
     BOOTSTRAP_MODES,
+    WARMUP_RULES,
     check_dynamic_targets,
     check_method,
     check_method_settings,
@@ -60,10 +61,11 @@ class BootstrappingModel(SoftTargetModel):
         mixup_alpha: `alpha` of the Beta distribution of mixup's `lam`.
         reg_weight: weight of the class-balance regulariser.
         warmup_epochs: epochs of plain mixup before bootstrapping starts, or
-            `"auto"`: `auto_warmup` chooses the start during training, when
-            the network has learned the samples the mixture calls clean.
-        auto_warmup: the `AutoWarmup` (or its config dict) of
-            `warmup_epochs="auto"`; default `AutoWarmup()`.
+            a rule that chooses the start during training: `"auto"` (once the
+            network's predictions have settled and beat chance) or
+            `"label-wave"` (Label Wave's minimum of prediction changes).
+        auto_warmup: the `AutoWarmup` (or its config dict) of that rule;
+            default `AutoWarmup(rule=warmup_epochs)`.
         weight_decay: coupled L2 weight decay, as PyTorch's SGD applies it:
             `weight_decay / 2 * sum(w**2)` over the trainable weights is
             added to the loss.
@@ -131,11 +133,11 @@ class BootstrappingModel(SoftTargetModel):
         self.num_samples = None if num_samples is None else int(num_samples)
         self.mixup_alpha = float(mixup_alpha)
         self.reg_weight = float(reg_weight)
-        auto = warmup_epochs == "auto"
+        auto = warmup_epochs in WARMUP_RULES
         if auto and not isinstance(auto_warmup, AutoWarmup):
-            auto_warmup = AutoWarmup(**(auto_warmup or {}))
+            auto_warmup = AutoWarmup(**{"rule": warmup_epochs, **(auto_warmup or {})})
         self.auto_warmup = auto_warmup if auto else None
-        self.warmup_epochs = "auto" if auto else int(warmup_epochs)
+        self.warmup_epochs = warmup_epochs if auto else int(warmup_epochs)
         self.dynamic_epochs = int(dynamic_epochs)
         self.temperature_epochs = int(temperature_epochs)
         self.final_temperature = float(final_temperature)

@@ -17,8 +17,12 @@ BOOTSTRAP_MODES = {"m-dyr-h": "hard", "m-dyr-s": "soft", "md-dyr-sh": "soft"}
 #: MD-DYR-SH's ways of weighting the two targets of a dynamically mixed input.
 DYNAMIC_TARGETS = ("input", "reference")
 
-#: What `warmup_epochs="auto"` does when neither signal has fired by its
-#: latest start: keep the warm-up to the end, or start bootstrapping there.
+#: The rules that choose when bootstrapping starts (`warmup_epochs`): keras-bmm's
+#: own, and Label Wave's (Yuan et al., ICLR 2024); see `AutoWarmup`.
+WARMUP_RULES = ("auto", "label-wave")
+
+#: What an automatic warm-up does when its rule has not fired by its latest
+#: start: keep the warm-up to the end, or start bootstrapping there.
 IF_UNSETTLED = ("warmup", "start")
 
 
@@ -55,7 +59,8 @@ def check_method_settings(
     Args:
         mixup_alpha: `alpha` of mixup's `Beta(alpha, alpha)`, > 0.
         reg_weight: weight of the class-balance regulariser, >= 0.
-        warmup_epochs: epochs before bootstrapping, >= 0, or `"auto"`.
+        warmup_epochs: epochs before bootstrapping, >= 0, or a rule of
+            `WARMUP_RULES`.
         weight_decay: coupled L2 weight decay, >= 0.
         dynamic_epochs: MD-DYR-SH's dynamic-mixup epochs, >= 0.
         temperature_epochs: MD-DYR-SH's temperature epochs, >= 1.
@@ -68,8 +73,12 @@ def check_method_settings(
         raise ValueError(f"mixup_alpha must be > 0, got {mixup_alpha}.")
     if not reg_weight >= 0:
         raise ValueError(f"reg_weight must be >= 0, got {reg_weight}.")
-    if warmup_epochs != "auto" and (isinstance(warmup_epochs, str) or int(warmup_epochs) < 0):
-        raise ValueError(f"warmup_epochs must be >= 0 or 'auto', got {warmup_epochs!r}.")
+    if warmup_epochs not in WARMUP_RULES and (
+        isinstance(warmup_epochs, str) or int(warmup_epochs) < 0
+    ):
+        raise ValueError(
+            f"warmup_epochs must be >= 0 or one of {WARMUP_RULES}, got {warmup_epochs!r}."
+        )
     if not weight_decay >= 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}.")
     if int(dynamic_epochs) < 0:

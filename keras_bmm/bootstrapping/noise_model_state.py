@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import collections
-import warnings
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_bmm.bootstrapping.warmup_signals import SIGNALS
 from keras_bmm.mixture.normalization import normalize_losses
 from keras_bmm.mixture.posterior_table import TABLE_SIZE, table_lookup
 
@@ -27,13 +27,17 @@ class NoiseModelState(keras.layers.Layer):
     """What the train step and `BMMCallback` share: the noise model and the loss record.
 
     A `BootstrappingModel` owns one as `model.noise_state`. The callback
-    writes the fitted mixture (`set_mixture`) and the epoch, and reads the
-    losses the train step recorded (`recorded_losses`); the train step reads
-    p(noisy | loss) (`posterior`) and records losses (`record`). Nothing
-    else passes between them.
+    writes the fitted mixture (`set_mixture`), the epoch, the start rule's
+    signals (`store_signals`) and the start it chose (`choose_start`), and
+    reads the losses and predictions the train step recorded
+    (`recorded_losses`, `recorded_predictions`); the train step reads
+    p(noisy | loss) (`posterior`) and records (`record`). Nothing else
+    passes between them. The state only stores: the start rule itself is
+    `warmup_rule` (an `AutoWarmup`), which the callback consults.
 
-    The mixture's posterior table, its parameters, the normalisation bounds
-    and the epoch are saved with the model's weights, so checkpoints and
+    The mixture's posterior table, its parameters, the normalisation bounds,
+    the epoch, the start rule's signals and the previous epoch's losses and
+    predictions are saved with the model's weights, so checkpoints and
     `.keras` files keep them. The loss record is emptied at every epoch's
     start and is not saved. Under a `tf.distribute` strategy each replica
     adds the losses of the samples it saw; the record is summed across
@@ -100,13 +104,16 @@ class NoiseModelState(keras.layers.Layer):
         self.start_epoch = weight(
             "start_epoch", (), dtype="int32", initializer=keras.initializers.Constant(start_epoch)
         )
-        self.warmup_signal = weight(
-            "warmup_signal", (MAX_SIGNAL_EPOCHS,), initializer=keras.initializers.Constant(np.nan)
-        )
-        self.agreement_signal = weight(
-            "agreement_signal",
-            (MAX_SIGNAL_EPOCHS,),
+        # The start rule's per-epoch signals, by column (`SIGNALS`): the last
+        # MAX_SIGNAL_EPOCHS epochs, epoch e in row e % MAX_SIGNAL_EPOCHS.
+        self.signals = weight(
+            "warmup_signals",
+            (MAX_SIGNAL_EPOCHS, len(SIGNALS)),
             initializer=keras.initializers.Constant(np.nan),
+        )
+        # Which signal chose the start (its index in SIGNALS, or -1) and its value.
+        self.start_reason = weight(
+            "start_reason", (2,), initializer=keras.initializers.Constant([-1.0, np.nan])
         )
         self.previous_losses = None
         if self.num_samples is not None:
@@ -150,8 +157,8 @@ class NoiseModelState(keras.layers.Layer):
             "fitted": self.fitted,
             "epoch": self.epoch,
             "start_epoch": self.start_epoch,
-            "warmup_signal": self.warmup_signal,
-            "agreement_signal": self.agreement_signal,
+            "warmup_signals": self.signals,
+            "start_reason": self.start_reason,
             **(
                 {
                     "previous_losses": self.previous_losses,
@@ -177,10 +184,6 @@ class NoiseModelState(keras.layers.Layer):
         """p(noisy | loss) from the last fitted mixture, for raw per-sample losses."""
         normalized = normalize_losses(tf.cast(losses, tf.float32), self.bounds)
         return table_lookup(tf.convert_to_tensor(self.table), normalized)
-
-    def normalize(self, losses) -> tf.Tensor:
-        """Losses scaled with the last fit's bounds, as the posterior reads them."""
-        return normalize_losses(tf.cast(losses, tf.float32), self.bounds)
 
     def is_fitted(self) -> tf.Tensor:
         """Scalar bool tensor: a mixture has been fitted."""
@@ -209,73 +212,53 @@ class NoiseModelState(keras.layers.Layer):
         start = int(keras.ops.convert_to_numpy(self.start_epoch))
         return None if start < 0 else start
 
-    def update_warmup(
-        self, epoch: int, losses, seen=None, epochs: int | None = None, agreement=float("nan")
-    ):
-        """Feeds this epoch's signals to the `warmup_rule`, which may choose the start.
+    def choose_start(self, epoch: int, signal: str | None = None, value: float = np.nan):
+        """Sets the epoch bootstrapping starts at, and the signal that chose it.
 
         Args:
-            epoch: the epoch just finished.
-            losses: its per-sample losses, by index (all `num_samples`).
-            seen: bool mask of the samples whose loss was recorded (default all).
-            epochs: the run's number of epochs.
-            agreement: the epoch's `auto_warmup.clean_agreement` (NaN: unknown).
+            epoch: the (0-based) start epoch.
+            signal: the name of the signal that decided (e.g. one of `SIGNALS`).
+            value: its value.
+        """
+        self.start_epoch.assign(int(epoch))
+        index = SIGNALS.index(signal) if signal in SIGNALS else len(SIGNALS)
+        self.start_reason.assign(np.array([index, value], np.float32))
+
+    def store_signals(self, epoch: int, values: dict) -> None:
+        """Keeps one epoch's signals (`SIGNALS`; missing ones are NaN) for the start rule."""
+        table = keras.ops.convert_to_numpy(self.signals).copy()
+        table[int(epoch) % MAX_SIGNAL_EPOCHS] = [values.get(name, np.nan) for name in SIGNALS]
+        self.signals.assign(table)
+
+    def signal_history(self, epoch: int) -> dict:
+        """The signals of epochs `0..epoch` by name (NaN for those no longer kept)."""
+        table = keras.ops.convert_to_numpy(self.signals)
+        epochs = np.arange(int(epoch) + 1)
+        kept = epochs > int(epoch) - MAX_SIGNAL_EPOCHS
+        history = {}
+        for column, name in enumerate(SIGNALS):
+            values = np.full(epochs.size, np.nan)
+            values[kept] = table[epochs[kept] % MAX_SIGNAL_EPOCHS, column]
+            history[name] = values
+        return history
+
+    def remember(self, losses, predicted) -> tuple:
+        """Swaps in this epoch's losses and predictions; returns the previous epoch's.
+
+        Args:
+            losses: per-sample losses by index (NaN: not seen).
+            predicted: per-sample arg-max classes (-1: unknown).
 
         Returns:
-            The epoch's signal (`auto_warmup.rank_stability` against the
-            previous epoch; NaN for the first), computed whether or not a
-            start is still to be chosen.
+            `(previous_losses, previous_predictions)` as numpy arrays.
         """
-        from keras_bmm.bootstrapping.auto_warmup import rank_stability
-
-        losses = np.asarray(losses, dtype=np.float64).copy()
-        if seen is not None:
-            losses[~np.asarray(seen, dtype=bool)] = np.nan
-        if self.previous_losses is None:
-            return float("nan")
-        previous = keras.ops.convert_to_numpy(self.previous_losses)
-        value = rank_stability(losses, previous)
-        self.previous_losses.assign(losses.astype(np.float32))
-        if self.chosen_start() is not None or self.warmup_rule is None:
-            return value
-        signals = keras.ops.convert_to_numpy(self.warmup_signal).copy()
-        agreements = keras.ops.convert_to_numpy(self.agreement_signal).copy()
-        if epoch < MAX_SIGNAL_EPOCHS:
-            signals[epoch] = value
-            agreements[epoch] = agreement
-            self.warmup_signal.assign(signals)
-            self.agreement_signal.assign(agreements)
-        rule = self.warmup_rule
-        if rule.start_after(signals, epoch, epochs, self.reserve_epochs, agreements):
-            self.start_epoch.assign(epoch + 1)
-        elif rule.gave_up(epoch, epochs, self.reserve_epochs):
-            so_far = signals[: epoch + 1]
-            so_far = so_far[np.isfinite(so_far)]
-            if so_far.size:
-                reason = (
-                    "their rank correlation with the previous epoch's stayed below "
-                    f"{rule.threshold} on {rule.epochs_of_patience(epochs)} consecutive "
-                    f"epochs; highest {so_far.max():.3f}"
-                )
-            else:
-                reason = "the run is too short to compare two epochs' losses before it"
-            agreed = agreements[: epoch + 1]
-            agreed = agreed[np.isfinite(agreed)]
-            if rule.agreement is not None and agreed.size:
-                reason += (
-                    ", and the network predicted the given label of at most "
-                    f"{agreed.max():.1%} of the samples the mixture calls clean "
-                    f"(needed {rule.agreement:.0%})"
-                )
-            warnings.warn(
-                f"Epoch {epoch + 1}: neither warm-up signal fired by the latest start "
-                f"(the per-sample losses: {reason}), so the network is not "
-                "ready to bootstrap from: bootstrapping will not start and training keeps the "
-                "warm-up (mixup) to the end. Set warmup_epochs to a number of epochs to force "
-                "a start.",
-                stacklevel=2,
-            )
-        return value
+        previous = (
+            keras.ops.convert_to_numpy(self.previous_losses),
+            keras.ops.convert_to_numpy(self.previous_predictions).astype(np.int64),
+        )
+        self.previous_losses.assign(np.asarray(losses, np.float32))
+        self.previous_predictions.assign(np.asarray(predicted, np.float32))
+        return previous
 
     def reset_losses(self) -> None:
         """Forgets the recorded losses, at the start of an epoch."""

@@ -115,10 +115,11 @@ def dataset_losses(model, data):
             a dict with `"image"` and optionally `"index"`.
 
     Returns:
-        `(losses, indices)` numpy arrays; `indices` are the dataset's
-        indices, or positions in iteration order when it has none.
+        `(losses, indices, predicted, labels)` numpy arrays: `indices` are the
+        dataset's indices, or positions in iteration order when it has none;
+        `predicted` the arg-max classes and `labels` the labels.
     """
-    all_losses, all_indices, seen = [], [], 0
+    all_losses, all_indices, all_predicted, all_labels, seen = [], [], [], [], 0
     for batch in data:
         x, y, _ = keras.utils.unpack_x_y_sample_weight(batch)
         _, index = split_inputs(x)
@@ -128,7 +129,9 @@ def dataset_losses(model, data):
             index = np.arange(seen, seen + losses.size)
         all_losses.append(losses)
         all_indices.append(np.asarray(index).reshape(-1))
+        all_predicted.append(np.argmax(np.asarray(logits), axis=-1))
+        all_labels.append(flat_labels(y).numpy())
         seen += losses.size
     if not all_losses:
         raise ValueError("The dataset passed for loss tracking is empty.")
-    return np.concatenate(all_losses), np.concatenate(all_indices)
+    return tuple(np.concatenate(a) for a in (all_losses, all_indices, all_predicted, all_labels))

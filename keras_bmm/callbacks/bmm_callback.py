@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 import keras
 import numpy as np
 
-from keras_bmm.bootstrapping.auto_warmup import clean_agreement
-from keras_bmm.bootstrapping.warmup_signals import kappa, prediction_changes
 from keras_bmm.bootstrapping.noise_model_state import MixtureFit, NoiseModelState
 from keras_bmm.bootstrapping.passes import dataset_losses
+from keras_bmm.bootstrapping.warmup_signals import (
+    SIGNALS,
+    clean_agreement,
+    kappa,
+    prediction_changes,
+    rank_stability,
+)
 from keras_bmm.mixture.beta_mixture import BetaMixture, fit_losses
 from keras_bmm.mixture.detection import detection_metrics
 from keras_bmm.mixture.normalization import loss_bounds
@@ -36,14 +42,23 @@ class BMMCallback(keras.callbacks.Callback):
     - with `data`, from a separate inference-mode pass over that dataset at
       the epoch's end, as the reference code does.
 
+    With `warmup_epochs="auto"`, it also computes the start rule's signals
+    (`keras_bmm.bootstrapping.warmup_signals`), keeps them in the model's
+    state, asks the model's `AutoWarmup` whether to start, and prints the
+    start and its reason (`start_reason`) when it does.
+
     The epoch `logs` receive the mixture's parameters (`bmm_alpha_clean`,
     `bmm_beta_clean`, `bmm_alpha_noisy`, `bmm_beta_noisy`, `bmm_weight_noisy`),
-    `bmm_noise_fraction` (the mean p(noisy): the estimated fraction of noisy
-    labels), `clean_agreement` (the share of the samples the mixture calls
-    clean whose arg-max prediction is their given label) and `warmup_signal`
-    (how settled the samples' order by loss is), which `warmup_epochs="auto"`
-    watches, `bootstrap_epoch` (the epoch
-    bootstrapping starts, once known) and, given `noise_mask`, `bmm_auc`, `bmm_precision`,
+    `bmm_noise_fraction` (the mean p(noisy)), the signals
+    `prediction_changes` (the share of samples whose arg-max changed since
+    the last epoch), `label_kappa` (Cohen's kappa of the arg-max against the
+    given labels), `held_out_kappa` (the same on held-out samples, read from
+    the logs' `noisy_val_kappa` when a `HeldOutEvaluation` placed before this
+    callback wrote it), `warmup_signal` (the rank correlation of the losses
+    with the last epoch's) and `clean_agreement` (the share of the samples
+    the mixture calls clean whose arg-max is their given label), then
+    `label_agreement`, `bootstrap_epoch` (the epoch bootstrapping starts,
+    once known) and, given `noise_mask`, `bmm_auc`, `bmm_precision`,
     `bmm_recall` and `true_noise_fraction`. Place this callback before others
     that read the logs (e.g. `CSVLogger`).
 
@@ -90,6 +105,7 @@ class BMMCallback(keras.callbacks.Callback):
         BetaMixture(max_iters=max_iters, tol=tol)
         loss_bounds([0.0], lower_percentile, upper_percentile)
         self.epoch_logs = []
+        self.start_reason = None
 
     @property
     def state(self) -> NoiseModelState:
@@ -115,6 +131,11 @@ class BMMCallback(keras.callbacks.Callback):
                 "training: build BootstrappingModel(..., num_samples=N) and feed inputs as "
                 '{"image": images, "index": sample_indices}, or pass BMMCallback(data=...).'
             )
+        if state.warmup_rule is not None and state.previous_losses is None:
+            raise ValueError(
+                'warmup_epochs="auto" compares each sample\'s loss and prediction with the '
+                "previous epoch's: build BootstrappingModel(..., num_samples=N)."
+            )
         if self.data is None and not state.records_losses:
             raise ValueError(
                 "BootstrappingModel(fast=False) records no losses during training, as the "
@@ -131,16 +152,17 @@ class BMMCallback(keras.callbacks.Callback):
                 f"num_samples={state.num_samples}."
             )
         self.epoch_logs = []
+        self.start_reason = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.state.set_epoch(epoch)
         self.state.reset_losses()
 
     def _gather(self, epoch):
-        """Returns `(losses, seen)`: per-sample losses by index and which were seen."""
+        """`(losses, seen, predicted, labels)` by sample index; -1 where a class is unknown."""
         if self.data is not None:
             data = self.data(epoch) if callable(self.data) else self.data
-            losses, index = dataset_losses(self.model, data)
+            losses, index, predicted, labels = dataset_losses(self.model, data)
             size = self.state.num_samples or int(index.max()) + 1
             if index.min() < 0 or index.max() >= size:
                 raise ValueError(
@@ -154,9 +176,10 @@ class BMMCallback(keras.callbacks.Callback):
                 )
             full = np.zeros(size, dtype=np.float64)
             seen = np.zeros(size, dtype=bool)
-            full[index] = losses
-            seen[index] = True
-            return full, seen
+            by_index = np.full((2, size), -1, dtype=np.int64)
+            full[index], seen[index] = losses, True
+            by_index[0, index], by_index[1, index] = predicted, labels
+            return full, seen, by_index[0], by_index[1]
         losses, counts = self.state.recorded_losses()
         seen = counts > 0
         if not seen.any():
@@ -165,18 +188,11 @@ class BMMCallback(keras.callbacks.Callback):
                 'no "index". Feed {"image": images, "index": sample_indices} or pass '
                 "BMMCallback(data=...)."
             )
-        return losses.astype(np.float64), seen
-
-    def _prediction_signals(self):
-        """`(prediction_changes, label_kappa)` of this epoch's recorded predictions."""
-        state = self.state
-        predicted, labels = state.recorded_predictions()
-        previous = keras.ops.convert_to_numpy(state.previous_predictions)
-        state.previous_predictions.assign(predicted.astype(np.float32))
-        return prediction_changes(predicted, previous), kappa(predicted, labels)
+        predicted, labels = self.state.recorded_predictions()
+        return losses.astype(np.float64), seen, predicted, labels
 
     def on_epoch_end(self, epoch, logs=None):
-        losses, seen = self._gather(epoch)
+        losses, seen, predicted, labels = self._gather(epoch)
         if not seen.all():
             logger.warning(
                 "BMMCallback: %d of %d samples had no loss recorded this epoch; the "
@@ -214,18 +230,23 @@ class BMMCallback(keras.callbacks.Callback):
             "bmm_weight_noisy": float(mixture.weights[noisy]),
             "bmm_noise_fraction": float(posterior.mean()),
         }
-        # Without the train step's record (the reference arrangement's data=
-        # pass) there are no predictions: the agreement is then unknown.
-        records = self.state.records_losses
-        hits = self.state.recorded_hits()[seen] if records else np.full(posterior.shape, np.nan)
-        entries["clean_agreement"] = clean_agreement(hits, posterior)
-        entries["label_agreement"] = float(np.mean(hits)) if hits.size else float("nan")
-        entries["prediction_changes"], entries["label_kappa"] = (
-            self._prediction_signals() if records else (float("nan"), float("nan"))
-        )
-        entries["warmup_signal"] = self.state.update_warmup(
-            epoch, losses, seen, (self.params or {}).get("epochs"), entries["clean_agreement"]
-        )
+        known = predicted[seen] >= 0
+        hits = np.where(known, predicted[seen] == labels[seen], np.nan)
+        signals = {
+            "clean_agreement": clean_agreement(hits, posterior),
+            "label_kappa": kappa(predicted, labels),
+            "held_out_kappa": float((logs or {}).get("noisy_val_kappa", np.nan)),
+        }
+        entries["label_agreement"] = float(np.mean(hits[known])) if known.any() else np.nan
+        if self.state.previous_losses is not None:
+            losses_seen = np.where(seen, losses, np.nan)
+            previous_losses, previous = self.state.remember(losses_seen, predicted)
+            signals["settling"] = rank_stability(losses_seen, previous_losses)
+            signals["prediction_changes"] = prediction_changes(predicted, previous)
+        self.state.store_signals(epoch, signals)
+        self._decide_start(epoch)
+        entries.update({name: signals.get(name, np.nan) for name in SIGNALS})
+        entries["warmup_signal"] = entries.pop("settling")
         start = self.state.chosen_start()
         entries["bootstrap_epoch"] = float("nan") if start is None else float(start)
         if self.noise_mask is not None:
@@ -233,3 +254,28 @@ class BMMCallback(keras.callbacks.Callback):
         self.epoch_logs.append({"epoch": epoch, **entries})
         if logs is not None:
             logs.update(entries)
+
+    def _decide_start(self, epoch: int) -> None:
+        """Asks the model's start rule, if it still has a start to choose, and says what it chose."""
+        state, rule = self.state, self.state.warmup_rule
+        if rule is None or state.chosen_start() is not None:
+            return
+        epochs = (self.params or {}).get("epochs")
+        decision = rule.decide(state.signal_history(epoch), epoch, epochs, state.reserve_epochs)
+        if decision.start:
+            state.choose_start(epoch + 1, decision.signal, decision.value)
+            self.start_reason = decision.reason
+            if (self.params or {}).get("verbose", 1):
+                print(
+                    f"Epoch {epoch + 1}: bootstrapping starts at epoch {epoch + 2}: "
+                    f"{decision.reason}.",
+                    flush=True,
+                )
+        elif decision.gave_up:
+            warnings.warn(
+                f"Epoch {epoch + 1}: the network is not ready to bootstrap from by the latest "
+                f"start: {decision.reason}. Bootstrapping will not start; training keeps the "
+                "warm-up (mixup) to the end. Set warmup_epochs to a number of epochs to force "
+                "a start.",
+                stacklevel=2,
+            )

@@ -17,10 +17,12 @@ from keras_bmm.backbones.catalog import (
     BackboneSettingError,
     backbone_settings,
 )
+from keras_bmm.bootstrapping.auto_warmup import WARMUP_SETTINGS
 from keras_bmm.bootstrapping.methods import (
     DYNAMIC_TARGETS,
     IF_UNSETTLED,
     METHODS,
+    WARMUP_RULES,
 )
 from keras_bmm.data import DATASETS
 from keras_bmm.distribute import STRATEGIES
@@ -118,10 +120,11 @@ class TrainConfig:
     freeze_epochs: int | None = setting("first epochs training the new head alone", type=int)
     epochs: int | None = setting("number of epochs", type=int)
     warmup_epochs: int | str | None = setting(
-        "epochs of plain mixup before bootstrapping, or auto: start when the network has learned "
-        "the samples the mixture calls clean (default for image folders and --preset finetune)",
+        "epochs of plain mixup before bootstrapping, or auto: start once the network's "
+        "predictions have settled and beat chance (default for image folders and --preset "
+        "finetune), or label-wave: at Label Wave's first minimum of prediction changes",
         type=int_or_auto,
-        metavar="N|auto",
+        metavar="N|auto|label-wave",
     )
     warmup_min_epochs: int | None = setting(
         "with --warmup-epochs auto: the earliest start (default 1)", type=int
@@ -129,14 +132,18 @@ class TrainConfig:
     warmup_max_epochs: int | None = setting(
         "with --warmup-epochs auto: the latest start (default 60%% of the epochs)", type=int
     )
-    warmup_agreement: float | None = setting(
-        "with --warmup-epochs auto: start once the network predicts the given label of this "
-        "share of the samples the mixture calls clean (default 0.75)",
+    warmup_changes: float | None = setting(
+        "with --warmup-epochs auto: the share of training predictions changing per epoch that "
+        "counts as settled (default 0.15)",
+        type=float,
+    )
+    warmup_kappa: float | None = setting(
+        "with --warmup-epochs auto: the kappa of predictions against the given labels that "
+        "counts as better than chance (default 0.1)",
         type=float,
     )
     warmup_patience: int | None = setting(
-        "with --warmup-epochs auto: consecutive epochs a signal must hold (default 2, or 1 "
-        "in runs under 30 epochs)",
+        "with --warmup-epochs auto: consecutive epochs the conditions must hold (default 2)",
         type=int,
     )
     warmup_if_unsettled: str | None = setting(
@@ -268,22 +275,23 @@ class TrainConfig:
         validate(self)
 
     def auto_warmup(self) -> dict | None:
-        """The `AutoWarmup` settings of `warmup_epochs="auto"`, else `None`."""
-        if self.warmup_epochs != "auto":
+        """The `AutoWarmup` settings of a start rule (`warmup_epochs` auto...), else `None`."""
+        if self.warmup_epochs not in WARMUP_RULES:
             return None
-        settings = {
-            "min_epochs": self.warmup_min_epochs,
-            "max_epochs": self.warmup_max_epochs,
-            "agreement": self.warmup_agreement,
-            "patience": self.warmup_patience,
-            "if_unsettled": self.warmup_if_unsettled,
+        settings = {arg: getattr(self, field) for field, arg in WARMUP_SETTINGS.items()}
+        settings = {k: v for k, v in settings.items() if v is not None}
+        return {
+            "rule": self.warmup_epochs,
+            "frozen_epochs": int(self.freeze_epochs or 0),
+            **settings,
         }
-        return {k: v for k, v in settings.items() if v is not None}
 
     def earliest_start(self) -> int:
-        """The fixed warm-up, or with `"auto"` the earliest epoch it may choose."""
-        if self.warmup_epochs == "auto":
-            return int(self.warmup_min_epochs or 1)
+        """The fixed warm-up, or with a start rule the earliest epoch it may choose."""
+        if self.warmup_epochs in WARMUP_RULES:
+            from keras_bmm.bootstrapping.auto_warmup import AutoWarmup
+
+            return AutoWarmup(**self.auto_warmup()).earliest()
         return int(self.warmup_epochs)
 
     def as_dict(self) -> dict:

@@ -11,7 +11,7 @@ import keras
 
 from keras_bmm.atomic import write_json
 from keras_bmm.backbones.freeze import FreezeBackbone
-from keras_bmm.bootstrapping.methods import uses_mixture
+from keras_bmm.bootstrapping.methods import WARMUP_RULES, uses_mixture
 from keras_bmm.callbacks.bad_file_log import BadFileLog
 from keras_bmm.callbacks.bmm_callback import BMMCallback
 from keras_bmm.callbacks.epoch_timer import EpochTimer
@@ -110,7 +110,7 @@ def train(
     plot_callback = PlotCallback(
         folder.file("plots"),
         epochs={0, config.earliest_start() - 1, config.epochs - 1},
-        warmup_end=config.warmup_epochs == "auto",
+        warmup_end=config.warmup_epochs in WARMUP_RULES,
         noise_mask=noise_mask,
     )
     run_callbacks = [

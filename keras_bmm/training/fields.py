@@ -19,10 +19,16 @@ class ConfigError(ValueError):
 
 
 def int_or_auto(text) -> int | str:
-    """A flag's value that is an integer or the word `auto` (e.g. `--warmup-epochs auto`)."""
-    if str(text).strip().lower() == "auto":
-        return "auto"
-    return int(text)
+    """A flag's value that is an integer or a start rule's name (`--warmup-epochs auto`)."""
+    from keras_bmm.bootstrapping.methods import WARMUP_RULES
+
+    word = str(text).strip().lower()
+    if word in WARMUP_RULES:
+        return word
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"expected a number of epochs or one of {WARMUP_RULES}") from None
 
 
 def setting(help: str, type=str, choices=None, nargs=None, metavar=None, flag=None, **kw):

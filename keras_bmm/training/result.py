@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from keras_bmm.bootstrapping.methods import uses_mixture
+from keras_bmm.bootstrapping.methods import WARMUP_RULES, uses_mixture
 
 
 def logged_start(history: dict) -> int | None:
@@ -66,7 +66,7 @@ class TrainResult:
         held_out = history.get("noisy_val_accuracy", [float("nan")])
         aucs = history.get("bmm_auc", [])
         warmup = config.warmup_epochs
-        if warmup == "auto":  # the epoch it chose, as logged (NaN until chosen)
+        if warmup in WARMUP_RULES:  # the epoch it chose, as logged (NaN until chosen)
             warmup = logged_start(history) or 0
         return cls(
             config=config,
@@ -106,7 +106,7 @@ class TrainResult:
         schedule = ""
         if uses_mixture(c.method):
             schedule = f" warmup={c.warmup_epochs}"
-            if c.warmup_epochs == "auto":
+            if c.warmup_epochs in WARMUP_RULES:
                 start = logged_start(self.history)
                 schedule += (
                     f" (bootstrapping from epoch {start + 1})"

@@ -144,25 +144,22 @@ def check_noise_kind(config) -> None:
 
 
 def check_auto_warmup(config) -> None:
-    """Checks the automatic warm-up's bounds (set only with `warmup_epochs="auto"`)."""
-    from keras_bmm.bootstrapping.auto_warmup import AutoWarmup
+    """Checks a start rule's settings (set only with `warmup_epochs` auto or label-wave)."""
+    from keras_bmm.bootstrapping.auto_warmup import WARMUP_SETTINGS, AutoWarmup
+    from keras_bmm.bootstrapping.methods import WARMUP_RULES
 
-    if config.warmup_epochs != "auto":
-        for field in (
-            "warmup_min_epochs",
-            "warmup_max_epochs",
-            "warmup_agreement",
-            "warmup_patience",
-            "warmup_if_unsettled",
-        ):
+    if config.warmup_epochs not in WARMUP_RULES:
+        for field in WARMUP_SETTINGS:
             if getattr(config, field) is not None:
                 raise ConfigError(field, f"{field} applies to warmup_epochs auto only.")
         return
     try:
         AutoWarmup(**config.auto_warmup())
     except ValueError as error:
-        field = "warmup_" + str(error).split(" ", 1)[0]
-        raise ConfigError(field, "warmup_" + str(error)) from None
+        argument = str(error).split(" ", 1)[0]
+        fields = {arg: field for field, arg in WARMUP_SETTINGS.items()}
+        field = fields.get(argument, "warmup_epochs")
+        raise ConfigError(field, str(error).replace(argument, field, 1)) from None
     if config.warmup_max_epochs is not None and config.warmup_max_epochs >= config.epochs:
         raise ConfigError(
             "warmup_max_epochs",
