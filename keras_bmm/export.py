@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from keras_bmm.atomic import atomic_directory, remove_stale_staging
+from keras_bmm.bootstrapping.soft_target_model import SoftTargetModel
 
 
 def next_version(model_dir: str) -> int:
@@ -32,6 +33,9 @@ def export_classifier(
 ) -> str:
     """Writes `model_dir/<version>/` as a SavedModel for TF Serving, atomically.
 
+    The SavedModel holds the classifier alone: for a `BootstrappingModel`
+    (any `SoftTargetModel`), its `backbone`, without the per-sample training
+    state (loss record, previous losses, the mixture and its table).
     Signatures (built with `keras.export.ExportArchive`, the mechanism behind
     `model.export`):
 
@@ -54,7 +58,8 @@ def export_classifier(
     permissions (0755/0644 under umask 022).
 
     Args:
-        model: a Keras model whose call maps raw images to logits.
+        model: a `BootstrappingModel`, or a Keras model whose call maps raw
+            images to logits.
         model_dir: the model's folder, e.g. `exported_models/cifar10-m-dyr-h-0.8`.
         input_shape: the image shape `(H, W, C)` of training.
         version: integer version; default the next free one.
@@ -81,14 +86,15 @@ def export_classifier(
     if os.path.exists(target) and not overwrite:
         raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it.")
     check_model_folder(model_dir, class_names)
+    classifier = model.backbone if isinstance(model, SoftTargetModel) else model
     input_dtype = tf.as_dtype(input_dtype)
     spec = tf.TensorSpec((None, *input_shape), input_dtype, name="image")
 
     archive = keras.export.ExportArchive()
-    archive.track(model)
+    archive.track(classifier)  # not the model: its per-sample training state stays out
 
     def probabilities(image):
-        logits = model(tf.cast(image, tf.float32), training=False)
+        logits = classifier(tf.cast(image, tf.float32), training=False)
         return tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
 
     @tf.function(input_signature=[spec])

@@ -55,14 +55,17 @@ def test_failed_export_leaves_no_version_folder(tmp_path, monkeypatch):
 CLASSES = ("cat", "dog", "eel")
 
 
-def uint8_model():
-    """A classifier on raw uint8-range pixels with its normalisation inside."""
-    inputs = keras.Input((4, 4, 3), name="image")
+def uint8_model(shape=(4, 4, 3), **kwargs):
+    """A classifier on raw uint8-range pixels with its normalisation inside.
+
+    Flattened pixels into a dense layer: every output depends on where each pixel is.
+    """
+    inputs = keras.Input(shape, name="image")
     x = keras.layers.Normalization(mean=[120.0, 110.0, 100.0], variance=[3600.0] * 3)(inputs)
     x = keras.layers.Flatten()(x)
     logits = keras.layers.Dense(3, kernel_initializer=keras.initializers.RandomNormal(seed=1))(x)
-    model = BootstrappingModel(keras.Model(inputs, logits), method="ce")
-    model.build((None, 4, 4, 3))
+    model = BootstrappingModel(keras.Model(inputs, logits), **{"method": "ce", **kwargs})
+    model.build((None, *shape))
     return model
 
 
@@ -113,6 +116,43 @@ def test_signature_rejects_wrong_shape_or_dtype(tmp_path, images):
     serve = tf.saved_model.load(path).signatures["serving_default"]
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
         serve(image=tf.constant(images))
+
+
+#: Names of the training state a served model must not carry.
+TRAINING_STATE = (
+    "loss_record",
+    "previous_losses",
+    "posterior_table",
+    "noise_state",
+    "seed_generator",
+)
+
+
+def test_export_holds_the_classifier_alone(tmp_path):
+    """No per-sample training state (N x 3 loss record, N previous losses) nor the
+    mixture goes into the served artifact: only the backbone's variables."""
+    num_samples = 37  # a size no classifier variable has
+    model = uint8_model(method="m-dyr-h", num_samples=num_samples, warmup_epochs=1)
+    names = {v.path for v in model.variables}
+    assert {"loss_record", "noise_state/previous_losses"} <= names
+    path = export_classifier(
+        model, str(tmp_path), (4, 4, 3), input_dtype="uint8", class_names=CLASSES
+    )
+    loaded = tf.saved_model.load(path)
+    found = {
+        id(t): t for t in tf.train.TrackableView(loaded).descendants() if isinstance(t, tf.Variable)
+    }.values()
+    loaded_names = {v.name.split(":")[0] for v in found}
+    assert not [n for n in loaded_names if any(s in n for s in TRAINING_STATE)], loaded_names
+    backbone = model.backbone.variables
+    assert loaded_names == {v.path for v in backbone}
+    assert len(loaded.variables) == len(backbone)
+    for variable in found:  # the trained values
+        (original,) = [v for v in backbone if v.path == variable.name.split(":")[0]]
+        np.testing.assert_array_equal(variable.numpy(), original.numpy())
+    # On disk: nothing of the per-sample size.
+    saved = tf.train.list_variables(os.path.join(path, "variables", "variables"))
+    assert not [(k, s) for k, s in saved if num_samples in s], saved
 
 
 def test_rest_request_in_a_fresh_process(tmp_path):
