@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
 
 from keras_bmm.atomic import atomic_directory, remove_stale_staging
 from keras_bmm.bootstrapping.soft_target_model import SoftTargetModel
+from keras_bmm.data.augment import resize_image
 
 
 def next_version(model_dir: str) -> int:
@@ -23,12 +25,12 @@ def next_version(model_dir: str) -> int:
 def export_classifier(
     model: keras.Model,
     model_dir: str,
-    input_shape,
+    input_shape: tuple,
     version: int | None = None,
     overwrite: bool = False,
     extra_files: dict | None = None,
     input_dtype: str = "float32",
-    class_names=None,
+    class_names: Sequence | None = None,
     top_k: int = 5,
 ) -> str:
     """Writes `model_dir/<version>/` as a SavedModel for TF Serving, atomically.
@@ -40,10 +42,14 @@ def export_classifier(
     `model.export`):
 
     - `serving_default`: input `image`, a batch of raw images of
-      `input_dtype` (uint8 pixels for image datasets), any batch size, shape
-      `(batch, *input_shape)`; the model's own normalisation runs inside.
-      Returns `probabilities` (softmax, rows summing to 1) and `classes`
-      (arg-max, int32). Other shapes and dtypes are rejected by the signature.
+      `input_dtype` (uint8 pixels for image datasets), any batch size, any
+      height and width, `(batch, height, width, C)`. Images are resized to
+      the training size `input_shape[:2]` as training resizes image files
+      (`keras_bmm.data.augment.resize_image`: bilinear, no antialiasing,
+      uint8 rounded back to uint8); at the training size they pass
+      unchanged. The model's own normalisation runs inside. Returns
+      `probabilities` (softmax, rows summing to 1) and `classes` (arg-max,
+      int32). Other channel counts and dtypes are rejected.
     - `top_k` (when `class_names` are given): the same input; returns
       `top_k_probabilities`, `top_k_classes` and `top_k_class_names`
       (strings), `k = min(top_k, number of classes)`.
@@ -87,14 +93,19 @@ def export_classifier(
         raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it.")
     check_model_folder(model_dir, class_names)
     classifier = model.backbone if isinstance(model, SoftTargetModel) else model
-    input_dtype = tf.as_dtype(input_dtype)
-    spec = tf.TensorSpec((None, *input_shape), input_dtype, name="image")
+    size = (int(input_shape[0]), int(input_shape[1]))
+    channels = int(input_shape[-1])
+    spec = tf.TensorSpec((None, None, None, channels), tf.as_dtype(input_dtype), "image")
+    names = None if class_names is None else tf.constant([str(n) for n in class_names])
 
     archive = keras.export.ExportArchive()
     archive.track(classifier)  # not the model: its per-sample training state stays out
 
     def probabilities(image):
-        logits = classifier(tf.cast(image, tf.float32), training=False)
+        # Served signatures do not check input shapes (TF Serving feeds the graph).
+        image = tf.ensure_shape(image, spec.shape)
+        pixels = tf.cast(resize_image(image, size), tf.float32)
+        logits = classifier(pixels, training=False)
         return tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
 
     @tf.function(input_signature=[spec])
@@ -103,8 +114,7 @@ def export_classifier(
         return {"probabilities": p, "classes": tf.argmax(p, axis=-1, output_type=tf.int32)}
 
     archive.add_endpoint("serving_default", serve)
-    if class_names is not None:
-        names = tf.constant([str(n) for n in class_names])
+    if names is not None:
         k = min(int(top_k), len(class_names))
 
         @tf.function(input_signature=[spec])

@@ -107,15 +107,72 @@ def test_uint8_signatures_and_top_k(tmp_path):
     "images",
     [
         np.zeros((2, 4, 4, 3), np.float32),  # wrong dtype
-        np.zeros((2, 5, 4, 3), np.uint8),  # wrong resolution
+        np.zeros((2, 4, 4, 1), np.uint8),  # wrong number of channels
         np.zeros((2, 4, 4), np.uint8),  # no channel axis
     ],
 )
-def test_signature_rejects_wrong_shape_or_dtype(tmp_path, images):
+def test_signature_rejects_wrong_channels_or_dtype(tmp_path, images):
     path = export_classifier(uint8_model(), str(tmp_path), (4, 4, 3), input_dtype="uint8")
     serve = tf.saved_model.load(path).signatures["serving_default"]
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
         serve(image=tf.constant(images))
+
+
+def softmax_of(model, images):
+    """The model's probabilities for images already at its input size (uint8 or float)."""
+    return tf.nn.softmax(model.predict(np.asarray(images, np.float32), verbose=0)).numpy()
+
+
+def test_images_of_any_size_are_resized_as_training_decodes_files(tmp_path):
+    """A 100x140 image is served as the training pipelines resize its file: the same
+    probabilities as the image resized first (bilinear, rounded to uint8) and fed at
+    the trained size. The trained size is not square, so height and width differ."""
+    from keras_bmm.data.decoding import decode_resized
+    from keras_bmm.data.folder import decode_images
+
+    size = (6, 5)
+    model = uint8_model((*size, 3))
+    path = export_classifier(
+        model, str(tmp_path / "m"), (*size, 3), input_dtype="uint8", class_names=CLASSES, top_k=2
+    )
+    loaded = tf.saved_model.load(path)
+    images = np.random.default_rng(4).integers(0, 256, (3, 100, 140, 3), dtype=np.uint8)
+    files = []
+    for i, image in enumerate(images):  # PNG: lossless, decodes to these pixels
+        (tmp_path / f"{i}.png").write_bytes(tf.io.encode_png(image).numpy())
+        files.append(str(tmp_path / f"{i}.png"))
+    streamed = np.stack([decode_resized(f, size).numpy() for f in files])  # file_source
+    in_memory = decode_images(files, image_size=size)  # load_image_folder, load_file_table
+    np.testing.assert_array_equal(streamed, in_memory)
+    expected = softmax_of(model, in_memory)
+
+    served = loaded.signatures["serving_default"](image=tf.constant(images))
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(served["classes"].numpy(), expected.argmax(1))
+    resized_first = loaded.signatures["serving_default"](image=tf.constant(in_memory))
+    np.testing.assert_allclose(
+        served["probabilities"].numpy(), resized_first["probabilities"].numpy(), rtol=1e-6, atol=0
+    )
+    top = loaded.signatures["top_k"](image=tf.constant(images))
+    order = np.argsort(-expected, axis=1)[:, :2]
+    np.testing.assert_array_equal(top["top_k_classes"].numpy(), order)
+    np.testing.assert_allclose(
+        top["top_k_probabilities"].numpy(), np.take_along_axis(expected, order, 1), rtol=1e-6
+    )
+
+
+def test_float_images_of_any_size_are_resized(tmp_path):
+    """A float32 export (the digits) resizes too, bilinear, without rounding."""
+    from keras_bmm.data.augment import resize_image
+
+    model = tiny_model()
+    serve = tf.saved_model.load(export_classifier(model, str(tmp_path), (4, 4, 1))).signatures[
+        "serving_default"
+    ]
+    images = np.random.default_rng(5).random((2, 9, 7, 1)).astype(np.float32)
+    resized = np.stack([resize_image(tf.constant(image), (4, 4)).numpy() for image in images])
+    out = serve(image=tf.constant(images))["probabilities"].numpy()
+    np.testing.assert_allclose(out, softmax_of(model, resized), rtol=1e-6, atol=1e-7)
 
 
 #: Names of the training state a served model must not carry.
