@@ -48,8 +48,9 @@ def export_classifier(
       (`keras_bmm.data.augment.resize_image`: bilinear, no antialiasing,
       uint8 rounded back to uint8); at the training size they pass
       unchanged. The model's own normalisation runs inside. Returns
-      `probabilities` (softmax, rows summing to 1) and `classes` (arg-max,
-      int32). Other channel counts and dtypes are rejected.
+      `probabilities` (softmax, rows summing to 1), `classes` (arg-max,
+      int32) and, when `class_names` are given, `class_names` (the arg-max
+      class's name, string). Other channel counts and dtypes are rejected.
     - `top_k` (when `class_names` are given): the same input; returns
       `top_k_probabilities`, `top_k_classes` and `top_k_class_names`
       (strings), `k = min(top_k, number of classes)`.
@@ -111,7 +112,10 @@ def export_classifier(
     @tf.function(input_signature=[spec])
     def serve(image):
         p = probabilities(image)
-        return {"probabilities": p, "classes": tf.argmax(p, axis=-1, output_type=tf.int32)}
+        out = {"probabilities": p, "classes": tf.argmax(p, axis=-1, output_type=tf.int32)}
+        if names is not None:
+            out["class_names"] = tf.gather(names, out["classes"])
+        return out
 
     archive.add_endpoint("serving_default", serve)
     if names is not None:

@@ -175,6 +175,25 @@ def test_float_images_of_any_size_are_resized(tmp_path):
     np.testing.assert_allclose(out, softmax_of(model, resized), rtol=1e-6, atol=1e-7)
 
 
+def test_serving_default_returns_class_names(tmp_path):
+    model = uint8_model()
+    named = export_classifier(
+        model, str(tmp_path / "named"), (4, 4, 3), input_dtype="uint8", class_names=CLASSES
+    )
+    images = raw_images(8, seed=6)
+    expected = softmax_of(model, images)
+    assert len(set(expected.argmax(1))) > 1  # the names are not all one class
+    out = tf.saved_model.load(named).signatures["serving_default"](image=tf.constant(images))
+    assert set(out) == {"probabilities", "classes", "class_names"}
+    assert out["class_names"].dtype == tf.string
+    names = out["class_names"].numpy().astype(str)
+    np.testing.assert_array_equal(names, np.array(CLASSES)[expected.argmax(1)])
+    # Without class names, the outputs are the ones clients had before.
+    plain = export_classifier(model, str(tmp_path / "plain"), (4, 4, 3), input_dtype="uint8")
+    out = tf.saved_model.load(plain).signatures["serving_default"](image=tf.constant(images))
+    assert set(out) == {"probabilities", "classes"}
+
+
 #: Names of the training state a served model must not carry.
 TRAINING_STATE = (
     "loss_record",
