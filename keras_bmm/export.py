@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
 
 from keras_bmm.atomic import atomic_directory, remove_stale_staging
+from keras_bmm.bootstrapping.soft_target_model import SoftTargetModel
+from keras_bmm.data.augment import resize_image
 
 
 def next_version(model_dir: str) -> int:
@@ -22,24 +25,32 @@ def next_version(model_dir: str) -> int:
 def export_classifier(
     model: keras.Model,
     model_dir: str,
-    input_shape,
+    input_shape: tuple,
     version: int | None = None,
     overwrite: bool = False,
     extra_files: dict | None = None,
     input_dtype: str = "float32",
-    class_names=None,
+    class_names: Sequence | None = None,
     top_k: int = 5,
 ) -> str:
     """Writes `model_dir/<version>/` as a SavedModel for TF Serving, atomically.
 
+    The SavedModel holds the classifier alone: for a `BootstrappingModel`
+    (any `SoftTargetModel`), its `backbone`, without the per-sample training
+    state (loss record, previous losses, the mixture and its table).
     Signatures (built with `keras.export.ExportArchive`, the mechanism behind
     `model.export`):
 
     - `serving_default`: input `image`, a batch of raw images of
-      `input_dtype` (uint8 pixels for image datasets), any batch size, shape
-      `(batch, *input_shape)`; the model's own normalisation runs inside.
-      Returns `probabilities` (softmax, rows summing to 1) and `classes`
-      (arg-max, int32). Other shapes and dtypes are rejected by the signature.
+      `input_dtype` (uint8 pixels for image datasets), any batch size, any
+      height and width, `(batch, height, width, C)`. Images are resized to
+      the training size `input_shape[:2]` as training resizes image files
+      (`keras_bmm.data.augment.resize_image`: bilinear, no antialiasing,
+      uint8 rounded back to uint8); at the training size they pass
+      unchanged. The model's own normalisation runs inside. Returns
+      `probabilities` (softmax, rows summing to 1), `classes` (arg-max,
+      int32) and, when `class_names` are given, `class_names` (the arg-max
+      class's name, string). Other channel counts and dtypes are rejected.
     - `top_k` (when `class_names` are given): the same input; returns
       `top_k_probabilities`, `top_k_classes` and `top_k_class_names`
       (strings), `k = min(top_k, number of classes)`.
@@ -54,7 +65,8 @@ def export_classifier(
     permissions (0755/0644 under umask 022).
 
     Args:
-        model: a Keras model whose call maps raw images to logits.
+        model: a `BootstrappingModel`, or a Keras model whose call maps raw
+            images to logits.
         model_dir: the model's folder, e.g. `exported_models/cifar10-m-dyr-h-0.8`.
         input_shape: the image shape `(H, W, C)` of training.
         version: integer version; default the next free one.
@@ -81,24 +93,32 @@ def export_classifier(
     if os.path.exists(target) and not overwrite:
         raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it.")
     check_model_folder(model_dir, class_names)
-    input_dtype = tf.as_dtype(input_dtype)
-    spec = tf.TensorSpec((None, *input_shape), input_dtype, name="image")
+    classifier = model.backbone if isinstance(model, SoftTargetModel) else model
+    size = (int(input_shape[0]), int(input_shape[1]))
+    channels = int(input_shape[-1])
+    spec = tf.TensorSpec((None, None, None, channels), tf.as_dtype(input_dtype), "image")
+    names = None if class_names is None else tf.constant([str(n) for n in class_names])
 
     archive = keras.export.ExportArchive()
-    archive.track(model)
+    archive.track(classifier)  # not the model: its per-sample training state stays out
 
     def probabilities(image):
-        logits = model(tf.cast(image, tf.float32), training=False)
+        # Served signatures do not check input shapes (TF Serving feeds the graph).
+        image = tf.ensure_shape(image, spec.shape)
+        pixels = tf.cast(resize_image(image, size), tf.float32)
+        logits = classifier(pixels, training=False)
         return tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
 
     @tf.function(input_signature=[spec])
     def serve(image):
         p = probabilities(image)
-        return {"probabilities": p, "classes": tf.argmax(p, axis=-1, output_type=tf.int32)}
+        out = {"probabilities": p, "classes": tf.argmax(p, axis=-1, output_type=tf.int32)}
+        if names is not None:
+            out["class_names"] = tf.gather(names, out["classes"])
+        return out
 
     archive.add_endpoint("serving_default", serve)
-    if class_names is not None:
-        names = tf.constant([str(n) for n in class_names])
+    if names is not None:
         k = min(int(top_k), len(class_names))
 
         @tf.function(input_signature=[spec])

@@ -93,7 +93,7 @@ def test_family_builds_trains_a_step_and_exports_uint8(name, tmp_path):
     path = export_classifier(model, str(tmp_path / "export"), (*SIZE, 3), input_dtype="uint8")
     serve = tf.saved_model.load(path).signatures["serving_default"]
     spec = serve.structured_input_signature[1]["image"]
-    assert spec.dtype == tf.uint8 and tuple(spec.shape) == (None, *SIZE, 3)
+    assert spec.dtype == tf.uint8 and tuple(spec.shape) == (None, None, None, 3)
     served = serve(image=tf.constant(images))["probabilities"].numpy()
     expected = tf.nn.softmax(model.predict(images.astype(np.float32), verbose=0)).numpy()
     np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-6)
@@ -286,10 +286,10 @@ def test_run_stopped_during_and_after_the_frozen_phase_resumes_exactly(tmp_path)
     for a, b in zip(whole.model.weights, resumed.model.weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5, err_msg=a.path)
     np.testing.assert_allclose(resumed.history["loss"], whole.history["loss"], rtol=1e-4)
-    # The exported model takes raw uint8 pixels at the backbone's resolution.
+    # The exported model takes raw uint8 pixels of any size (resized to the backbone's).
     serve = tf.saved_model.load(whole.export_path).signatures["serving_default"]
     spec = serve.structured_input_signature[1]["image"]
-    assert spec.dtype == tf.uint8 and tuple(spec.shape) == (None, *SIZE, 3)
+    assert spec.dtype == tf.uint8 and tuple(spec.shape) == (None, None, None, 3)
 
 
 # ----------------------------------------------------------------------------

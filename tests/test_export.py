@@ -55,14 +55,17 @@ def test_failed_export_leaves_no_version_folder(tmp_path, monkeypatch):
 CLASSES = ("cat", "dog", "eel")
 
 
-def uint8_model():
-    """A classifier on raw uint8-range pixels with its normalisation inside."""
-    inputs = keras.Input((4, 4, 3), name="image")
+def uint8_model(shape=(4, 4, 3), **kwargs):
+    """A classifier on raw uint8-range pixels with its normalisation inside.
+
+    Flattened pixels into a dense layer: every output depends on where each pixel is.
+    """
+    inputs = keras.Input(shape, name="image")
     x = keras.layers.Normalization(mean=[120.0, 110.0, 100.0], variance=[3600.0] * 3)(inputs)
     x = keras.layers.Flatten()(x)
     logits = keras.layers.Dense(3, kernel_initializer=keras.initializers.RandomNormal(seed=1))(x)
-    model = BootstrappingModel(keras.Model(inputs, logits), method="ce")
-    model.build((None, 4, 4, 3))
+    model = BootstrappingModel(keras.Model(inputs, logits), **{"method": "ce", **kwargs})
+    model.build((None, *shape))
     return model
 
 
@@ -104,15 +107,128 @@ def test_uint8_signatures_and_top_k(tmp_path):
     "images",
     [
         np.zeros((2, 4, 4, 3), np.float32),  # wrong dtype
-        np.zeros((2, 5, 4, 3), np.uint8),  # wrong resolution
+        np.zeros((2, 4, 4, 1), np.uint8),  # wrong number of channels
         np.zeros((2, 4, 4), np.uint8),  # no channel axis
     ],
 )
-def test_signature_rejects_wrong_shape_or_dtype(tmp_path, images):
+def test_signature_rejects_wrong_channels_or_dtype(tmp_path, images):
     path = export_classifier(uint8_model(), str(tmp_path), (4, 4, 3), input_dtype="uint8")
     serve = tf.saved_model.load(path).signatures["serving_default"]
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
         serve(image=tf.constant(images))
+
+
+def softmax_of(model, images):
+    """The model's probabilities for images already at its input size (uint8 or float)."""
+    return tf.nn.softmax(model.predict(np.asarray(images, np.float32), verbose=0)).numpy()
+
+
+def test_images_of_any_size_are_resized_as_training_decodes_files(tmp_path):
+    """A 100x140 image is served as the training pipelines resize its file: the same
+    probabilities as the image resized first (bilinear, rounded to uint8) and fed at
+    the trained size. The trained size is not square, so height and width differ."""
+    from keras_bmm.data.decoding import decode_resized
+    from keras_bmm.data.folder import decode_images
+
+    size = (6, 5)
+    model = uint8_model((*size, 3))
+    path = export_classifier(
+        model, str(tmp_path / "m"), (*size, 3), input_dtype="uint8", class_names=CLASSES, top_k=2
+    )
+    loaded = tf.saved_model.load(path)
+    images = np.random.default_rng(4).integers(0, 256, (3, 100, 140, 3), dtype=np.uint8)
+    files = []
+    for i, image in enumerate(images):  # PNG: lossless, decodes to these pixels
+        (tmp_path / f"{i}.png").write_bytes(tf.io.encode_png(image).numpy())
+        files.append(str(tmp_path / f"{i}.png"))
+    streamed = np.stack([decode_resized(f, size).numpy() for f in files])  # file_source
+    in_memory = decode_images(files, image_size=size)  # load_image_folder, load_file_table
+    np.testing.assert_array_equal(streamed, in_memory)
+    expected = softmax_of(model, in_memory)
+
+    served = loaded.signatures["serving_default"](image=tf.constant(images))
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(served["classes"].numpy(), expected.argmax(1))
+    resized_first = loaded.signatures["serving_default"](image=tf.constant(in_memory))
+    np.testing.assert_allclose(
+        served["probabilities"].numpy(), resized_first["probabilities"].numpy(), rtol=1e-6, atol=0
+    )
+    top = loaded.signatures["top_k"](image=tf.constant(images))
+    order = np.argsort(-expected, axis=1)[:, :2]
+    np.testing.assert_array_equal(top["top_k_classes"].numpy(), order)
+    np.testing.assert_allclose(
+        top["top_k_probabilities"].numpy(), np.take_along_axis(expected, order, 1), rtol=1e-6
+    )
+
+
+def test_float_images_of_any_size_are_resized(tmp_path):
+    """A float32 export (the digits) resizes too, bilinear, without rounding."""
+    from keras_bmm.data.augment import resize_image
+
+    model = tiny_model()
+    serve = tf.saved_model.load(export_classifier(model, str(tmp_path), (4, 4, 1))).signatures[
+        "serving_default"
+    ]
+    images = np.random.default_rng(5).random((2, 9, 7, 1)).astype(np.float32)
+    resized = np.stack([resize_image(tf.constant(image), (4, 4)).numpy() for image in images])
+    out = serve(image=tf.constant(images))["probabilities"].numpy()
+    np.testing.assert_allclose(out, softmax_of(model, resized), rtol=1e-6, atol=1e-7)
+
+
+def test_serving_default_returns_class_names(tmp_path):
+    model = uint8_model()
+    named = export_classifier(
+        model, str(tmp_path / "named"), (4, 4, 3), input_dtype="uint8", class_names=CLASSES
+    )
+    images = raw_images(8, seed=6)
+    expected = softmax_of(model, images)
+    assert len(set(expected.argmax(1))) > 1  # the names are not all one class
+    out = tf.saved_model.load(named).signatures["serving_default"](image=tf.constant(images))
+    assert set(out) == {"probabilities", "classes", "class_names"}
+    assert out["class_names"].dtype == tf.string
+    names = out["class_names"].numpy().astype(str)
+    np.testing.assert_array_equal(names, np.array(CLASSES)[expected.argmax(1)])
+    # Without class names, the outputs are the ones clients had before.
+    plain = export_classifier(model, str(tmp_path / "plain"), (4, 4, 3), input_dtype="uint8")
+    out = tf.saved_model.load(plain).signatures["serving_default"](image=tf.constant(images))
+    assert set(out) == {"probabilities", "classes"}
+
+
+#: Names of the training state a served model must not carry.
+TRAINING_STATE = (
+    "loss_record",
+    "previous_losses",
+    "posterior_table",
+    "noise_state",
+    "seed_generator",
+)
+
+
+def test_export_holds_the_classifier_alone(tmp_path):
+    """No per-sample training state (N x 3 loss record, N previous losses) nor the
+    mixture goes into the served artifact: only the backbone's variables."""
+    num_samples = 37  # a size no classifier variable has
+    model = uint8_model(method="m-dyr-h", num_samples=num_samples, warmup_epochs=1)
+    names = {v.path for v in model.variables}
+    assert {"loss_record", "noise_state/previous_losses"} <= names
+    path = export_classifier(
+        model, str(tmp_path), (4, 4, 3), input_dtype="uint8", class_names=CLASSES
+    )
+    loaded = tf.saved_model.load(path)
+    found = {
+        id(t): t for t in tf.train.TrackableView(loaded).descendants() if isinstance(t, tf.Variable)
+    }.values()
+    loaded_names = {v.name.split(":")[0] for v in found}
+    assert not [n for n in loaded_names if any(s in n for s in TRAINING_STATE)], loaded_names
+    backbone = model.backbone.variables
+    assert loaded_names == {v.path for v in backbone}
+    assert len(loaded.variables) == len(backbone)
+    for variable in found:  # the trained values
+        (original,) = [v for v in backbone if v.path == variable.name.split(":")[0]]
+        np.testing.assert_array_equal(variable.numpy(), original.numpy())
+    # On disk: nothing of the per-sample size.
+    saved = tf.train.list_variables(os.path.join(path, "variables", "variables"))
+    assert not [(k, s) for k, s in saved if num_samples in s], saved
 
 
 def test_rest_request_in_a_fresh_process(tmp_path):
