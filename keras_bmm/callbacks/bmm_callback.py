@@ -256,7 +256,7 @@ class BMMCallback(keras.callbacks.Callback):
             logs.update(entries)
 
     def _decide_start(self, epoch: int) -> None:
-        """Asks the model's start rule, if it still has a start to choose, and says what it chose."""
+        """Asks the model's start rule while the start is open, and says what it chose."""
         state, rule = self.state, self.state.warmup_rule
         if rule is None or state.chosen_start() is not None:
             return
