@@ -9,6 +9,7 @@ Sub-benchmarks:
     transfer  a backbone pretrained on five CIFAR-10 classes, fine-tuned on the
               five others with noisy labels, against the same from scratch
     stream    streamed vs in-memory data: pipeline images/s and a training epoch's peak memory
+    realistic the automatic decisions on realistic noise: datasets x noise kinds x methods
 
 The CIFAR-10 JPEG archive comes from --data-dir or $KERAS_BMM_CIFAR10_ARCHIVE.
 
@@ -21,6 +22,8 @@ Examples:
     python scripts/benchmark.py transfer --method ce mixup m-dyr-h --noise sym:0.5
     python scripts/benchmark.py transfer --table --markdown
     python scripts/benchmark.py stream --sizes 2000 20000
+    python scripts/benchmark.py realistic --dataset digits
+    python scripts/benchmark.py realistic --dataset digits --table --markdown
 """
 
 from __future__ import annotations
@@ -110,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--paths", nargs="+", choices=("streamed", "in memory"), default=["streamed", "in memory"]
     )
     add_transfer_parser(sub)
-    for p in (step, pipe, bmm, rec, acc, stream, sub.choices["transfer"]):
+    add_realistic_parser(sub)
+    for p in (step, pipe, bmm, rec, acc, stream, sub.choices["transfer"], sub.choices["realistic"]):
         p.add_argument("--json", help="write the rows to this JSON file")
         p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     return parser
@@ -153,6 +157,42 @@ def add_transfer_parser(sub) -> None:
     transfer.add_argument("--table", action="store_true", help="only print the finished runs")
 
 
+def add_realistic_parser(sub) -> None:
+    """The `realistic` sub-command's flags (the grid: `benchmarks.realistic.GRID`)."""
+    from benchmarks.realistic import GRID, METHODS
+
+    real = sub.add_parser("realistic", help="automatic decisions on realistic noise")
+    real.add_argument("--dataset", nargs="+", choices=tuple(GRID), default=["digits"])
+    real.add_argument("--method", nargs="+", choices=tuple(METHODS), default=list(METHODS))
+    real.add_argument("--noise", nargs="*", default=None, help="TYPE:RATE (default: the grid)")
+    real.add_argument(
+        "--seeds", nargs="+", type=int, default=None, help="default: the report seeds"
+    )
+    real.add_argument("--design", action="store_true", help="the design seeds instead")
+    real.add_argument("--no-ceiling", action="store_true", help="skip the 0%%-noise runs")
+    real.add_argument("--data-dir", default=None, help="default: $KERAS_BMM_CIFAR10_ARCHIVE")
+    real.add_argument("--run-root", default=os.path.join("runs", "realistic"))
+    real.add_argument("--verbose", type=int, default=0)
+    real.add_argument("--table", action="store_true", help="only print the finished cells")
+
+
+def realistic(args) -> tuple:
+    """Runs the cells `args` name (unless `--table`); returns `(columns, summary rows)`."""
+    from benchmarks.realistic import COLUMNS, DESIGN_SEEDS, cells, collect, run_cell, summarize
+
+    noises = None
+    if args.noise:
+        noises = [(kind, float(rate)) for kind, _, rate in (n.partition(":") for n in args.noise)]
+    seeds = args.seeds
+    if args.design:
+        seeds = sorted({s for d in args.dataset for s in DESIGN_SEEDS[d]})
+    if not args.table:
+        for cell in cells(args.dataset, args.method, seeds, noises, not args.no_ceiling):
+            row = run_cell(cell, args.run_root, args.data_dir, args.verbose)
+            print(f"{cell.dataset} {cell.name}: last {row['last_%']:.2f}%", flush=True)
+    return COLUMNS, summarize(collect(args.run_root, args.dataset), seeds)
+
+
 def main(argv=None) -> list[dict]:
     args = build_parser().parse_args(argv)
     settings = {k: v for k, v in vars(args).items() if k not in ("json", "benchmark", "markdown")}
@@ -184,6 +224,8 @@ def main(argv=None) -> list[dict]:
         from benchmarks.transfer import COLUMNS, collect, transfer_benchmark
 
         rows = collect(args.run_root) if args.table else transfer_benchmark(args)
+    elif args.benchmark == "realistic":
+        COLUMNS, rows = realistic(args)
     elif args.benchmark == "stream":
         from benchmarks.stream import COLUMNS, stream_benchmark
 

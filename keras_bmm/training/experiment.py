@@ -22,6 +22,7 @@ from keras_bmm.data.pipeline_epoch import PipelineEpoch
 from keras_bmm.distribute import is_chief, make_strategy
 from keras_bmm.export import check_model_folder, export_classifier
 from keras_bmm.extras import require
+from keras_bmm.noise_estimate import estimate_noise
 from keras_bmm.training.builders import build_model, dataset_of, uses_mixed_precision
 from keras_bmm.training.result import TrainResult
 from keras_bmm.training.run_folder import RunFolder
@@ -150,6 +151,8 @@ def train(
     result.report_path = folder.file("noise_report.csv")
     with train_data.naming_bad_files():
         rows = write_run_report(model, train_data, noise, result.report_path)
+    result.report_rows = rows
+    result.noise_estimate = estimate_noise(rows, data.num_classes, history)
     result.corrected_labels_path = write_corrected_labels(
         rows, data.class_names, folder.file("corrected_labels.csv")
     )

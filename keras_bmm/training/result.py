@@ -40,6 +40,9 @@ class TrainResult:
         corrected_labels_path: the corrected labels as a manifest (datasets
             of files).
         bad_files_path: the files left out (`skip_bad_files`), if any.
+        report_rows: the noise report's rows.
+        noise_estimate: the estimated share of wrong labels and its
+            interval (`keras_bmm.noise_estimate.estimate_noise`).
     """
 
     config: object
@@ -58,6 +61,8 @@ class TrainResult:
     last_noisy_val_accuracy: float = float("nan")
     corrected_labels_path: str | None = None
     bad_files_path: str | None = None
+    report_rows: list | None = None
+    noise_estimate: dict | None = None
 
     @classmethod
     def from_history(cls, config, noise, history: dict) -> TrainResult:
