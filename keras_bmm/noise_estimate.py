@@ -98,7 +98,7 @@ def _disagreement_at_start(history: dict) -> float:
     agreement = history.get("label_agreement", [])
     if not starts or not agreement:
         return float("nan")
-    epoch = int(starts[-1]) - 1  # the last epoch before the start
+    epoch = int(starts[-1]) - 2  # the last warm-up epoch, 0-based (the log counts from 1)
     if not 0 <= epoch < len(agreement) or agreement[epoch] != agreement[epoch]:
         return float("nan")
     return float(1.0 - agreement[epoch])

@@ -120,7 +120,7 @@ def start_marker(history: dict, bootstraps: bool = True) -> tuple[int | None, st
     chosen = [e for e in history["bootstrap_epoch"] if e == e]
     if not chosen:
         return None, "bootstrapping never started: the network was not ready"
-    start = int(chosen[-1]) + 1  # epochs are 0-based in the logs
+    start = int(chosen[-1])  # epochs count from 1 in the logs, as on the axis
     if start > len(history["bootstrap_epoch"]):
         return None, "bootstrapping never started: the warm-up lasted the whole run"
     return start, " bootstrapping"

@@ -22,10 +22,18 @@ REPORT_COLUMNS = (
     "p_given",
     "p_noisy",
     "normalized_loss",
+    "target_label",
     "corrected_label",
+    "suggestion_confidence",
     "clean_label",
     "is_noisy",
 )
+
+#: Columns holding class indices: written as class names, the index beside.
+LABEL_COLUMNS = ("given_label", "predicted_label", "target_label", "corrected_label", "clean_label")
+
+#: Columns only a run whose true labels are known fills.
+TRUTH_COLUMNS = ("clean_label", "is_noisy")
 
 
 def _logits_by_index(model, images, batch_size: int):
@@ -78,6 +86,12 @@ def noise_report(
     bootstrapping; the softmax at the run's final temperature for soft,
     which for MD-DYR-SH is the temperature of the last epoch trained), so it
     is the prediction when p(noisy) > 0.5 under hard bootstrapping.
+    The target is the given label before bootstrapping starts (or when it
+    never started), whatever the method.
+
+    `corrected_label` is the given label until `keras_bmm.suggest_labels`
+    fills in the changes worth making (as `keras_bmm.train` does), and
+    `suggestion_confidence` is empty.
 
     Args:
         model: a `keras_bmm.BootstrappingModel` whose mixture has been fitted
@@ -128,15 +142,16 @@ def noise_report(
     normalized = normalize_losses(losses, bounds).numpy()
     p_noisy = mixture.posterior(normalized)
     mode = BOOTSTRAP_MODES.get(model.method, "hard")
-    temperature = model.schedule.phase(state.epoch, tf.constant(True)).temperature
+    phase = model.schedule.phase(state.epoch, tf.constant(True), state.start_epoch)
     targets = bootstrap_targets(
-        tf.one_hot(given, num_classes, dtype=tf.float32), logits, p_noisy, mode, temperature
+        tf.one_hot(given, num_classes, dtype=tf.float32), logits, p_noisy, mode, phase.temperature
     )
-    corrected = np.argmax(targets.numpy(), axis=1)
+    bootstrapped = model.uses_bmm and bool(phase.bootstrapping)
+    target = np.argmax(targets.numpy(), axis=1) if bootstrapped else given
     predicted = np.argmax(logits, axis=1)
     probabilities = tf.nn.softmax(logits).numpy()
     if clean_labels is not None:
-        clean_labels = validate_labels(clean_labels, num_classes, "clean labels")
+        clean_labels = validate_labels(clean_labels, num_classes, "clean labels", True)
     ids = index if sample_ids is None else np.asarray(sample_ids)[index]
     rows = []
     for row, i in enumerate(index):
@@ -150,7 +165,9 @@ def noise_report(
                 "p_given": float(probabilities[row, given[row]]),
                 "p_noisy": float(p_noisy[row]),
                 "normalized_loss": float(normalized[row]),
-                "corrected_label": int(corrected[row]),
+                "target_label": int(target[row]),
+                "corrected_label": int(given[row]),
+                "suggestion_confidence": "",
                 "clean_label": "" if clean_labels is None else int(clean_labels[i]),
                 "is_noisy": "" if clean_labels is None else int(clean_labels[i] != given[row]),
             }
@@ -160,10 +177,34 @@ def noise_report(
     return rows
 
 
-def write_report(rows: list[dict], path: str) -> str:
-    """Writes report rows to a CSV file atomically; returns the path."""
+def write_report(rows: list[dict], path: str, class_names=None) -> str:
+    """Writes report rows to a CSV file atomically; returns the path.
+
+    With `class_names`, label columns hold class names and an `<name>_index`
+    column beside each keeps the index. The truth columns (`clean_label`,
+    `is_noisy`) are left out when no row has them (a user's own labels).
+    """
+    columns = list(REPORT_COLUMNS)
+    if rows and all(row["clean_label"] == "" for row in rows):
+        columns = [c for c in columns if c not in TRUTH_COLUMNS]
+    indices = [c for c in LABEL_COLUMNS if c in columns] if class_names is not None else []
     with atomic_write(path, newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=REPORT_COLUMNS)
+        writer = csv.DictWriter(
+            f, fieldnames=columns + [c.replace("_label", "_index") for c in indices]
+        )
         writer.writeheader()
-        writer.writerows(rows)
+        for row in rows:
+            out = {c: row[c] for c in columns}
+            for column in indices:
+                value = row[column]
+                out[column.replace("_label", "_index")] = value
+                out[column] = _name(class_names, value)
+            writer.writerow(out)
     return path
+
+
+def _name(class_names, value):
+    """A class index's name; `(no class)` for `NO_CLASS`, blank for a blank."""
+    if value == "":
+        return ""
+    return "(no class)" if int(value) < 0 else class_names[int(value)]

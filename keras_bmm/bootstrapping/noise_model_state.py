@@ -224,6 +224,13 @@ class NoiseModelState(keras.layers.Layer):
         index = SIGNALS.index(signal) if signal in SIGNALS else len(SIGNALS)
         self.start_reason.assign(np.array([index, value], np.float32))
 
+    def start_description(self) -> str | None:
+        """The signal that chose the start and its value, in words (`None`: not chosen by one)."""
+        index, value = keras.ops.convert_to_numpy(self.start_reason)
+        if self.chosen_start() is None or not 0 <= int(index) < len(SIGNALS):
+            return None
+        return f"{SIGNALS[int(index)].replace('_', ' ')} {float(value):.3f}"
+
     def store_signals(self, epoch: int, values: dict) -> None:
         """Keeps one epoch's signals (`SIGNALS`; missing ones are NaN) for the start rule."""
         table = keras.ops.convert_to_numpy(self.signals).copy()

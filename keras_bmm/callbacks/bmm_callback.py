@@ -57,9 +57,10 @@ class BMMCallback(keras.callbacks.Callback):
     callback wrote it), `warmup_signal` (the rank correlation of the losses
     with the last epoch's) and `clean_agreement` (the share of the samples
     the mixture calls clean whose arg-max is their given label), then
-    `label_agreement`, `bootstrap_epoch` (the epoch bootstrapping starts,
-    once known) and, given `noise_mask`, `bmm_auc`, `bmm_precision`,
-    `bmm_recall` and `true_noise_fraction`. Place this callback before others
+    `label_agreement`, `bootstrap_epoch` (the first epoch of bootstrapping,
+    counted from 1 as Keras counts epochs, once known) and, given
+    `noise_mask`, `bmm_auc`, `bmm_precision`, `bmm_recall` and
+    `true_noise_fraction`. Place this callback before others
     that read the logs (e.g. `CSVLogger`).
 
     Args:
@@ -248,7 +249,8 @@ class BMMCallback(keras.callbacks.Callback):
         entries.update({name: signals.get(name, np.nan) for name in SIGNALS})
         entries["warmup_signal"] = entries.pop("settling")
         start = self.state.chosen_start()
-        entries["bootstrap_epoch"] = float("nan") if start is None else float(start)
+        # 1-based, as Keras counts epochs: the first epoch that bootstraps.
+        entries["bootstrap_epoch"] = float("nan") if start is None else float(start + 1)
         if self.noise_mask is not None:
             entries.update(detection_metrics(self.noise_mask[seen], posterior))
         self.epoch_logs.append({"epoch": epoch, **entries})

@@ -72,7 +72,7 @@ class HistoryLogger(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         if not self._started and self._header:
-            keep = [i for i, e in enumerate(self._columns["epoch"]) if e < epoch]
+            keep = [i for i, e in enumerate(self._columns["epoch"]) if e <= epoch]
             self._columns = {k: [v[i] for i in keep] for k, v in self._columns.items()}
         self._started = True
 
@@ -85,12 +85,12 @@ class HistoryLogger(keras.callbacks.Callback):
             self._header = ["epoch", *keys]
             self._columns = {key: [] for key in self._header}
         recorded = self._columns["epoch"]
-        for missing in range(int(max(recorded, default=-1)) + 1, epoch):
+        for missing in range(int(max(recorded, default=0)) + 1, epoch + 1):
             # Checkpointed before its row was written (a callback order with
             # `BackupAndRestore` first, then a kill): the epoch keeps its place.
             for key in self._header:
                 self._columns[key].append(float(missing) if key == "epoch" else float("nan"))
-        logs["epoch"] = epoch
+        logs["epoch"] = epoch + 1  # counted from 1, as Keras prints epochs
         for key in self._header:
             value = logs.get(key, float("nan"))
             self._columns[key].append(float(np.asarray(value).reshape(-1)[0]))

@@ -26,6 +26,9 @@ class LabelNoise:
         rate: the requested noise rate `r` (the fraction of labels resampled,
             or of each source class flipped for asymmetric noise).
         noise_type: one of `NOISE_TYPES`, or `"real"` (labels noisy already).
+        truth_known: whether `clean_labels` are the truth. `False` for a
+            user's own labels with no noise added: their errors are what the
+            run is to find, and `clean_labels` are only the given labels.
 
     `clean_labels` is `NO_CLASS` (-1) for an image of none of the classes
     (open-set noise): its given label is wrong whatever it is.
@@ -37,6 +40,7 @@ class LabelNoise:
     resampled_mask: np.ndarray
     rate: float
     noise_type: str
+    truth_known: bool = True
 
     @property
     def achieved_rate(self) -> float:
@@ -58,6 +62,7 @@ class LabelNoise:
                 resampled_mask=self.resampled_mask,
                 rate=self.rate,
                 noise_type=self.noise_type,
+                truth_known=self.truth_known,
             )
 
     @classmethod
@@ -75,7 +80,7 @@ class LabelNoise:
                 archive, lacks one of the keys `save` writes, or was made for
                 other labels.
         """
-        values = _read_npz(path, _SAVED_KEYS)
+        values = _read_npz(path, _SAVED_KEYS, optional=("truth_known",))
         noise = cls(
             labels=values["labels"],
             clean_labels=values["clean_labels"],
@@ -83,6 +88,7 @@ class LabelNoise:
             resampled_mask=values["resampled_mask"],
             rate=float(values["rate"]),
             noise_type=str(values["noise_type"]),
+            truth_known=bool(values.get("truth_known", True)),
         )
         if clean_labels is not None:
             clean_labels = np.asarray(clean_labels)
@@ -98,6 +104,8 @@ class LabelNoise:
 
     def summary(self) -> str:
         """One line saying which definition was used and what it achieved."""
+        if not self.truth_known:
+            return f"the given labels of {self.labels.size} samples (which are wrong is unknown)"
         wrong = f"{self.noise_mask.sum()} wrong ({100 * self.achieved_rate:.2f}%)"
         outside = int(np.sum(self.clean_labels == NO_CLASS))
         if outside:
@@ -115,13 +123,13 @@ class LabelNoise:
 _SAVED_KEYS = ("labels", "clean_labels", "noise_mask", "resampled_mask", "rate", "noise_type")
 
 
-def _read_npz(path: str, keys) -> dict:
-    """The arrays `keys` of the `.npz` file `path`; a clear error naming the file."""
+def _read_npz(path: str, keys, optional=()) -> dict:
+    """The arrays `keys` (and `optional` ones present) of the `.npz` file `path`."""
     try:
         with np.load(path, allow_pickle=False) as f:
             if not hasattr(f, "files"):
                 raise ValueError("a single array, not an .npz archive")
-            found = {key: f[key] for key in keys if key in f.files}
+            found = {key: f[key] for key in (*keys, *optional) if key in f.files}
             names = sorted(f.files)
     except FileNotFoundError:
         raise FileNotFoundError(f"Noisy labels file {path!r} does not exist.") from None

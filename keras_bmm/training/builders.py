@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 
 from keras_bmm.bootstrapping.bootstrapping_model import BootstrappingModel
+from keras_bmm.data import FILE_DATASETS
 from keras_bmm.data.catalog import load_dataset
 from keras_bmm.data.pipeline import steps_per_epoch
 from keras_bmm.noise import (
@@ -55,7 +58,7 @@ def noise_of(config, data) -> LabelNoise:
             )
         if config.confusion_matrix:
             confusion = read_confusion(config.confusion_matrix)
-    return make_noise(
+    noise = make_noise(
         data.train_labels,
         config.noise,
         data.num_classes,
@@ -65,6 +68,10 @@ def noise_of(config, data) -> LabelNoise:
         features=features,
         confusion=confusion,
     )
+    if config.noise == 0 and config.dataset in FILE_DATASETS:
+        # A user's own labels: which are wrong is what the run is to find out.
+        noise = dataclasses.replace(noise, truth_known=False)
+    return noise
 
 
 def build_backbone(

@@ -14,6 +14,7 @@ from keras_bmm.backbones.freeze import FreezeBackbone
 from keras_bmm.bootstrapping.methods import WARMUP_RULES, uses_mixture
 from keras_bmm.callbacks.bad_file_log import BadFileLog
 from keras_bmm.callbacks.bmm_callback import BMMCallback
+from keras_bmm.callbacks.epoch_line import EpochLine
 from keras_bmm.callbacks.epoch_timer import EpochTimer
 from keras_bmm.callbacks.held_out_evaluation import HeldOutEvaluation
 from keras_bmm.callbacks.history_logger import HistoryLogger, read_history
@@ -97,7 +98,8 @@ def train(
     # With val_split, part of the training set is held out; indices stay the full set's.
     train_data, held_out = training_split(config, data)
     ids = train_data.sample_ids
-    labels, noise_mask = noise.labels[ids], noise.noise_mask[ids]
+    labels = noise.labels[ids]
+    noise_mask = noise.noise_mask[ids] if noise.truth_known else None
     model = _build(config, train_data, strategy, pretrained=initial_epoch == 0)
     batches, epoch_variable = train_data.distributed_train_batches(
         strategy,
@@ -114,16 +116,21 @@ def train(
         warmup_end=config.warmup_epochs in WARMUP_RULES,
         noise_mask=noise_mask,
     )
+    mixture_fit = BMMCallback(
+        data=_tracking_pass(config, train_data, labels), noise_mask=noise_mask
+    )
     run_callbacks = [
         position,
         *([FreezeBackbone(config.freeze_epochs)] if config.freeze_epochs else []),
-        BMMCallback(data=_tracking_pass(config, train_data, labels), noise_mask=noise_mask),
+        # Held-out figures first: the start rule reads their kappa.
         *_data_callbacks(config, data, held_out, noise, folder),
+        mixture_fit,
         *([plot_callback] if plots else []),
         EpochTimer(),  # after the mixture fit, before the history is written
         HistoryLogger(folder.history_path),  # before the checkpoint: see HistoryLogger
         keras.callbacks.BackupAndRestore(folder.backup_dir, delete_checkpoint=False),
         keras.callbacks.TensorBoard(folder.file("tensorboard")),
+        EpochLine(),  # the few figures a person reads; all go to the history
         *(callbacks or []),
     ]
     if not data.has_test and not held_out and config.verbose:
@@ -149,10 +156,14 @@ def train(
     result = TrainResult.from_history(config, noise, history)
     result.model = model
     result.report_path = folder.file("noise_report.csv")
+    held_out_kappa = _last(history.get("noisy_val_kappa", [])) if held_out else None
     with train_data.naming_bad_files():
-        rows = write_run_report(model, train_data, noise, result.report_path)
+        rows, result.suggestions = write_run_report(
+            model, train_data, noise, result.report_path, data.class_names, held_out_kappa
+        )
     result.report_rows = rows
     result.noise_estimate = estimate_noise(rows, data.num_classes, history)
+    result.start_reason = mixture_fit.start_reason or model.noise_state.start_description()
     result.corrected_labels_path = write_corrected_labels(
         rows, data.class_names, folder.file("corrected_labels.csv")
     )
@@ -182,6 +193,12 @@ def train(
         )
     write_json(folder.file("metrics.json"), result.metrics())
     return result
+
+
+def _last(values) -> float | None:
+    """The last finite value, or `None`."""
+    finite = [v for v in values if v == v]
+    return finite[-1] if finite else None
 
 
 def _verbosity(verbose: int) -> int:

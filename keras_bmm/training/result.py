@@ -10,9 +10,12 @@ from keras_bmm.bootstrapping.methods import WARMUP_RULES, uses_mixture
 
 
 def logged_start(history: dict) -> int | None:
-    """The epoch bootstrapping started (0-based) as a run's history logged it, or `None`."""
+    """The epoch bootstrapping started (0-based) as a run's history logged it, or `None`.
+
+    The history counts epochs from 1, as Keras does.
+    """
     chosen = [e for e in history.get("bootstrap_epoch", []) if e == e]
-    return int(chosen[-1]) if chosen else None
+    return int(chosen[-1]) - 1 if chosen else None
 
 
 @dataclasses.dataclass
@@ -43,6 +46,9 @@ class TrainResult:
         report_rows: the noise report's rows.
         noise_estimate: the estimated share of wrong labels and its
             interval (`keras_bmm.noise_estimate.estimate_noise`).
+        suggestions: the `keras_bmm.suggestions.Verdict` on the label changes.
+        start_reason: why bootstrapping started when it did (automatic
+            warm-up).
     """
 
     config: object
@@ -63,6 +69,8 @@ class TrainResult:
     bad_files_path: str | None = None
     report_rows: list | None = None
     noise_estimate: dict | None = None
+    suggestions: object = None
+    start_reason: str | None = None
 
     @classmethod
     def from_history(cls, config, noise, history: dict) -> TrainResult:

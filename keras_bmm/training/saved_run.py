@@ -7,6 +7,7 @@ import os
 from keras_bmm.data.manifest import write_manifest
 from keras_bmm.noise import LabelNoise
 from keras_bmm.report import noise_report, write_report
+from keras_bmm.suggestions import suggest_labels
 from keras_bmm.training.builders import build_model, dataset_of, noise_of
 from keras_bmm.training.config import TrainConfig
 from keras_bmm.training.run_folder import RunFolder
@@ -22,16 +23,28 @@ def labels_of_run(config, data, folder: RunFolder, resume: bool) -> LabelNoise:
     return noise_of(config, data)
 
 
-def write_run_report(model, data, noise, path: str, sort_by: str | None = "p_noisy") -> list:
-    """Writes the noise report of a run's training set to `path`; returns its rows.
+def write_run_report(
+    model,
+    data,
+    noise,
+    path: str,
+    class_names=None,
+    held_out_kappa: float | None = None,
+    sort_by: str | None = "p_noisy",
+):
+    """Writes the noise report of a run's training set to `path`, with its suggestions.
 
     `data` is the dataset trained on (with `val_split`, the training part);
     `noise` covers the full training set, indexed by `data.sample_ids`. Rows
     are indexed in the full training set; a file left out (`skip_bad_files`)
-    has no row.
+    has no row. The label changes worth making are chosen by
+    `keras_bmm.suggestions.suggest_labels` (which reads `held_out_kappa`).
+
+    Returns:
+        `(rows, verdict)`: the report's rows and the suggestions' `Verdict`.
     """
     ids = data.sample_ids
-    clean = noise.clean_labels
+    clean = noise.clean_labels if noise.truth_known else None
     rows = noise_report(
         model,
         data.tracking_batches(noise.labels[ids], 256),
@@ -41,8 +54,9 @@ def write_run_report(model, data, noise, path: str, sort_by: str | None = "p_noi
         sort_by=sort_by,
         sample_ids=ids,
     )
-    write_report(rows, path)
-    return rows
+    verdict = suggest_labels(rows, data.num_classes, held_out_kappa)
+    write_report(rows, path, class_names)
+    return rows, verdict
 
 
 def write_corrected_labels(rows: list, class_names, path: str) -> str | None:

@@ -1,0 +1,179 @@
+"""`scraped` case: a folder as a user scrapes it, trained as the README says, then relabelled.
+
+Real CIFAR-10 images of six classes, upscaled to mixed sizes and saved in
+mixed formats (JPEG of several qualities, PNG, BMP, grayscale), with a share
+of labels flipped to another class at random, and no test split. The run
+follows the README's own-images command; then the relabelling loop (train
+again with `--labels corrected_labels.csv`). The truth stays with the
+benchmark: the flipped files, and a clean folder of other images of the same
+classes on which both runs' true accuracy is measured.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+
+#: The six classes (CIFAR-10's animals and vehicles, some of them similar).
+CLASSES = ("airplane", "automobile", "bird", "cat", "dog", "truck")
+
+#: (extension, PIL format, PIL mode, save options), cycled over the files.
+FORMATS = (
+    ("jpg", "JPEG", "RGB", {"quality": 90}),
+    ("png", "PNG", "RGB", {}),
+    ("jpg", "JPEG", "RGB", {"quality": 60}),
+    ("bmp", "BMP", "RGB", {}),
+    ("jpeg", "JPEG", "L", {"quality": 80}),
+)
+
+
+@dataclasses.dataclass
+class ScrapedSetup:
+    """The scraped folder and the run (the issue's: 1,500 images, 30%, 64 px, width 16)."""
+
+    per_class: int = 250
+    test_per_class: int = 200
+    noise: float = 0.3
+    image_size: int = 64
+    width: int = 16
+    epochs: int = 20
+    seed: int = 0
+
+
+def make_scraped_folder(archive: str, root: str, setup: ScrapedSetup) -> dict:
+    """Writes `root/scraped/train/<class>/*` (noisy) and `root/clean-test/train/<class>/*`.
+
+    Returns:
+        `{"files": [...], "given": [...], "clean": [...]}` of the scraped
+        training files (labels as class indices), also in `root/truth.json`.
+    """
+    from PIL import Image
+
+    from keras_bmm.atomic import atomic_directory, write_json
+    from keras_bmm.data.archive import extracted_folder
+    from keras_bmm.data.listing import list_class_files
+
+    truth_path = os.path.join(root, "truth.json")
+    if os.path.exists(truth_path):
+        with open(truth_path) as f:
+            return json.load(f)
+    source = extracted_folder(archive)
+    rng = np.random.default_rng(setup.seed)
+    train = list_class_files(os.path.join(source, "train"))
+    test = list_class_files(os.path.join(source, "test"))
+    truth = {"files": [], "given": [], "clean": []}
+    os.makedirs(root, exist_ok=True)
+    for folder, files, count, noisy in (
+        ("scraped", train, setup.per_class, True),
+        ("clean-test", test, setup.test_per_class, False),
+    ):
+        with atomic_directory(os.path.join(root, folder)) as staging:
+            for c, name in enumerate(CLASSES):
+                chosen = rng.permutation(len(files[name]))[:count]
+                for k, i in enumerate(sorted(chosen)):
+                    label = c
+                    if noisy and rng.random() < setup.noise:
+                        label = int((c + rng.integers(1, len(CLASSES))) % len(CLASSES))
+                    ext, fmt, mode, options = FORMATS[k % len(FORMATS)]
+                    side = int(rng.integers(40, 120))
+                    image = Image.open(files[name][i]).convert("RGB")
+                    image = image.resize((side, int(side * rng.uniform(0.75, 1.33))))
+                    target = os.path.join(staging, "train", CLASSES[label])
+                    os.makedirs(target, exist_ok=True)
+                    path = os.path.join(target, f"{name}-{i:05d}.{ext}")
+                    image.convert(mode).save(path, fmt, **options)
+                    if noisy:
+                        final = os.path.join(root, folder, "train", CLASSES[label])
+                        truth["files"].append(os.path.join(final, os.path.basename(path)))
+                        truth["given"].append(label)
+                        truth["clean"].append(c)
+    write_json(truth_path, truth)
+    return truth
+
+
+def train_scraped(root: str, setup: ScrapedSetup, labels: str | None = None, name="first"):
+    """Trains on the scraped folder as the README says (auto warm-up, 10% held out)."""
+    from keras_bmm.training import TrainConfig, train
+
+    config = TrainConfig(
+        dataset="folder",
+        data_dir=os.path.join(root, "scraped"),
+        image_size=(setup.image_size, setup.image_size),
+        val_split=0.1,
+        epochs=setup.epochs,
+        width=setup.width,
+        labels=labels,
+        seed=setup.seed,
+        run_dir=os.path.join(root, "runs", name),
+        name=f"scraped-{name}",
+        verbose=2,
+    )
+    from keras_bmm.training.run_folder import RunFolder
+
+    resume = RunFolder(config.run_dir).holds_run()
+    return train(config, export=False, resume=resume)
+
+
+def true_accuracy(model, root: str, setup: ScrapedSetup) -> float:
+    """Accuracy of a trained model on the clean folder of other images."""
+    from keras_bmm.data.catalog import load_dataset
+
+    clean = load_dataset(
+        "folder",
+        data_dir=os.path.join(root, "clean-test"),
+        image_size=(setup.image_size, setup.image_size),
+    )
+    logits = model.backbone.predict(clean.train_images, batch_size=256, verbose=0)
+    return float(np.mean(np.argmax(logits, axis=1) == clean.train_labels))
+
+
+def wrong_labels(truth: dict, manifest: str | None = None) -> int:
+    """Training files whose label is wrong: as given, or in a corrected manifest."""
+    given = dict(zip(map(os.path.realpath, truth["files"]), truth["given"]))
+    if manifest is not None:
+        from keras_bmm.data.manifest import read_manifest
+
+        table = read_manifest(manifest, CLASSES)
+        given.update(zip(map(os.path.realpath, table.files), table.labels))
+    clean = dict(zip(map(os.path.realpath, truth["files"]), truth["clean"]))
+    return int(sum(given[f] != clean[f] for f in clean))
+
+
+def scraped_case(archive: str, root: str, setup: ScrapedSetup | None = None) -> dict:
+    """The whole case: folder, first run, relabelled run; returns its row."""
+    setup = setup or ScrapedSetup()
+    truth = make_scraped_folder(archive, root, setup)
+    first = train_scraped(root, setup)
+    corrected = first.corrected_labels_path
+    second = train_scraped(root, setup, labels=corrected, name="relabelled")
+    history = first.history
+    return {
+        "start": _start(first),
+        "start_reason": first.start_reason,
+        "agreement_at_start": _at_start(history, "label_kappa", first),
+        "changes_at_start": _at_start(history, "prediction_changes", first),
+        "estimate": first.noise_estimate,
+        "true_wrong": float(np.mean(np.array(truth["given"]) != np.array(truth["clean"]))),
+        "wrong_given": wrong_labels(truth),
+        "wrong_corrected": wrong_labels(truth, corrected) if corrected else None,
+        "suggested": first.suggestions,
+        "true_accuracy_first": true_accuracy(first.model, root, setup),
+        "true_accuracy_relabelled": true_accuracy(second.model, root, setup),
+        "held_out_first": first.last_noisy_val_accuracy,
+        "held_out_relabelled": second.last_noisy_val_accuracy,
+    }
+
+
+def _start(result):
+    from benchmarks.common import start_epoch
+
+    return start_epoch(result.history, result.config.method)
+
+
+def _at_start(history: dict, key: str, result):
+    start = _start(result)
+    values = history.get(key, [])
+    return None if start is None or start - 2 >= len(values) else values[start - 2]

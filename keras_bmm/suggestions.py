@@ -1,0 +1,119 @@
+"""`suggest_labels`: which labels of a noise report to change, and only where evidence is strong."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from keras_bmm.bootstrapping.warmup_signals import kappa
+
+#: The least p(noisy) for a suggestion: the mixture finds the given label likely wrong.
+MIN_P_NOISY = 0.5
+
+#: The least probability of the suggested class (besides its class's own threshold).
+MIN_CONFIDENCE = 0.5
+
+#: The least kappa of the network against the noisy labels (held out when there are
+#: some) for a run to suggest anything: below it, the network is too close to chance.
+MIN_KAPPA = 0.2
+
+
+@dataclasses.dataclass
+class Verdict:
+    """Whether a run's suggestions can be trusted, and why.
+
+    Attributes:
+        supported: whether suggestions are made at all.
+        kappa: the network's kappa against the noisy labels it was judged on.
+        judged_on: `"held-out samples"` or `"training samples"`.
+        reason: one sentence for the summary.
+        count: how many labels are suggested.
+    """
+
+    supported: bool
+    kappa: float
+    judged_on: str
+    reason: str
+    count: int = 0
+
+
+def suggest_labels(
+    rows: list[dict],
+    num_classes: int,
+    held_out_kappa: float | None = None,
+    min_p_noisy: float = MIN_P_NOISY,
+    min_confidence: float = MIN_CONFIDENCE,
+    min_kappa: float = MIN_KAPPA,
+) -> Verdict:
+    """Fills each report row's `corrected_label` and `suggestion_confidence`; returns the verdict.
+
+    A label is changed to the network's arg-max class `k` only when all hold:
+
+    - the mixture finds the given label likely wrong: `p_noisy >= min_p_noisy`;
+    - the network is confident in `k`: its probability is at least
+      `min_confidence` and at least the network's mean probability of `k` on
+      the samples labelled `k` (confident learning's per-class threshold,
+      which adapts to how sharp the method's predictions are);
+    - the run can support suggestions at all: the network's kappa against
+      the noisy labels (on held-out samples when there are some, else on the
+      training samples) is at least `min_kappa`. A network near chance would
+      relabel at random; then nothing is suggested and the verdict says why.
+
+    A suggestion's confidence is `p_noisy * p(k)`: the chance the given label
+    is wrong times the network's probability of the new one. Rows without a
+    suggestion keep their given label as `corrected_label`.
+
+    Args:
+        rows: noise report rows (`keras_bmm.report.noise_report`), changed in
+            place.
+        num_classes: number of classes.
+        held_out_kappa: the network's kappa on held-out samples, if any.
+        min_p_noisy: the least p(noisy).
+        min_confidence: the least probability of the suggested class.
+        min_kappa: the least kappa for any suggestion.
+
+    Returns:
+        A `Verdict`.
+
+    Example:
+
+    ```python
+    verdict = suggest_labels(rows, num_classes=10)
+    print(verdict.reason)
+    ```
+    """
+    given = np.array([r["given_label"] for r in rows], dtype=np.int64)
+    predicted = np.array([r["predicted_label"] for r in rows], dtype=np.int64)
+    confidence = np.array([r["confidence"] for r in rows], dtype=np.float64)
+    p_given = np.array([r["p_given"] for r in rows], dtype=np.float64)
+    p_noisy = np.array([r["p_noisy"] for r in rows], dtype=np.float64)
+    judged_on, value = "held-out samples", held_out_kappa
+    if value is None or value != value:
+        judged_on, value = "training samples", kappa(predicted, given, num_classes)
+    counts = np.bincount(given, minlength=num_classes)
+    sums = np.bincount(given, weights=p_given, minlength=num_classes)
+    thresholds = np.where(counts > 0, sums / np.maximum(counts, 1), np.inf)
+    chosen = (
+        (predicted != given)
+        & (p_noisy >= min_p_noisy)
+        & (confidence >= np.maximum(min_confidence, thresholds[predicted]))
+    )
+    supported = bool(value == value and value >= min_kappa)
+    if not supported:
+        chosen[:] = False
+        reason = (
+            f"no label changes are suggested: the network agrees with the labels of the "
+            f"{judged_on} little beyond chance (kappa {value:.2f}, below {min_kappa:g}), so its "
+            "predictions cannot correct them"
+        )
+    else:
+        reason = (
+            f"{int(chosen.sum())} label changes are suggested where the mixture finds the "
+            f"label likely wrong (p_noisy >= {min_p_noisy:g}) and the network is confident in "
+            f"another class (kappa {value:.2f} on the {judged_on})"
+        )
+    for row, change, p, k in zip(rows, chosen, p_noisy * confidence, predicted):
+        row["corrected_label"] = int(k) if change else row["given_label"]
+        row["suggestion_confidence"] = float(p) if change else ""
+    return Verdict(supported, float(value), judged_on, reason, int(chosen.sum()))
