@@ -109,45 +109,72 @@ class TrainResult:
         }
 
     def summary(self) -> str:
-        """A few lines for the terminal.
+        """A few lines for the terminal: what the run knows, and nothing it does not.
 
-        The warm-up (and dynamic mixup) is shown for the bootstrapping
-        methods only; the noise-detection AUC is said to be undefined when
-        no label, or every label, is wrong.
+        Truth-dependent lines (the label noise drawn, the detection AUC) only
+        when the true labels are known; test accuracy only with a test
+        split; always the estimated share of wrong labels, when and why
+        bootstrapping started, the label suggestions and where the report is.
         """
         c = self.config
-        schedule = ""
-        if uses_mixture(c.method):
-            schedule = f" warmup={c.warmup_epochs}"
-            if c.warmup_epochs in WARMUP_RULES:
-                start = logged_start(self.history)
-                schedule += (
-                    f" (bootstrapping from epoch {start + 1})"
-                    if start is not None
-                    else " (bootstrapping never started: the network was not ready)"
-                )
-            if c.method == "md-dyr-sh":
-                schedule += f" dynamic={c.dynamic_epochs}"
-        wrong = np.asarray(self.noise.noise_mask, dtype=bool)
-        if not wrong.any() or wrong.all():
-            what = "no" if not wrong.any() else "only"
-            auc = f"undefined ({what} mislabelled samples)"
-        elif uses_mixture(c.method):
-            auc = f"after warm-up {self.auc_after_warmup:.4f}  last epoch {self.auc_last:.4f}"
-        else:
-            auc = f"last epoch {self.auc_last:.4f}"
-        return "\n".join(
-            [
-                f"dataset={c.dataset} method={c.method} epochs={c.epochs}{schedule}",
-                f"label noise: {self.noise.summary()}",
+        known = getattr(self.noise, "truth_known", True)
+        lines = [f"dataset={c.dataset} method={c.method} epochs={c.epochs}"]
+        if known:
+            lines.append(f"label noise: {self.noise.summary()}")
+        if self.best_test_accuracy == self.best_test_accuracy:  # NaN: no test split
+            lines.append(
                 f"test accuracy: best {100 * self.best_test_accuracy:.2f}%  "
-                f"last {100 * self.last_test_accuracy:.2f}%",
-                *self._held_out_lines(),
-                f"BMM noise detection ROC AUC: {auc}",
-                f"run folder: {self.run_dir}",
-                f"exported SavedModel: {self.export_path}",
-            ]
+                f"last {100 * self.last_test_accuracy:.2f}%"
+            )
+        lines += self._held_out_lines()
+        lines += self._estimate_lines(known)
+        lines += self._bootstrapping_lines()
+        wrong = np.asarray(self.noise.noise_mask, dtype=bool)
+        if known and wrong.any() and not wrong.all():
+            auc = f"last epoch {self.auc_last:.4f}"
+            if uses_mixture(c.method) and self.auc_after_warmup == self.auc_after_warmup:
+                auc = f"at the start {self.auc_after_warmup:.4f}  " + auc
+            lines.append(f"noise detection ROC AUC (against the true labels): {auc}")
+        if self.suggestions is not None:
+            lines.append(f"label suggestions: {self.suggestions.reason}")
+        for name, path in (
+            ("noise report (most suspicious first)", self.report_path),
+            ("corrected labels (apply with --labels)", self.corrected_labels_path),
+            ("files left out", self.bad_files_path),
+            ("run folder", self.run_dir),
+            ("exported SavedModel", self.export_path),
+        ):
+            if path:
+                lines.append(f"{name}: {path}")
+        return "\n".join(lines)
+
+    def _estimate_lines(self, known: bool) -> list:
+        estimate = self.noise_estimate or {}
+        value = estimate.get("estimate", float("nan"))
+        if value != value:
+            return []
+        line = (
+            f"estimated share of wrong labels: {100 * value:.1f}% (the estimates range from "
+            f"{100 * estimate['low']:.1f}% to {100 * estimate['high']:.1f}%)"
         )
+        if known:
+            line += f"; truly {100 * self.noise.achieved_rate:.1f}%"
+        return [line]
+
+    def _bootstrapping_lines(self) -> list:
+        c = self.config
+        if not uses_mixture(c.method):
+            return []
+        start = logged_start(self.history)
+        if c.warmup_epochs not in WARMUP_RULES:
+            when = f"from epoch {c.warmup_epochs + 1} (fixed warm-up of {c.warmup_epochs} epochs)"
+        elif start is None:
+            when = "never started: the network was not ready (the run kept the warm-up, mixup)"
+        else:
+            why = f": {self.start_reason}" if self.start_reason else ""
+            when = f"from epoch {start + 1} ({c.warmup_epochs}){why}"
+        extra = f"; dynamic mixup {c.dynamic_epochs} epochs" if c.method == "md-dyr-sh" else ""
+        return [f"bootstrapping: {when}{extra}"]
 
     def _held_out_lines(self) -> list:
         if self.best_noisy_val_accuracy != self.best_noisy_val_accuracy:  # NaN: no val_split
