@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from keras_bmm.training.cli import ArgumentParser  # noqa: E402
+from keras_bmm.training.cli import ArgumentParser, quiet_tensorflow  # noqa: E402
 from keras_bmm.training.run_folder import RunFolder  # noqa: E402
 
 
@@ -23,18 +23,28 @@ def main(argv=None):
         RunFolder(args.run_dir).require_checkpoint()  # before TensorFlow is imported
     except FileNotFoundError as error:
         sys.exit(f"report.py: error: {error}")
+    quiet_tensorflow()
+    from keras_bmm.callbacks.history_logger import read_history
     from keras_bmm.training.saved_run import load_run, write_run_report  # imports TensorFlow
 
     path = args.output or os.path.join(args.run_dir, "noise_report.csv")
     try:
         _, data, noise, model = load_run(args.run_dir)
-        rows = write_run_report(
-            model, data, noise, path, sort_by=None if args.sort == "index" else "p_noisy"
+        kappas = read_history(RunFolder(args.run_dir).history_path).get("noisy_val_kappa", [])
+        kappas = [k for k in kappas if k == k]
+        rows, verdict = write_run_report(
+            model,
+            data,
+            noise,
+            path,
+            data.class_names,
+            kappas[-1] if kappas else None,
+            sort_by=None if args.sort == "index" else "p_noisy",
         )
     except (FileNotFoundError, ValueError) as error:
         sys.exit(f"report.py: error: {error}")
     noisy = sum(row["p_noisy"] > 0.5 for row in rows)
-    print(f"{len(rows)} samples, {noisy} with p(noisy) > 0.5; report: {path}")
+    print(f"{len(rows)} samples, {noisy} with p(noisy) > 0.5; {verdict.reason}; report: {path}")
 
 
 if __name__ == "__main__":

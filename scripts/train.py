@@ -12,7 +12,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from keras_bmm.training.cli import ArgumentParser, add_config_arguments, parse_config  # noqa: E402
+from keras_bmm.training.cli import (  # noqa: E402
+    ArgumentParser,
+    add_config_arguments,
+    parse_config,
+    quiet_tensorflow,
+)
 
 OPTIONS = ("resume", "overwrite", "no_export", "plots")
 
@@ -43,6 +48,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     config, options = parse_args(argv)
+    quiet_tensorflow()
     from keras_bmm.training import train  # imports TensorFlow
 
     try:

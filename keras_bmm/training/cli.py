@@ -28,6 +28,18 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n{hint}\n")
 
 
+def quiet_tensorflow() -> None:
+    """Silences TensorFlow's C++ start-up messages (CUDA, oneDNN, rendezvous) before it loads.
+
+    The command line sets `TF_CPP_MIN_LOG_LEVEL=3` unless the user set it
+    (`TF_CPP_MIN_LOG_LEVEL=0` shows every message again); errors still
+    reach the user as Python exceptions.
+    """
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
 def flag_of(field: str) -> str:
     """The command-line flag of a `TrainConfig` field (`learning_rate` -> `--lr`)."""
     metadata = TrainConfig.__dataclass_fields__[field].metadata
