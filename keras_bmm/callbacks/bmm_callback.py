@@ -107,6 +107,7 @@ class BMMCallback(keras.callbacks.Callback):
         loss_bounds([0.0], lower_percentile, upper_percentile)
         self.epoch_logs = []
         self.start_reason = None
+        self._unseen = 0
 
     @property
     def state(self) -> NoiseModelState:
@@ -154,6 +155,7 @@ class BMMCallback(keras.callbacks.Callback):
             )
         self.epoch_logs = []
         self.start_reason = None
+        self._unseen = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self.state.set_epoch(epoch)
@@ -194,11 +196,13 @@ class BMMCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         losses, seen, predicted, labels = self._gather(epoch)
-        if not seen.all():
+        unseen = int((~seen).sum())
+        if unseen != self._unseen:  # said once, and again only if the count changes
+            self._unseen = unseen
             logger.warning(
-                "BMMCallback: %d of %d samples had no loss recorded this epoch; the "
-                "mixture is fitted on the %d seen.",
-                int((~seen).sum()),
+                "BMMCallback: %d of %d samples have no loss recorded (e.g. image files "
+                "left out because they did not decode); the mixture is fitted on the %d seen.",
+                unseen,
                 seen.size,
                 int(seen.sum()),
             )

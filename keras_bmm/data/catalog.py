@@ -100,7 +100,8 @@ def _file_dataset(name, data_dir, per_class, image_size, stream, skip_bad_files,
     if labels:
         from keras_bmm.data.manifest import relabel
 
-        new, _ = relabel(train.files, train.labels, train.class_names, labels)
+        new, changed = relabel(train.files, train.labels, train.class_names, labels)
+        print(f"Labels from {labels}: {changed} of {len(new)} training labels replaced.")
         train = FileTable(train.files, new, train.class_names, train.source)
     if stream is None:
         stream = _too_big_for_memory(train, image_size)
