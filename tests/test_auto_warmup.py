@@ -1,4 +1,4 @@
-"""The automatic warm-up: its signal, its rule, its bounds, and what it may read."""
+"""The automatic warm-up: its signals, its rules, its bounds, and what it may read."""
 
 import re
 import warnings
@@ -8,11 +8,19 @@ import numpy as np
 import pytest
 
 from keras_bmm import BMMCallback, BootstrappingModel, TrainConfig, train
-from keras_bmm.bootstrapping.auto_warmup import AutoWarmup, rank_stability
+from keras_bmm.bootstrapping.auto_warmup import AutoWarmup
+from keras_bmm.bootstrapping.warmup_signals import (
+    kappa,
+    moving_average,
+    prediction_changes,
+    rank_stability,
+)
 from keras_bmm.data import train_pipeline
 
+NAN = float("nan")
 
-def test_rank_stability_against_scipy():
+
+def test_rank_stability_against_scipy_with_and_without_ties():
     from scipy.stats import spearmanr
 
     rng = np.random.default_rng(0)
@@ -20,6 +28,12 @@ def test_rank_stability_against_scipy():
     losses = previous + rng.normal(0, 0.5, 500)
     assert rank_stability(losses, previous) == pytest.approx(
         spearmanr(losses, previous).statistic, rel=1e-12
+    )
+    # Many exactly equal losses share their average rank, as scipy's.
+    tied = np.where(rng.random(500) < 0.8, 0.0, losses)
+    tied_before = np.where(rng.random(500) < 0.8, 0.0, previous)
+    assert rank_stability(tied, tied_before) == pytest.approx(
+        spearmanr(tied, tied_before).statistic, rel=1e-9
     )
     # Samples missing from either epoch (NaN) are left out.
     losses[:50] = np.nan
@@ -29,75 +43,122 @@ def test_rank_stability_against_scipy():
     assert np.isnan(rank_stability([1.0, 2.0], [2.0, 1.0]))
 
 
-def test_rule_starts_once_settled_within_its_bounds():
-    rule = AutoWarmup(min_epochs=3, max_epochs=8, threshold=0.9, patience=2, agreement=None)
-    nan = float("nan")
-    rising = [nan, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.88, 0.89]
-    # Never settled by the latest start (epoch 8): by default it never starts...
-    assert not any(rule.start_after(rising, e) for e in range(10))
-    assert [rule.gave_up(e) for e in range(10)].index(True) == 7
-    # ... or, with if_unsettled="start", starts at the bound.
-    forced = AutoWarmup(min_epochs=3, max_epochs=8, agreement=None, if_unsettled="start")
-    assert [forced.start_after(rising, e) for e in range(10)].index(True) == 7
-    assert not any(forced.gave_up(e) for e in range(10))
-    # Settled exactly at the bound: it starts there either way.
-    late = rising[:6] + [0.95, 0.96, 0.97, 0.98]
-    assert [rule.start_after(late, e) for e in range(10)].index(True) == 7
-    # Settled after the bound: too late, it does not start.
-    later = rising[:8] + [0.95, 0.96]
-    assert not any(rule.start_after(later, e) for e in range(10))
-    settled = [nan, 0.5, 0.95, 0.6, 0.92, 0.93, 0.95]
-    # A single epoch at 0.95 is not enough; epochs 4 and 5 are: start at epoch 6.
-    assert [rule.start_after(settled, e) for e in range(7)].index(True) == 5
-    early = [nan, 0.99, 0.99, 0.99]
-    assert not rule.start_after(early, 1)  # before min_epochs, whatever the signal
-    assert rule.start_after(early, 2)
-    # The default latest start: 60% of the epochs, leaving `reserve` epochs after it.
+def test_kappa_against_sklearn_and_prediction_changes_by_hand():
+    from sklearn.metrics import cohen_kappa_score
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 5, 300)
+    predicted = np.where(rng.random(300) < 0.6, labels, rng.integers(0, 5, 300))
+    assert kappa(predicted, labels, 5) == pytest.approx(cohen_kappa_score(predicted, labels))
+    # One class predicted everywhere is no better than chance; unknown (-1) is left out.
+    assert kappa(np.zeros(300, int), labels, 5) == pytest.approx(0.0)
+    unknown = predicted.copy()
+    unknown[:100] = -1
+    assert kappa(unknown, labels, 5) == pytest.approx(
+        cohen_kappa_score(predicted[100:], labels[100:])
+    )
+    before = rng.integers(-1, 5, 300)
+    known = [(a, b) for a, b in zip(predicted, before) if a >= 0 and b >= 0]
+    assert prediction_changes(predicted, before) == pytest.approx(
+        sum(a != b for a, b in known) / len(known)
+    )
+
+
+def signals(changes, kappas, held_out=None):
+    found = {"prediction_changes": np.asarray(changes, float), "label_kappa": np.asarray(kappas)}
+    if held_out is not None:
+        found["held_out_kappa"] = np.asarray(held_out, float)
+    return found
+
+
+def first_start(rule, values, epochs=20, reserve=1):
+    """The 0-based start the rule chooses when fed the epochs one by one, or None."""
+    for epoch in range(epochs):
+        decision = rule.decide(values, epoch, epochs, reserve)
+        if decision.start:
+            return epoch + 1
+        if decision.gave_up:
+            return None
+    return None
+
+
+def test_auto_starts_when_predictions_settle_and_beat_chance_on_two_epochs():
+    rule = AutoWarmup(min_epochs=1, max_epochs=12, changes=0.15, min_kappa=0.1, patience=2)
+    changes = [NAN, 0.5, 0.3, 0.1, 0.3, 0.12, 0.1, 0.05, 0.05, 0.05, 0.05, 0.05]
+    kappas = [0.05] + [0.4] * 11
+    # A single settled epoch (3) is a spike; epochs 5 and 6 hold: start at 7.
+    assert first_start(rule, signals(changes, kappas)) == 7
+    # Settled but at chance (one class predicted everywhere): never.
+    assert first_start(rule, signals(changes, [0.02] * 12)) is None
+    # The held-out samples must beat chance too, when there are some (the last
+    # evaluation counts).
+    assert first_start(rule, signals(changes, kappas, [0.05] * 12)) is None
+    late = [0.05] * 7 + [0.3] * 5
+    assert first_start(rule, signals(changes, kappas, late)) == 8
+    every_other = [0.05, NAN] * 3 + [0.3, NAN] * 3
+    assert first_start(rule, signals(changes, kappas, every_other)) == 7
+    decision = rule.decide(signals(changes, kappas), 6, 20)
+    assert decision.signal == "prediction_changes" and decision.value == pytest.approx(0.12)
+    assert "settled" in decision.reason and "kappa 0.40" in decision.reason
+
+
+def test_auto_bounds_head_only_epochs_and_giving_up():
+    changes = [NAN] + [0.05] * 19
+    kappas = [0.5] * 20
+    # Earliest: min_epochs, and after `patience` epochs of signals of the whole
+    # network (the first epoch compares with none; after head-only epochs, the
+    # first compares with the head-only one): start 3, or 4 with one frozen.
+    assert first_start(AutoWarmup(min_epochs=1), signals(changes, kappas)) == 3
+    assert AutoWarmup().earliest() == 3 and AutoWarmup(frozen_epochs=1).earliest() == 4
+    assert first_start(AutoWarmup(min_epochs=5), signals(changes, kappas)) == 5
+    assert first_start(AutoWarmup(frozen_epochs=1), signals(changes, kappas)) == 4
+    # Latest: 60% of the epochs by default, keeping `reserve` epochs after it.
     assert AutoWarmup().latest(60) == 36 and AutoWarmup().latest(10, reserve=6) == 4
+    unsettled = [NAN] + [0.4] * 19
+    rule = AutoWarmup(max_epochs=8)
+    decisions = [rule.decide(signals(unsettled, kappas), e, 20) for e in range(10)]
+    assert [d.gave_up for d in decisions].index(True) == 7 and not any(d.start for d in decisions)
+    assert "did not settle" in decisions[7].reason and "fewest changes 40.0%" in decisions[7].reason
+    forced = AutoWarmup(max_epochs=8, if_unsettled="start")
+    assert first_start(forced, signals(unsettled, kappas)) == 8
     with pytest.raises(ValueError, match="if_unsettled must be one of warmup, start"):
         AutoWarmup(if_unsettled="never")
     with pytest.raises(ValueError, match="min_epochs must be >= 1"):
         AutoWarmup(min_epochs=0)
     with pytest.raises(ValueError, match=r"max_epochs \(2\) must be >= min_epochs \(3\)"):
         AutoWarmup(min_epochs=3, max_epochs=2)
+    with pytest.raises(ValueError, match="rule must be one of"):
+        AutoWarmup(rule="early")
 
 
-def test_rule_starts_once_the_network_agrees_within_its_bounds():
-    """The other trigger: the network predicts the given label of at least
-    `agreement` of the samples the mixture calls clean, on `patience`
-    consecutive epochs."""
-    rule = AutoWarmup(min_epochs=3, max_epochs=8, agreement=0.75, patience=2)
-    nan = float("nan")
-    unsettled = [nan] + [0.5] * 11
-    agreements = [0.3, 0.5, 0.8, 0.7, 0.74, 0.76, 0.8, 0.9, 0.9, 0.9, 0.9, 0.9]
-    starts = [rule.start_after(unsettled, e, agreements=agreements) for e in range(12)]
-    # A single epoch at 0.8 is not enough; epochs 5 and 6 are: start at epoch 7.
-    assert starts.index(True) == 6
-    # Before min_epochs nothing starts it, however high the agreement...
-    assert not rule.start_after(unsettled, 1, agreements=[1.0, 1.0, 1.0])
-    assert rule.start_after(unsettled, 2, agreements=[1.0, 1.0, 1.0])
-    # ... nor after the latest start; unknown agreement (NaN) never starts it.
-    late = [0.5] * 8 + [0.9] * 4
-    assert not any(rule.start_after(unsettled, e, agreements=late) for e in range(12))
-    assert not any(rule.start_after(unsettled, e, agreements=[nan] * 12) for e in range(12))
-    # agreement=None watches the settling alone.
-    alone = AutoWarmup(min_epochs=3, max_epochs=8, agreement=None)
-    assert not any(alone.start_after(unsettled, e, agreements=agreements) for e in range(12))
-    with pytest.raises(ValueError, match=r"agreement must be in \(0, 1\]"):
-        AutoWarmup(agreement=1.5)
+def test_label_wave_starts_after_the_first_minimum_of_smoothed_changes():
+    rule = AutoWarmup(rule="label-wave", window=3)
+    changes = [NAN, 0.6, 0.5, 0.4, 0.35, 0.3, 0.36, 0.4, 0.2, 0.1, 0.1, 0.1]
+    # Oracle: the moving average written out, and its first local minimum.
+    smooth = [NAN] * 3 + [np.mean(changes[i - 2 : i + 1]) for i in range(3, 12)]
+    np.testing.assert_allclose(moving_average(changes, 3), smooth, equal_nan=True)
+    minimum = next(
+        t for t in range(4, 11) if smooth[t] <= smooth[t - 1] < 9 and smooth[t + 1] > smooth[t]
+    )
+    start = first_start(rule, signals(changes, [0.0] * 12), epochs=12)
+    assert start == minimum + 2  # seen one epoch later, started the next
+    decision = rule.decide(signals(changes, [0.0] * 12), minimum + 1, 12)
+    assert decision.signal == "label_wave" and "Label Wave" in decision.reason
+    # Falling throughout: no minimum, no start (the published rule has no bound of ours).
+    falling = [NAN] + list(np.linspace(0.6, 0.05, 11))
+    assert first_start(rule, signals(falling, [0.0] * 12), epochs=12) is None
 
 
-def test_default_patience_follows_the_length_of_the_run():
-    """By default a signal must hold two epochs, one in runs under 30 epochs:
-    a single epoch at 0.8 starts a 10-epoch run, not a 60-epoch one."""
-    rule = AutoWarmup(min_epochs=1)
-    assert [rule.epochs_of_patience(n) for n in (5, 10, 29, 30, 60, 300)] == [1, 1, 1, 2, 2, 2]
-    assert rule.epochs_of_patience(None) == 2
-    assert AutoWarmup(patience=3).epochs_of_patience(10) == 3
-    nan = float("nan")
-    spike = [0.3, 0.5, 0.8, 0.6, 0.6, 0.6]
-    assert rule.start_after([nan] * 6, 2, epochs=10, agreements=spike)
-    assert not any(rule.start_after([nan] * 6, e, epochs=60, agreements=spike) for e in range(6))
+def test_signals_are_kept_past_a_thousand_epochs():
+    from keras_bmm.bootstrapping.noise_model_state import MAX_SIGNAL_EPOCHS, NoiseModelState
+
+    state = NoiseModelState(num_samples=4, start_epoch=-1, warmup_rule=AutoWarmup())
+    for epoch in (3, 998, 1500):
+        state.store_signals(epoch, {"prediction_changes": epoch / 10000})
+    history = state.signal_history(1500)["prediction_changes"]
+    assert history.size == 1501 and history[1500] == pytest.approx(0.15)
+    assert np.isnan(history[3]) and np.isnan(history[1500 - MAX_SIGNAL_EPOCHS])
+    assert history[998] == pytest.approx(0.0998)
 
 
 def toy(seed=0, n=240, classes=4):
@@ -110,63 +171,65 @@ def toy(seed=0, n=240, classes=4):
     return x, noisy, noisy != y
 
 
-def auto_model(seed=0, warmup_epochs="auto", threshold=0.8, method="m-dyr-h", agreement=None):
+def auto_model(seed=0, warmup_epochs="auto", changes=0.15, method="m-dyr-h", num_samples=240):
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((6,))
     backbone = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Dense(16, "relu")(inputs)))
     model = BootstrappingModel(
         backbone,
         method=method,
-        num_samples=240,
+        num_samples=num_samples,
         warmup_epochs=warmup_epochs,
-        auto_warmup=dict(min_epochs=2, max_epochs=6, threshold=threshold, agreement=agreement),
+        auto_warmup=dict(min_epochs=2, max_epochs=6, changes=changes),
         seed=seed,
     )
     model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
     return model
 
 
-def test_the_rule_reads_neither_the_noise_mask_nor_test_data():
+def test_the_rule_reads_neither_the_noise_mask_nor_test_data(capsys):
     """Two runs that differ only in what a user does not have (the true noise
-    mask, a held-out test set) choose the same epoch and end the same."""
+    mask, a test set) choose the same epoch, for the reason they print."""
     x, y, mask = toy()
     runs = []
     for noise_mask, validation in ((mask, None), (~mask, (x[:40], y[:40]))):
-        # Settling cannot start it (threshold 0.9999): the agreement must.
-        model = auto_model(agreement=0.85, threshold=0.9999)
+        model = auto_model()
         history = model.fit(
             train_pipeline(x, y, 32, seed=0),
             epochs=8,
             validation_data=validation,
             callbacks=[BMMCallback(noise_mask=noise_mask)],
-            verbose=0,
+            verbose=2,
         )
         runs.append((model, history.history))
     (a, ha), (b, hb) = runs
     start = a.noise_state.chosen_start()
     assert start is not None and 2 <= start <= 6
     assert b.noise_state.chosen_start() == start
-    assert ha["bootstrap_epoch"][-1] == start and np.isnan(ha["bootstrap_epoch"][0])
-    np.testing.assert_allclose(ha["warmup_signal"], hb["warmup_signal"], rtol=1e-6)
-    np.testing.assert_allclose(ha["clean_agreement"], hb["clean_agreement"], rtol=1e-6)
-    # The start follows the logged agreement (patience 1 in 8 epochs): the
-    # first epoch from the bounds' on at 0.85 (the logs hold float32).
-    assert max(ha["warmup_signal"][1:]) < 0.9999
-    fired = [e for e in range(1, 6) if ha["clean_agreement"][e] >= 0.85 - 1e-6]
-    assert start == fired[0] + 1
+    # Logged from 1, as Keras counts epochs.
+    assert ha["bootstrap_epoch"][-1] == start + 1 and np.isnan(ha["bootstrap_epoch"][0])
+    for key in ("prediction_changes", "label_kappa"):
+        np.testing.assert_allclose(ha[key], hb[key], rtol=1e-6)
+    # The start follows the logged signals: the first two epochs (from the
+    # bounds' on) settled at 0.15 and beating chance at 0.1.
+    ok = [ha["prediction_changes"][e] <= 0.15 and ha["label_kappa"][e] >= 0.1 for e in range(8)]
+    assert start == next(e for e in range(2, 7) if ok[e - 1] and ok[e - 2]) and start >= 2
+    printed = capsys.readouterr().out
+    assert f"Epoch {start}: bootstrapping starts at epoch {start + 1}: the predictions settled" in (
+        printed
+    )
     for wa, wb in zip(a.weights, b.weights):
         np.testing.assert_allclose(wa.numpy(), wb.numpy(), rtol=1e-5, atol=1e-6)
 
 
-def test_unsettled_losses_keep_the_warmup_to_the_end():
-    """When the signal never reaches its threshold by the latest start, the
-    run is the warm-up throughout: the same weights as a fixed warm-up longer
-    than the run, for M-DYR-H and MD-DYR-SH alike (their warm-ups are the
-    same), with one warning that says so."""
+def test_an_unready_network_keeps_the_warmup_to_the_end():
+    """When the rule never fires by the latest start, the run is the warm-up
+    throughout: the same weights as a fixed warm-up longer than the run, for
+    M-DYR-H and MD-DYR-SH alike, with one warning that says why."""
     x, y, mask = toy()
     fits = {}
     for method, warmup in (("m-dyr-h", "auto"), ("m-dyr-h", 100), ("md-dyr-sh", "auto")):
-        model = auto_model(warmup_epochs=warmup, threshold=0.9999, method=method)
+        model = auto_model(warmup_epochs=warmup, changes=1e-6, method=method)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             history = model.fit(
@@ -181,13 +244,25 @@ def test_unsettled_losses_keep_the_warmup_to_the_end():
         auto, history, messages = fits[method, "auto"]
         assert auto.noise_state.chosen_start() is None
         assert np.all(np.isnan(history["bootstrap_epoch"]))
-        assert max(history["warmup_signal"][1:]) < 0.9999
-        (warning,) = [m for m in messages if "bootstrapping will not start" in m]
-        # It names the highest signal up to the epoch it was given at.
+        (warning,) = [m for m in messages if "Bootstrapping will not start" in m]
         given_at = int(re.match(r"Epoch (\d+):", warning).group(1))
-        assert f"highest {max(history['warmup_signal'][1:given_at]):.3f}" in warning
+        if method == "m-dyr-h":  # it names the fewest changes up to then
+            fewest = np.nanmin(history["prediction_changes"][1:given_at])
+            assert given_at == 6 and f"fewest changes {fewest:.1%}" in warning
+        else:  # 8 epochs leave no room after 2 epochs of signals and 5 of dynamic mixup
+            assert given_at == 2 and "the run is too short for the rule" in warning
         for wa, wb in zip(auto.backbone.weights, fixed.backbone.weights, strict=True):
             np.testing.assert_allclose(wa.numpy(), wb.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_auto_needs_num_samples_with_a_separate_loss_pass():
+    """Without per-sample storage the rule cannot compare epochs: a clear error,
+    not a run that silently never bootstraps."""
+    x, y, _ = toy()
+    model = auto_model(num_samples=None)
+    data = train_pipeline(x, y, 32, shuffle=False, epochs=None)
+    with pytest.raises(ValueError, match="num_samples=N"):
+        model.fit(train_pipeline(x, y, 32, seed=0), epochs=2, callbacks=[BMMCallback(data=data)])
 
 
 def test_a_resumed_run_makes_the_same_choice(tmp_path):
@@ -204,7 +279,7 @@ def test_a_resumed_run_makes_the_same_choice(tmp_path):
             warmup_epochs="auto",
             warmup_min_epochs=2,
             warmup_max_epochs=6,
-            warmup_patience=2,  # the signals saved before the crash count
+            warmup_changes=0.5,
             warmup_if_unsettled="start",
             lr_milestones=(),
             run_dir=str(run_dir),
@@ -213,30 +288,15 @@ def test_a_resumed_run_makes_the_same_choice(tmp_path):
 
     whole = train(config(tmp_path / "whole"), export=False)
     start = int(whole.history["bootstrap_epoch"][-1])
-    assert 2 <= start <= 6
-    for crash_epoch in (1, start + 1):
+    assert 3 <= start <= 7
+    for crash_epoch in (1, start):
         run = tmp_path / f"crash{crash_epoch}"
         with pytest.raises(KeyboardInterrupt):
             train(config(run), export=False, callbacks=[Crash(crash_epoch)])
         resumed = train(config(run), export=False, resume=True)
         assert int(resumed.history["bootstrap_epoch"][-1]) == start
-        for key in ("warmup_signal", "clean_agreement"):
+        for key in ("prediction_changes", "label_kappa"):
             np.testing.assert_allclose(resumed.history[key], whole.history[key], rtol=1e-4)
         for a, b in zip(whole.model.weights, resumed.model.weights):
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
-    assert "bootstrapping from epoch" in whole.summary()
-
-
-def test_giving_up_before_any_signal_says_so():
-    """In a 2-epoch run the latest start is the first epoch, before two epochs'
-    losses can be compared: the warning says the run is too short."""
-    from keras_bmm.bootstrapping.noise_model_state import NoiseModelState
-
-    state = NoiseModelState(num_samples=6, start_epoch=-1, warmup_rule=AutoWarmup())
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        state.update_warmup(0, np.arange(6.0), epochs=2)
-    (warning,) = [str(w.message) for w in caught if "will not start" in str(w.message)]
-    assert warning.startswith("Epoch 1:") and "the run is too short" in warning
-    assert "highest" not in warning
-    assert state.chosen_start() is None
+    assert f"bootstrapping: from epoch {start} (auto)" in whole.summary()

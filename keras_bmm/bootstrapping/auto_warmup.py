@@ -135,9 +135,13 @@ class AutoWarmup:
         self.if_unsettled = if_unsettled
 
     def earliest(self) -> int:
-        """The earliest start: after `patience` epochs that train the whole network."""
+        """The earliest start: after `patience` epochs of signals that train the whole network.
+
+        The first epoch has no previous one to compare with, nor the first
+        after the head-only epochs (`frozen_epochs`): their signals do not count.
+        """
         wait = self.patience if self.rule == "auto" else self.window + 1
-        return max(self.min_epochs, self.frozen_epochs + wait)
+        return max(self.min_epochs, self.frozen_epochs + 1 + wait)
 
     def latest(self, epochs: int | None, reserve: int = 1) -> int | None:
         """The latest start for a run of `epochs` epochs that keeps `reserve` after it."""
@@ -168,6 +172,14 @@ class AutoWarmup:
         """
         started = epoch + 1
         latest = self.latest(epochs, reserve)
+        if latest is not None and latest < self.earliest():
+            if started != latest:
+                return _WAIT
+            reason = (
+                f"the run is too short for the rule: its signals need until epoch "
+                f"{self.earliest() + 1}, but the latest start is epoch {latest + 1}"
+            )
+            return StartDecision(False, None, float("nan"), reason, self.if_unsettled == "warmup")
         if started < self.earliest() or (latest is not None and started > latest):
             return _WAIT
         decision = self._label_wave(signals, epoch) if self.rule == "label-wave" else None

@@ -316,7 +316,7 @@ class NoiseModelState(keras.layers.Layer):
         """
         if self.record_table is None:
             raise ValueError("This model records no losses: it was built without num_samples.")
-        table = keras.ops.convert_to_numpy(self.record_table)
+        table = keras.ops.convert_to_numpy(self.record_table.value)
         counts = np.rint(table[:, 1]).astype(np.int64)
         return table[:, 0] / np.maximum(counts, 1), counts
 
@@ -326,14 +326,14 @@ class NoiseModelState(keras.layers.Layer):
         -1 where unknown: unseen, seen more than once, or recorded without
         predictions.
         """
-        table = keras.ops.convert_to_numpy(self.record_table)
+        table = keras.ops.convert_to_numpy(self.record_table.value)
         once = (np.rint(table[:, 1]) == 1) & (table[:, 3] >= 0) & (table[:, 4] >= 0)
         predicted = np.where(once, np.rint(table[:, 3]), -1).astype(np.int64)
         return predicted, np.where(once, np.rint(table[:, 4]), -1).astype(np.int64)
 
     def recorded_hits(self) -> np.ndarray:
         """Each sample's share of records whose arg-max was its given label (NaN: unseen)."""
-        table = keras.ops.convert_to_numpy(self.record_table)
+        table = keras.ops.convert_to_numpy(self.record_table.value)
         counts = np.rint(table[:, 1])
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(counts > 0, table[:, 2] / counts, np.nan)
