@@ -316,6 +316,24 @@ def test_unknown_backbone_lists_the_known_ones():
     assert config.name == "digits-MobileNetV3Small-m-dyr-h-0-weightsnone"
 
 
+@pytest.mark.parametrize(
+    "typed,first",
+    [
+        ("EfficientNetV2BO", "EfficientNetV2B0"),  # the letter O for the digit 0
+        ("EfficientNetBO", "EfficientNetB0"),
+        ("ResNet5O", "ResNet50"),
+        ("resnet_5O_imagenet", "resnet_50_imagenet"),
+        ("MobileNetV3Smal", "MobileNetV3Small"),
+        ("VGGl6", "VGG16"),
+    ],
+)
+def test_a_mistyped_backbone_suggests_the_most_similar_name_first(typed, first):
+    with pytest.raises(ConfigError) as info:
+        TrainConfig(backbone=typed).resolved()
+    hint = str(info.value).split("Did you mean ", 1)[1].split("?", 1)[0]
+    assert hint.split(" or ")[0] == repr(first), hint
+
+
 def test_keras_hub_presets_listed_exist_in_keras_hub():
     keras_hub = pytest.importorskip("keras_hub")
     from keras_bmm.backbones import HUB_PRESETS
