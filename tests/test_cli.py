@@ -42,6 +42,14 @@ def script():
             ["--warmup-epochs", "auto", "--warmup-min-epochs", "0"],
             "--warmup-min-epochs must be >= 1",
         ),
+        (
+            ["--dataset", "folder", "--data-dir", "d", "--image-size", "0", "0"],
+            "--image-size must be two positive sizes in pixels, H W (e.g. 224 224); got 0 0.",
+        ),
+        (
+            ["--dataset", "folder", "--data-dir", "d", "--image-size", "-3", "16"],
+            "--image-size must be two positive sizes in pixels, H W (e.g. 224 224); got -3 16.",
+        ),
     ],
 )
 def test_bad_arguments(script, capsys, argv, message):
@@ -124,10 +132,11 @@ def test_switches(script):
 
 #: Runs a script as `__main__` and records its exit code and the heavy modules it imported.
 IMPORT_PROBE = """
-import json, runpy, sys
+import json, runpy, sys, time
 script, out = sys.argv[1], sys.argv[2]
 sys.argv = [script, *sys.argv[3:]]
 code = 0
+started = time.perf_counter()
 try:
     runpy.run_path(script, run_name="__main__")
 except SystemExit as exit:
@@ -135,9 +144,11 @@ except SystemExit as exit:
     if isinstance(code, str):  # sys.exit(message): printed, status 1
         print(code, file=sys.stderr)
         code = 1
+seconds = time.perf_counter() - started
 heavy = {"tensorflow", "keras", "keras_tuner", "tensorflow_probability"}
 with open(out, "w") as f:
-    json.dump({"code": code, "heavy": sorted(heavy & {m.split(".")[0] for m in sys.modules})}, f)
+    heavy = sorted(heavy & {m.split(".")[0] for m in sys.modules})
+    json.dump({"code": code, "heavy": heavy, "seconds": seconds}, f)
 """
 
 
@@ -149,6 +160,12 @@ with open(out, "w") as f:
         ("train", ["--noise", "abc"], 2, "train.py: error: argument --noise: invalid float"),
         ("train", ["--noise", "2"], 2, "train.py: error: --noise must be a rate in [0, 1]"),
         ("train", ["--epochs", "4", "--warmup-epochs", "9"], 2, "train.py: error: --epochs (4)"),
+        (
+            "train",
+            ["--dataset", "folder", "--data-dir", "d", "--image-size", "0", "0"],
+            2,
+            "train.py: error: --image-size must be two positive sizes in pixels",
+        ),
         ("tune", ["-h"], 0, "usage: tune.py"),
         ("tune", ["--max-trails", "3"], 2, "tune.py: error: unrecognized arguments: --max-trails"),
         ("tune", ["--holdout", "1.5"], 2, "tune.py: error: holdout fraction must be in (0, 1)"),
@@ -186,6 +203,7 @@ def test_flags_are_checked_before_tensorflow_is_imported(tmp_path, name, argv, c
     probe = json.loads(out.read_text())
     assert probe["heavy"] == [], probe
     assert probe["code"] == code, probe
+    assert probe["seconds"] < 2, probe  # the script's own time, without Python's start-up
     text = proc.stdout if code == 0 else proc.stderr
     assert text.splitlines()[0].startswith(first_line), text
     if code:
