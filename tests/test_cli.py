@@ -59,6 +59,45 @@ def test_bad_arguments(script, capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (  # auto by the folder dataset's default: never a number
+            ["--dataset", "folder", "--data-dir", "d", "--epochs", "1"],
+            "--epochs (1) must exceed the earliest end of the automatic warm-up (1: "
+            "--warmup-epochs auto, the folder dataset's default, with --warmup-min-epochs 1 by "
+            "default) for m-dyr-h: bootstrapping starts after the warm-up. Give more epochs, or "
+            "a fixed --warmup-epochs below the epochs.",
+        ),
+        (
+            ["--preset", "finetune", "--data-dir", "d", "--epochs", "1"],
+            "(1: --warmup-epochs auto, the finetune preset's default, with --warmup-min-epochs 1 "
+            "by default)",
+        ),
+        (
+            ["--warmup-epochs", "auto", "--warmup-min-epochs", "3", "--epochs", "3"],
+            "--epochs (3) must exceed the earliest end of the automatic warm-up (3: "
+            "--warmup-epochs auto, with --warmup-min-epochs 3) for m-dyr-h",
+        ),
+        (
+            ["--dataset", "folder", "--data-dir", "d", "--epochs", "4", "--method", "md-dyr-sh"]
+            + ["--dynamic-epochs", "3"],
+            "--epochs (4) must exceed the earliest end of the automatic warm-up (1: "
+            "--warmup-epochs auto, the folder dataset's default, with --warmup-min-epochs 1 by "
+            "default) + --dynamic-epochs (3) for md-dyr-sh",
+        ),
+    ],
+)
+def test_too_few_epochs_for_an_automatic_warmup_say_so(script, capsys, argv, message):
+    """An automatic warm-up has no number of epochs: the message names its earliest end
+    and where `auto` came from, not a `--warmup-epochs (1)` that was never given."""
+    with pytest.raises(SystemExit) as exit_info:
+        script.parse_args(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err, err
+    assert "must exceed --warmup-epochs" not in err
+
+
 def test_good_arguments_resolve_defaults(script):
     config, options = script.parse_args(["--noise", "0.8", "--method", "ce"])
     assert config.epochs > config.warmup_epochs and config.name == "digits-ce-0.8"
