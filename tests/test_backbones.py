@@ -389,12 +389,24 @@ def test_bad_backbone_settings(kwargs, field, message):
     assert info.value.field == field
 
 
-def test_image_folders_default_to_the_backbone_resolution():
+def test_image_folders_default_to_the_backbone_resolution(tmp_path):
     for name, size in (("ResNet50", 224), ("EfficientNetB3", 300), ("InceptionV3", 299)):
         config = TrainConfig(**FOLDER, backbone=name).resolved()
         assert config.image_size == (size, size) and config.weights == "imagenet"
+    run_dir, output = tmp_path / "run", tmp_path / "export"
+    config = TrainConfig(
+        backbone="VGG16",
+        weights="none",
+        epochs=2,
+        warmup_epochs=1,
+        verbose=0,
+        run_dir=str(run_dir),
+        output=str(output),
+    )
     with pytest.raises(ValueError, match="at least 32x32"):  # the 8x8 digits
-        train(TrainConfig(backbone="VGG16", weights="none", epochs=2, warmup_epochs=1, verbose=0))
+        train(config)
+    # The model is built after the run folder is started: a failure there leaves nothing.
+    assert os.listdir(tmp_path) == []
 
 
 def test_imagenet_weights_offline_name_the_file(monkeypatch, tmp_path):

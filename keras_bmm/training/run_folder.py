@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -153,6 +154,33 @@ class RunFolder:
                 "another run folder."
             )
         return 0
+
+    @contextlib.contextmanager
+    def started(self, config, resume: bool):
+        """Starts the run (see `start`) for the block, leaving nothing if it fails first.
+
+        If the block fails (or is interrupted) before the run holds its first
+        checkpoint, what a fresh start wrote is removed: a folder it created
+        goes, a folder that was there is left empty. A resumed run, or one
+        with a checkpoint, is kept as it is.
+
+        Args:
+            config: the run's `TrainConfig`.
+            resume: whether the run is resumed.
+
+        Yields:
+            This `RunFolder`.
+        """
+        existed = os.path.isdir(self.path)
+        self.start(config, resume)
+        try:
+            yield self
+        except BaseException:
+            if not resume and not self.holds_run():
+                shutil.rmtree(self.path, ignore_errors=True)
+                if existed:
+                    os.makedirs(self.path, exist_ok=True)
+            raise
 
     def start(self, config, resume: bool) -> None:
         """Creates (or, for a fresh start, clears) the folder and writes `config.json`."""
