@@ -41,11 +41,22 @@ def parse_args(argv=None):
     return parse_config(build_parser(), argv, OPTIONS)
 
 
+#: Errors whose message says all: printed alone, without a traceback (status 1).
+CLEAR_ERRORS = (
+    ConnectionError,
+    FileExistsError,
+    FileNotFoundError,
+    ImportError,
+    TimeoutError,
+    ValueError,
+)
+
+
 def main(argv=None):
     config, options = parse_args(argv)
-    from keras_bmm.training import train  # imports TensorFlow
-
     try:
+        from keras_bmm.training import train  # imports TensorFlow
+
         result = train(
             config,
             export=not options["no_export"],
@@ -53,7 +64,7 @@ def main(argv=None):
             overwrite=options["overwrite"],
             plots=options["plots"],
         )
-    except (FileExistsError, FileNotFoundError, ImportError, TimeoutError, ValueError) as error:
+    except CLEAR_ERRORS as error:
         sys.exit(f"train.py: error: {error}")
     print(result.summary())
 

@@ -425,6 +425,39 @@ def test_imagenet_weights_offline_name_the_file(monkeypatch, tmp_path):
     assert "pass weights as the path of a .weights.h5 or .keras file" in message
 
 
+def test_train_script_prints_the_offline_imagenet_message_alone(monkeypatch, tmp_path):
+    """`train.py --weights imagenet` offline: one line, the message, no traceback, and
+    no run folder left behind (the model is built after the folder is started)."""
+    import importlib.util
+    import urllib.error
+    import urllib.request
+
+    from helpers.images import write_folder
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network in tests")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setattr(keras.src.backend.config, "_KERAS_DIR", str(tmp_path / "keras"))
+    root = write_folder(tmp_path / "images", ["a", "b"], per_class=3)
+    script_path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts", "train.py")
+    spec = importlib.util.spec_from_file_location("train_script", script_path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    argv = ["--dataset", "folder", "--data-dir", root, "--image-size", "32", "32"]
+    argv += ["--backbone", "MobileNetV3Small", "--weights", "imagenet", "--epochs", "2"]
+    argv += ["--run-dir", str(tmp_path / "run"), "--output", str(tmp_path / "export")]
+    with pytest.raises(SystemExit) as info:
+        script.main(argv + ["--verbose", "0"])
+    message = info.value.code
+    assert isinstance(message, str), message  # sys.exit(text): the text alone, status 1
+    assert message.startswith(
+        "train.py: error: Could not fetch the ImageNet weights of MobileNetV3Small from https://"
+    )
+    assert "Traceback" not in message and "weights='none'" in message
+    assert not os.path.exists(tmp_path / "run") and not os.path.exists(tmp_path / "export")
+
+
 def test_keras_hub_preset_offline_names_the_handle(monkeypatch, tmp_path):
     pytest.importorskip("keras_hub")
     import requests
