@@ -13,6 +13,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from keras_bmm.training.cli import ArgumentParser, add_config_arguments, parse_config  # noqa: E402
+from keras_bmm.training.run_folder import RunFolder  # noqa: E402
 
 OPTIONS = ("resume", "overwrite", "no_export", "plots")
 
@@ -55,6 +56,9 @@ CLEAR_ERRORS = (
 def main(argv=None):
     config, options = parse_args(argv)
     try:
+        if config.strategy != "multiworker":  # a worker's folder is known once it runs
+            # The run folder refuses a resume or a second start before TensorFlow loads.
+            RunFolder(config.run_dir).check(config, options["resume"], options["overwrite"])
         from keras_bmm.training import train  # imports TensorFlow
 
         result = train(

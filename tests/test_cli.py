@@ -125,6 +125,45 @@ def test_process_exits_before_training(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def fake_run(script, argv):
+    """A started run's folder (its settings and a history) as `train.py ARGV` makes it."""
+    config, _ = script.parse_args(argv)
+    os.makedirs(config.run_dir)
+    with open(os.path.join(config.run_dir, "config.json"), "w") as f:
+        json.dump(config.as_dict(), f)
+    open(os.path.join(config.run_dir, "history.csv"), "w").close()
+    return config.run_dir
+
+
+def test_resume_with_other_flags_names_the_runs_and_flags_that_differ(
+    script, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(tmp_path)
+    assert fake_run(script, ["--noise", "0.8", "--method", "ce"]) == "runs/digits-ce-0.8"
+    fake_run(script, ["--noise", "0.8", "--epochs", "30", "--lr", "0.1", "--no-fast"])
+    with pytest.raises(SystemExit) as exit_info:
+        script.main(["--resume", "--noise", "0.8"])
+    assert str(exit_info.value) == (
+        "train.py: error: No run to resume in 'runs/digits-m-dyr-h-0.8'. Without --run-dir or "
+        "--name, the run folder is named from the settings (runs/<name>): --resume needs the "
+        "flags the run was started with. Runs beside it, closest first: 'runs/digits-ce-0.8' "
+        "with --method ce (here m-dyr-h); 'runs/digits-m-dyr-h-0.8-epochs30-lr0.1-no-fast' with "
+        "--epochs 30 (here 60), --no-fast (here --fast), --lr 0.1 (here 0.05). Resume one with "
+        "its flags, or with its --run-dir."
+    )
+    # The run found, resumed with other flags: each named with the run's value.
+    with pytest.raises(SystemExit) as exit_info:
+        script.main(["--resume", "--noise", "0.5", "--run-dir", "runs/digits-ce-0.8"])
+    assert str(exit_info.value) == (
+        "train.py: error: The settings differ from the run in 'runs/digits-ce-0.8': --method ce "
+        "(here m-dyr-h), --noise 0.8 (here 0.5). Resume with the run's settings."
+    )
+    assert sorted(os.listdir(tmp_path / "runs")) == [
+        "digits-ce-0.8",
+        "digits-m-dyr-h-0.8-epochs30-lr0.1-no-fast",
+    ]
+
+
 def test_multiworker_with_malformed_tf_config_exits_clearly(script, monkeypatch, tmp_path):
     monkeypatch.setenv("TF_CONFIG", "{not json")
     with pytest.raises(SystemExit) as exit_info:
@@ -204,6 +243,14 @@ with open(out, "w") as f:
             ["--dataset", "folder", "--data-dir", "d", "--image-size", "0", "0"],
             2,
             "train.py: error: --image-size must be two positive sizes in pixels",
+        ),
+        (
+            "train",
+            ["--resume", "--noise", "0.5"],
+            1,
+            "train.py: error: No run to resume in 'runs/digits-m-dyr-h-0.5'. Without --run-dir "
+            "or --name, the run folder is named from the settings (runs/<name>): --resume needs "
+            "the flags the run was started with.",
         ),
         ("tune", ["-h"], 0, "usage: tune.py"),
         ("tune", ["--max-trails", "3"], 2, "tune.py: error: unrecognized arguments: --max-trails"),
