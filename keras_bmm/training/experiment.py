@@ -152,7 +152,7 @@ def _run(config, data, noise, folder, strategy, initial_epoch, callbacks, plots)
         model.optimizer.build(model.trainable_variables)
         model.load_weights(os.path.join(folder.backup_dir, "latest.weights.h5"))
     else:
-        with train_data.naming_bad_files(position, config.batch_size, config.seed):
+        with data.naming_bad_files():  # every file, the held-out ones too
             model.fit(
                 batches,
                 epochs=config.epochs,
@@ -168,7 +168,7 @@ def _run(config, data, noise, folder, strategy, initial_epoch, callbacks, plots)
     result = TrainResult.from_history(config, noise, history)
     result.model = model
     result.report_path = folder.file("noise_report.csv")
-    with train_data.naming_bad_files():
+    with data.naming_bad_files():
         rows = write_run_report(model, train_data, noise, result.report_path)
     result.corrected_labels_path = write_corrected_labels(
         rows, data.class_names, folder.file("corrected_labels.csv")
