@@ -18,6 +18,7 @@ from keras_bmm.training.cli import (  # noqa: E402
     parse_config,
     quiet_tensorflow,
 )
+from keras_bmm.training.run_folder import RunFolder  # noqa: E402
 
 OPTIONS = ("resume", "overwrite", "no_export", "plots")
 
@@ -46,12 +47,26 @@ def parse_args(argv=None):
     return parse_config(build_parser(), argv, OPTIONS)
 
 
+#: Errors whose message says all: printed alone, without a traceback (status 1).
+CLEAR_ERRORS = (
+    ConnectionError,
+    FileExistsError,
+    FileNotFoundError,
+    ImportError,
+    TimeoutError,
+    ValueError,
+)
+
+
 def main(argv=None):
     config, options = parse_args(argv)
     quiet_tensorflow()
-    from keras_bmm.training import train  # imports TensorFlow
-
     try:
+        if config.strategy != "multiworker":  # a worker's folder is known once it runs
+            # The run folder refuses a resume or a second start before TensorFlow loads.
+            RunFolder(config.run_dir).check(config, options["resume"], options["overwrite"])
+        from keras_bmm.training import train  # imports TensorFlow
+
         result = train(
             config,
             export=not options["no_export"],
@@ -59,7 +74,7 @@ def main(argv=None):
             overwrite=options["overwrite"],
             plots=options["plots"],
         )
-    except (FileExistsError, FileNotFoundError, ImportError, TimeoutError, ValueError) as error:
+    except CLEAR_ERRORS as error:
         sys.exit(f"train.py: error: {error}")
     print(result.summary())
 

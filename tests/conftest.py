@@ -3,6 +3,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 TESTS = os.path.dirname(os.path.abspath(__file__))
+CHECKOUT = os.path.dirname(TESTS)
 sys.path.insert(0, TESTS)  # the oracles: `from reference import ...`
 sys.path.insert(0, os.path.dirname(TESTS))  # the repository: `benchmarks`, `tests`
 
@@ -27,3 +28,42 @@ def _loopback_only(sock, address, *args):
 def offline(monkeypatch):
     """Every test runs offline: a connection beyond this machine fails the test."""
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+#: Folders where runs and exports land by default (`runs/<name>`, `exported_models/<name>`),
+#: in the checkout and in the folder the tests started in.
+_DEFAULT_OUTPUTS = sorted(
+    {
+        os.path.join(base, name)
+        for base in (CHECKOUT, os.getcwd())
+        for name in ("runs", "exported_models")
+    }
+)
+
+
+def _outputs() -> dict:
+    """`{path: (inode, mtime)}` of the default output folders and of their entries."""
+    found = {}
+    for folder in _DEFAULT_OUTPUTS:
+        if os.path.isdir(folder):
+            stat = os.stat(folder)
+            found[folder] = (stat.st_ino, stat.st_mtime_ns)
+            for entry in os.scandir(folder):
+                stat = entry.stat(follow_symlinks=False)
+                found[entry.path] = (stat.st_ino, stat.st_mtime_ns)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def writes_only_to_temporary_folders():
+    """Every test writes to temporary folders: one that leaves (or rewrites) a run or an
+    export in the checkout's `runs/` or `exported_models/` fails, naming it."""
+    before = _outputs()
+    yield
+    after = _outputs()
+    written = sorted(path for path, stat in after.items() if before.get(path) != stat)
+    if written:
+        pytest.fail(
+            f"the test wrote {written}: give it a run_dir and an output under tmp_path "
+            "(and delete these)."
+        )

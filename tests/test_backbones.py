@@ -316,6 +316,24 @@ def test_unknown_backbone_lists_the_known_ones():
     assert config.name == "digits-MobileNetV3Small-m-dyr-h-0-weightsnone"
 
 
+@pytest.mark.parametrize(
+    "typed,first",
+    [
+        ("EfficientNetV2BO", "EfficientNetV2B0"),  # the letter O for the digit 0
+        ("EfficientNetBO", "EfficientNetB0"),
+        ("ResNet5O", "ResNet50"),
+        ("resnet_5O_imagenet", "resnet_50_imagenet"),
+        ("MobileNetV3Smal", "MobileNetV3Small"),
+        ("VGGl6", "VGG16"),
+    ],
+)
+def test_a_mistyped_backbone_suggests_the_most_similar_name_first(typed, first):
+    with pytest.raises(ConfigError) as info:
+        TrainConfig(backbone=typed).resolved()
+    hint = str(info.value).split("Did you mean ", 1)[1].split("?", 1)[0]
+    assert hint.split(" or ")[0] == repr(first), hint
+
+
 def test_keras_hub_presets_listed_exist_in_keras_hub():
     keras_hub = pytest.importorskip("keras_hub")
     from keras_bmm.backbones import HUB_PRESETS
@@ -371,12 +389,24 @@ def test_bad_backbone_settings(kwargs, field, message):
     assert info.value.field == field
 
 
-def test_image_folders_default_to_the_backbone_resolution():
+def test_image_folders_default_to_the_backbone_resolution(tmp_path):
     for name, size in (("ResNet50", 224), ("EfficientNetB3", 300), ("InceptionV3", 299)):
         config = TrainConfig(**FOLDER, backbone=name).resolved()
         assert config.image_size == (size, size) and config.weights == "imagenet"
+    run_dir, output = tmp_path / "run", tmp_path / "export"
+    config = TrainConfig(
+        backbone="VGG16",
+        weights="none",
+        epochs=2,
+        warmup_epochs=1,
+        verbose=0,
+        run_dir=str(run_dir),
+        output=str(output),
+    )
     with pytest.raises(ValueError, match="at least 32x32"):  # the 8x8 digits
-        train(TrainConfig(backbone="VGG16", weights="none", epochs=2, warmup_epochs=1, verbose=0))
+        train(config)
+    # The model is built after the run folder is started: a failure there leaves nothing.
+    assert os.listdir(tmp_path) == []
 
 
 def test_imagenet_weights_offline_name_the_file(monkeypatch, tmp_path):
@@ -393,6 +423,39 @@ def test_imagenet_weights_offline_name_the_file(monkeypatch, tmp_path):
     assert "Could not fetch the ImageNet weights of MobileNetV3Small from https://" in message
     assert "models/weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5" in message
     assert "pass weights as the path of a .weights.h5 or .keras file" in message
+
+
+def test_train_script_prints_the_offline_imagenet_message_alone(monkeypatch, tmp_path):
+    """`train.py --weights imagenet` offline: one line, the message, no traceback, and
+    no run folder left behind (the model is built after the folder is started)."""
+    import importlib.util
+    import urllib.error
+    import urllib.request
+
+    from helpers.images import write_folder
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network in tests")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setattr(keras.src.backend.config, "_KERAS_DIR", str(tmp_path / "keras"))
+    root = write_folder(tmp_path / "images", ["a", "b"], per_class=3)
+    script_path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts", "train.py")
+    spec = importlib.util.spec_from_file_location("train_script", script_path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    argv = ["--dataset", "folder", "--data-dir", root, "--image-size", "32", "32"]
+    argv += ["--backbone", "MobileNetV3Small", "--weights", "imagenet", "--epochs", "2"]
+    argv += ["--run-dir", str(tmp_path / "run"), "--output", str(tmp_path / "export")]
+    with pytest.raises(SystemExit) as info:
+        script.main(argv + ["--verbose", "0"])
+    message = info.value.code
+    assert isinstance(message, str), message  # sys.exit(text): the text alone, status 1
+    assert message.startswith(
+        "train.py: error: Could not fetch the ImageNet weights of MobileNetV3Small from https://"
+    )
+    assert "Traceback" not in message and "weights='none'" in message
+    assert not os.path.exists(tmp_path / "run") and not os.path.exists(tmp_path / "export")
 
 
 def test_keras_hub_preset_offline_names_the_handle(monkeypatch, tmp_path):

@@ -42,6 +42,14 @@ def script():
             ["--warmup-epochs", "auto", "--warmup-min-epochs", "0"],
             "--warmup-min-epochs must be >= 1",
         ),
+        (
+            ["--dataset", "folder", "--data-dir", "d", "--image-size", "0", "0"],
+            "--image-size must be two positive sizes in pixels, H W (e.g. 224 224); got 0 0.",
+        ),
+        (
+            ["--dataset", "folder", "--data-dir", "d", "--image-size", "-3", "16"],
+            "--image-size must be two positive sizes in pixels, H W (e.g. 224 224); got -3 16.",
+        ),
     ],
 )
 def test_bad_arguments(script, capsys, argv, message):
@@ -49,6 +57,45 @@ def test_bad_arguments(script, capsys, argv, message):
         script.parse_args(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (  # auto by the folder dataset's default: never a number
+            ["--dataset", "folder", "--data-dir", "d", "--epochs", "1"],
+            "--epochs (1) must exceed the earliest end of the automatic warm-up (1: "
+            "--warmup-epochs auto, the folder dataset's default, with --warmup-min-epochs 1 by "
+            "default) for m-dyr-h: bootstrapping starts after the warm-up. Give more epochs, or "
+            "a fixed --warmup-epochs below the epochs.",
+        ),
+        (
+            ["--preset", "finetune", "--data-dir", "d", "--epochs", "1"],
+            "(1: --warmup-epochs auto, the finetune preset's default, with --warmup-min-epochs 1 "
+            "by default)",
+        ),
+        (
+            ["--warmup-epochs", "auto", "--warmup-min-epochs", "3", "--epochs", "3"],
+            "--epochs (3) must exceed the earliest end of the automatic warm-up (3: "
+            "--warmup-epochs auto, with --warmup-min-epochs 3) for m-dyr-h",
+        ),
+        (
+            ["--dataset", "folder", "--data-dir", "d", "--epochs", "4", "--method", "md-dyr-sh"]
+            + ["--dynamic-epochs", "3"],
+            "--epochs (4) must exceed the earliest end of the automatic warm-up (1: "
+            "--warmup-epochs auto, the folder dataset's default, with --warmup-min-epochs 1 by "
+            "default) + --dynamic-epochs (3) for md-dyr-sh",
+        ),
+    ],
+)
+def test_too_few_epochs_for_an_automatic_warmup_say_so(script, capsys, argv, message):
+    """An automatic warm-up has no number of epochs: the message names its earliest end
+    and where `auto` came from, not a `--warmup-epochs (1)` that was never given."""
+    with pytest.raises(SystemExit) as exit_info:
+        script.parse_args(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err, err
+    assert "must exceed --warmup-epochs" not in err
 
 
 def test_good_arguments_resolve_defaults(script):
@@ -76,6 +123,45 @@ def test_process_exits_before_training(tmp_path):
     )
     assert proc.returncode == 2 and "--noise must be a rate in [0, 1], got 2.0" in proc.stderr
     assert os.listdir(tmp_path) == []
+
+
+def fake_run(script, argv):
+    """A started run's folder (its settings and a history) as `train.py ARGV` makes it."""
+    config, _ = script.parse_args(argv)
+    os.makedirs(config.run_dir)
+    with open(os.path.join(config.run_dir, "config.json"), "w") as f:
+        json.dump(config.as_dict(), f)
+    open(os.path.join(config.run_dir, "history.csv"), "w").close()
+    return config.run_dir
+
+
+def test_resume_with_other_flags_names_the_runs_and_flags_that_differ(
+    script, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(tmp_path)
+    assert fake_run(script, ["--noise", "0.8", "--method", "ce"]) == "runs/digits-ce-0.8"
+    fake_run(script, ["--noise", "0.8", "--epochs", "30", "--lr", "0.1", "--no-fast"])
+    with pytest.raises(SystemExit) as exit_info:
+        script.main(["--resume", "--noise", "0.8"])
+    assert str(exit_info.value) == (
+        "train.py: error: No run to resume in 'runs/digits-m-dyr-h-0.8'. Without --run-dir or "
+        "--name, the run folder is named from the settings (runs/<name>): --resume needs the "
+        "flags the run was started with. Runs beside it, closest first: 'runs/digits-ce-0.8' "
+        "with --method ce (here m-dyr-h); 'runs/digits-m-dyr-h-0.8-epochs30-lr0.1-no-fast' with "
+        "--epochs 30 (here 60), --no-fast (here --fast), --lr 0.1 (here 0.05). Resume one with "
+        "its flags, or with its --run-dir."
+    )
+    # The run found, resumed with other flags: each named with the run's value.
+    with pytest.raises(SystemExit) as exit_info:
+        script.main(["--resume", "--noise", "0.5", "--run-dir", "runs/digits-ce-0.8"])
+    assert str(exit_info.value) == (
+        "train.py: error: The settings differ from the run in 'runs/digits-ce-0.8': --method ce "
+        "(here m-dyr-h), --noise 0.8 (here 0.5). Resume with the run's settings."
+    )
+    assert sorted(os.listdir(tmp_path / "runs")) == [
+        "digits-ce-0.8",
+        "digits-m-dyr-h-0.8-epochs30-lr0.1-no-fast",
+    ]
 
 
 def test_multiworker_with_malformed_tf_config_exits_clearly(script, monkeypatch, tmp_path):
@@ -124,10 +210,11 @@ def test_switches(script):
 
 #: Runs a script as `__main__` and records its exit code and the heavy modules it imported.
 IMPORT_PROBE = """
-import json, runpy, sys
+import json, runpy, sys, time
 script, out = sys.argv[1], sys.argv[2]
 sys.argv = [script, *sys.argv[3:]]
 code = 0
+started = time.perf_counter()
 try:
     runpy.run_path(script, run_name="__main__")
 except SystemExit as exit:
@@ -135,9 +222,11 @@ except SystemExit as exit:
     if isinstance(code, str):  # sys.exit(message): printed, status 1
         print(code, file=sys.stderr)
         code = 1
+seconds = time.perf_counter() - started
 heavy = {"tensorflow", "keras", "keras_tuner", "tensorflow_probability"}
 with open(out, "w") as f:
-    json.dump({"code": code, "heavy": sorted(heavy & {m.split(".")[0] for m in sys.modules})}, f)
+    heavy = sorted(heavy & {m.split(".")[0] for m in sys.modules})
+    json.dump({"code": code, "heavy": heavy, "seconds": seconds}, f)
 """
 
 
@@ -149,6 +238,20 @@ with open(out, "w") as f:
         ("train", ["--noise", "abc"], 2, "train.py: error: argument --noise: invalid float"),
         ("train", ["--noise", "2"], 2, "train.py: error: --noise must be a rate in [0, 1]"),
         ("train", ["--epochs", "4", "--warmup-epochs", "9"], 2, "train.py: error: --epochs (4)"),
+        (
+            "train",
+            ["--dataset", "folder", "--data-dir", "d", "--image-size", "0", "0"],
+            2,
+            "train.py: error: --image-size must be two positive sizes in pixels",
+        ),
+        (
+            "train",
+            ["--resume", "--noise", "0.5"],
+            1,
+            "train.py: error: No run to resume in 'runs/digits-m-dyr-h-0.5'. Without --run-dir "
+            "or --name, the run folder is named from the settings (runs/<name>): --resume needs "
+            "the flags the run was started with.",
+        ),
         ("tune", ["-h"], 0, "usage: tune.py"),
         ("tune", ["--max-trails", "3"], 2, "tune.py: error: unrecognized arguments: --max-trails"),
         ("tune", ["--holdout", "1.5"], 2, "tune.py: error: holdout fraction must be in (0, 1)"),
@@ -186,6 +289,7 @@ def test_flags_are_checked_before_tensorflow_is_imported(tmp_path, name, argv, c
     probe = json.loads(out.read_text())
     assert probe["heavy"] == [], probe
     assert probe["code"] == code, probe
+    assert probe["seconds"] < 2, probe  # the script's own time, without Python's start-up
     text = proc.stdout if code == 0 else proc.stderr
     assert text.splitlines()[0].startswith(first_line), text
     if code:

@@ -150,7 +150,10 @@ def test_image_folder_bad_input(tmp_path):
     bad = os.path.join(root, "train", "dog", "001.png")
     with open(bad, "wb") as f:
         f.write(b"not an image at all")
-    with pytest.raises(ValueError, match="Cannot decode image file .*dog/001.png"):
+    with pytest.raises(
+        ValueError,
+        match="1 of the 12 image files of 'c' do not decode:\n  train '.*dog/001.png': not an im",
+    ):
         load_image_folder(root)
     root = write_folder(str(tmp_path / "d"), ["cat", "dog"])
     odd = os.path.join(root, "train", "dog", "002.jpg")
@@ -334,3 +337,32 @@ def test_truncated_or_corrupt_archive_names_the_archive(tmp_path):
     assert os.path.isdir(
         os.path.join(extracted_folder(str(good), cache=str(tmp_path / "c")), "train")
     )
+
+
+@pytest.mark.parametrize(
+    "message,reason",
+    [
+        ("Input is empty.", "the file is empty"),
+        (
+            "Unknown image file format. One of JPEG, PNG, GIF, BMP, WebP required.",
+            "not an image (not JPEG, PNG, GIF, BMP or WebP data)",
+        ),
+        ("jpeg::Uncompress failed. Invalid JPEG data or crop window.", "truncated or corrupt JPEG"),
+        ("Invalid PNG data, size 644", "truncated or corrupt PNG data"),
+        ("Invalid GIF data (size 633), failed to open gif file", "truncated or corrupt GIF data"),
+        (
+            "Input size should match (header_size + row_size * abs_height) but they differ by -627",
+            "truncated or corrupt BMP data",
+        ),
+        ("/data/x.png; No such file or directory", "the file does not exist"),
+        ("/data/x.jpg; Is a directory", "a folder, not a file"),
+        ("/data/x.png; Permission denied", "the file cannot be read (permission denied)"),
+        ("Channels must be 1 or 3", "Channels must be 1 or 3"),  # unknown: TensorFlow's words
+    ],
+)
+def test_undecodable_files_are_named_in_plain_words(message, reason):
+    from keras_bmm.data.undecodable import plain_reason
+
+    node = "__wrapped__DecodeImage_device_/job:localhost/replica:0/task:0/device:CPU:0"
+    wrapped = f"{{{{function_node {node}}}}} {message} [Op:DecodeImage] name: "
+    assert plain_reason(wrapped).startswith(reason)

@@ -3,6 +3,8 @@
 import csv
 import json
 import os
+import tempfile
+import warnings
 
 import keras
 import numpy as np
@@ -118,21 +120,107 @@ class CorruptAfter(keras.callbacks.Callback):
             corrupt(self.path)
 
 
-def test_bad_file_stops_the_run_with_its_path(tmp_path):
-    root = write_folder(tmp_path / "ds", ["a", "b"], per_class=6)
-    files = sorted(
-        os.path.join(dp, f) for dp, _, fs in os.walk(os.path.join(root, "train")) for f in fs
+def train_files(root, split="train"):
+    return sorted(
+        os.path.join(dp, f) for dp, _, fs in os.walk(os.path.join(root, split)) for f in fs
     )
-    # Up front (the statistics sample reads every file of a small set), before the run starts.
-    corrupt(files[3])
-    with pytest.raises(ValueError, match=rf"Cannot decode image file '{files[3]}'"):
-        train(config(tmp_path / "r1", root), export=False)
-    assert not os.path.exists(tmp_path / "r1")
-    # During an epoch: named, with the advice.
-    root = write_folder(tmp_path / "ds2", ["a", "b"], per_class=6)
-    bad = os.path.join(root, "train", "b", "001.png")
-    with pytest.raises(ValueError, match=rf"Cannot decode image file '{bad}'.*skip_bad_files"):
-        train(config(tmp_path / "r2", root), export=False, callbacks=[CorruptAfter(bad)])
+
+
+ADVICE = (
+    "Remove or replace them, or rerun with --skip-bad-files (skip_bad_files=True) to leave "
+    "them out; they are then listed in the run folder's bad_files.csv."
+)
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_one_failed_run_names_every_bad_file_in_plain_words(tmp_path, stream):
+    """Every undecodable file of both splits, each with its reason in plain words (not
+    TensorFlow's `{{function_node ...}}`), and how to skip them; no run folder is left."""
+    root = write_folder(tmp_path / "ds", ["a", "b"], per_class=6, splits=("train", "test"))
+    files, test_files = train_files(root), train_files(root, "test")
+    corrupt(files[1])  # a PNG that is text
+    corrupt(files[8], how="truncate")  # a JPEG cut in half
+    open(files[10], "wb").close()  # an empty file
+    corrupt(test_files[3])
+    with pytest.raises(ValueError) as info:
+        train(config(tmp_path / "run", root, stream=stream), export=False)
+    assert str(info.value) == "\n".join(
+        [
+            "4 of the 24 image files of 'ds' do not decode:",
+            f"  train '{files[1]}': not an image (not JPEG, PNG, GIF, BMP or WebP data)",
+            f"  train '{files[8]}': truncated or corrupt JPEG data",
+            f"  train '{files[10]}': the file is empty",
+            f"  test '{test_files[3]}': not an image (not JPEG, PNG, GIF, BMP or WebP data)",
+            ADVICE,
+        ]
+    )
+    assert sorted(os.listdir(tmp_path)) == ["ds"]
+
+
+def test_a_file_that_breaks_during_training_is_named_with_the_others(tmp_path):
+    root = write_folder(tmp_path / "ds", ["a", "b"], per_class=6)
+    files = train_files(root)
+    later = os.path.join(root, "train", "b", "001.png")
+    with pytest.raises(ValueError) as info:
+        train(config(tmp_path / "run", root), export=False, callbacks=[CorruptAfter(later)])
+    assert str(info.value) == "\n".join(
+        [
+            "1 of the 12 image files of 'ds' do not decode:",
+            f"  train '{later}': not an image (not JPEG, PNG, GIF, BMP or WebP data)",
+            ADVICE,
+        ]
+    )
+    assert later in files
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_many_bad_files_are_counted_and_all_listed_in_a_csv_file(tmp_path, monkeypatch, stream):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
+    root = write_folder(tmp_path / "ds", ["a", "b"], per_class=15)
+    files = train_files(root)
+    for path in files[:25]:
+        corrupt(path)
+    with pytest.raises(ValueError) as info:
+        train(config(tmp_path / "run", root, stream=stream), export=False)
+    lines = str(info.value).splitlines()
+    listed = os.path.join(tmp_path, "temp", "keras-bmm", "undecodable-ds.csv")
+    assert lines[0] == "25 of the 30 image files of 'ds' do not decode:"
+    assert lines[1:21] == [
+        f"  train '{path}': not an image (not JPEG, PNG, GIF, BMP or WebP data)"
+        for path in files[:20]
+    ]
+    assert lines[21:] == [
+        f"  ... and 5 more: all 25 are listed in {listed} (split,path,reason).",
+        ADVICE,
+    ]
+    rows = read_csv(listed)
+    assert [r["path"] for r in rows] == files[:25]
+    assert {(r["split"], r["reason"]) for r in rows} == {
+        ("train", "not an image (not JPEG, PNG, GIF, BMP or WebP data)")
+    }
+    assert os.listdir(os.path.dirname(listed)) == ["undecodable-ds.csv"]  # written whole
+    assert sorted(os.listdir(tmp_path)) == ["ds", "temp"]
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_skip_bad_files_with_no_file_that_decodes_says_so_and_leaves_nothing(tmp_path, stream):
+    root = write_folder(tmp_path / "ds", ["a", "b"], per_class=3)
+    files = train_files(root)
+    for path in files:
+        corrupt(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no numpy divide warning first
+        with pytest.raises(ValueError) as info:
+            train(config(tmp_path / "run", root, stream=stream, skip_bad_files=True), export=False)
+    assert str(info.value) == "\n".join(
+        [
+            "None of the 6 training image files of 'ds' decodes, so skip_bad_files "
+            "(--skip-bad-files) leaves nothing to train on:",
+            *(f"  train '{p}': not an image (not JPEG, PNG, GIF, BMP or WebP data)" for p in files),
+            "Check the data folder or manifest: none of these files is an image.",
+        ]
+    )
+    assert sorted(os.listdir(tmp_path)) == ["ds"]
 
 
 @pytest.mark.parametrize("stream,val_split", [(True, None), (False, None), (True, 0.25)])

@@ -112,7 +112,7 @@ def test_run_folder_contents_and_refusals(tmp_path):
     assert len(result.history["bmm_alpha_noisy"]) == 3
     with pytest.raises(FileExistsError, match="already holds a run; resume it or overwrite"):
         train(config(run, epochs=3, warmup_epochs=1), export=False)
-    with pytest.raises(ValueError, match=r"settings differ.*\['epochs'\]"):
+    with pytest.raises(ValueError, match=r"settings differ .*: --epochs 3 \(here 4\)\. Resume"):
         train(config(run, epochs=4, warmup_epochs=1), export=False, resume=True)
     with pytest.raises(FileNotFoundError, match="No run to resume"):
         train(config(tmp_path / "none"), export=False, resume=True)

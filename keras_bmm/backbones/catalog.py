@@ -175,11 +175,46 @@ def canonical_name(name: str) -> str:
         return by_lower[name.lower()]
     if name.startswith(HUB_HANDLE_PREFIXES) or is_local_preset(name):
         return name
-    close = difflib.get_close_matches(name, list(by_lower.values()), n=3)
+    close = closest_names(name, list(by_lower.values()))
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise BackboneSettingError(
         "backbone", f"Unknown backbone {name!r}.{hint} Known backbones: {known_backbones()}."
     )
+
+
+#: Characters typed for one another (`O` for `0`, `l` for `1`), compared as one.
+_LOOKALIKES = str.maketrans("oilsz", "01152")
+
+
+def closest_names(name: str, names: list, n: int = 3, cutoff: float = 0.6) -> list:
+    """The `n` names most similar to a mistyped `name`, best first.
+
+    Similarity is `difflib`'s ratio without case, with look-alike characters
+    (`O`/`0`, `l`/`I`/`1`, `S`/`5`, `Z`/`2`) counted as equal, and then the
+    plain ratio: `"EfficientNetV2BO"` is closest to `"EfficientNetV2B0"`.
+    Ties keep the order of `names`.
+
+    Args:
+        name: the name given.
+        names: the known names.
+        n: how many to return at most.
+        cutoff: the lowest similarity (in `[0, 1]`) returned.
+
+    Returns:
+        Up to `n` names of `names`.
+    """
+
+    def ratio(a: str, b: str) -> float:
+        return difflib.SequenceMatcher(None, a, b).ratio()
+
+    typed = name.lower()
+    scores = []
+    for position, known in enumerate(names):
+        plain = ratio(typed, known.lower())
+        folded = ratio(typed.translate(_LOOKALIKES), known.lower().translate(_LOOKALIKES))
+        if max(plain, folded) >= cutoff:
+            scores.append((-max(plain, folded), -plain, position, known))
+    return [known for *_, known in sorted(scores)[:n]]
 
 
 def default_image_size(name: str) -> tuple:

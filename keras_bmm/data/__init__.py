@@ -7,7 +7,8 @@
 - `file_table`, `listing`, `manifest`, `clothing1m`: file tables and their
   sources (no TensorFlow); `digits`, `tfds`, `folder`, `archive`: the loaders;
 - `pipeline`, `source`, `augment`, `decoding`: indexed `tf.data` pipelines;
-  `pipeline_epoch`: `PipelineEpoch`; `bad_files`: `BadFiles`.
+  `pipeline_epoch`: `PipelineEpoch`; `bad_files`: `BadFiles`; `undecodable`:
+  `UndecodableFilesError`, every file that does not decode, named in plain words.
 """
 
 from keras_bmm.lazy import lazy_exports
@@ -36,6 +37,7 @@ __all__ = [
     "ImageDataset",
     "PipelineEpoch",
     "StreamedDataset",
+    "UndecodableFilesError",
     "augment_image",
     "eval_pipeline",
     "extracted_folder",
@@ -61,6 +63,7 @@ __getattr__, __dir__ = lazy_exports(
         "ImageDataset": "keras_bmm.data.dataset",
         "PipelineEpoch": "keras_bmm.data.pipeline_epoch",
         "StreamedDataset": "keras_bmm.data.streamed",
+        "UndecodableFilesError": "keras_bmm.data.undecodable",
         "augment_image": "keras_bmm.data.augment",
         "eval_pipeline": "keras_bmm.data.pipeline",
         "extracted_folder": "keras_bmm.data.archive",

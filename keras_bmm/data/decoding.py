@@ -8,7 +8,13 @@ import tensorflow as tf
 from keras_bmm.data.augment import resize_image
 
 #: Errors a file that cannot be read or decoded raises inside a tf.data pipeline.
-DECODE_ERRORS = (tf.errors.InvalidArgumentError, tf.errors.NotFoundError, tf.errors.DataLossError)
+DECODE_ERRORS = (
+    tf.errors.InvalidArgumentError,
+    tf.errors.NotFoundError,
+    tf.errors.DataLossError,
+    tf.errors.PermissionDeniedError,
+    tf.errors.FailedPreconditionError,  # e.g. a folder named like an image
+)
 
 
 def read_image(path, channels: int = 3):
@@ -24,10 +30,13 @@ def decode_resized(path, size, channels: int = 3):
     return tf.ensure_shape(resize_image(read_image(path, channels), size), (*size, channels))
 
 
-def decode_error(path: str) -> str | None:
-    """TensorFlow's message for a file that does not decode, or `None` if it decodes."""
+def decode_error(path: str, channels: int = 3) -> str | None:
+    """TensorFlow's message for a file that does not decode, or `None` if it decodes.
+
+    `keras_bmm.data.undecodable.plain_reason` says it in plain words.
+    """
     try:
-        read_image(tf.constant(path))
+        read_image(tf.constant(path), channels)
     except DECODE_ERRORS as error:
         return error.message.splitlines()[0]
     return None
@@ -50,27 +59,25 @@ def flagged(indices: tf.data.Dataset, load, fallback) -> tf.data.Dataset:
     )
 
 
-def decodes(paths, chunk: int = 4096) -> np.ndarray:
-    """Bool array: whether each file decodes (checked in parallel)."""
+def decodes(paths, chunk: int = 4096, channels: int = 3, progress=None) -> np.ndarray:
+    """Bool array: whether each file decodes (checked in parallel).
+
+    Args:
+        paths: the files.
+        chunk: files per batch of results.
+        channels: channels decoded to (3 or 1).
+        progress: called with the number of files checked, batch by batch
+            (e.g. a `tqdm` bar's `update`).
+    """
     paths = tf.constant(list(paths))
     ds = flagged(
         tf.data.Dataset.range(int(paths.shape[0])),
-        lambda i: tf.shape(read_image(tf.gather(paths, i))),
+        lambda i: tf.shape(read_image(tf.gather(paths, i), channels)),
         tf.zeros([3], tf.int32),
     )
-    return np.concatenate([ok.numpy() for _, _, ok in ds.batch(chunk)] or [np.zeros(0, bool)])
-
-
-def first_bad_file(paths, chunk: int = 256):
-    """`(position, message)` of the first file of `paths` that does not decode, or `None`.
-
-    Files are checked in order, `chunk` at a time in parallel, and the scan
-    stops at the first chunk with a bad file.
-    """
-    paths = list(paths)
-    for start in range(0, len(paths), chunk):
-        ok = decodes(paths[start : start + chunk])
-        if not ok.all():
-            position = start + int(np.flatnonzero(~ok)[0])
-            return position, decode_error(paths[position]) or "cannot be read"
-    return None
+    found = []
+    for _, _, ok in ds.batch(chunk):
+        found.append(ok.numpy())
+        if progress is not None:
+            progress(len(found[-1]))
+    return np.concatenate(found or [np.zeros(0, bool)])

@@ -13,6 +13,12 @@ from keras_bmm.data.dataset import ImageDataset, channel_stats
 from keras_bmm.data.decoding import DECODE_ERRORS, flagged, read_image
 from keras_bmm.data.file_table import FileTable
 from keras_bmm.data.listing import IMAGE_EXTENSIONS, list_class_files  # noqa: F401 (public)
+from keras_bmm.data.undecodable import (
+    UndecodableFilesError,
+    find_undecodable,
+    none_decode,
+    raise_undecodable,
+)
 
 
 def _decode(path, channels: int, size, resize: bool):
@@ -27,15 +33,15 @@ def _decode(path, channels: int, size, resize: bool):
     return tf.ensure_shape(image, (*size, channels)), fits
 
 
-def _first_size(paths, channels: int, skip: bool):
+def _first_size(paths, channels: int, skip: bool, split: str, name: str):
+    """`(H, W)` of the first file that decodes (without `skip`: of the first file)."""
     for path in paths:
         try:
             return tuple(read_image(path, channels).shape[:2])
-        except DECODE_ERRORS as error:
+        except DECODE_ERRORS:
             if not skip:
-                message = error.message.splitlines()[0]
-                raise ValueError(f"Cannot decode image file {path!r}: {message}") from None
-    raise ValueError("No image file decodes.")
+                raise_undecodable({split: paths}, name, channels)
+    raise none_decode(split, paths, name, channels)
 
 
 def decode_images(
@@ -44,6 +50,8 @@ def decode_images(
     image_size=None,
     desc: str = "decoding",
     skip_bad_files: bool = False,
+    split: str = "train",
+    name: str = "",
 ):
     """Decodes image files into one uint8 array `(N, H, W, channels)` with tf.data.
 
@@ -57,14 +65,18 @@ def decode_images(
         desc: label of the progress bar.
         skip_bad_files: give files that do not decode a zero image instead
             of raising, and return which decoded.
+        split: the split's name, for the error naming the files that do not decode.
+        name: the dataset's name, for that error.
 
     Returns:
         The decoded images; with `skip_bad_files`, `(images, decoded)` where
         `decoded` is a bool array.
 
     Raises:
-        ValueError: naming the first file that cannot be decoded (without
-            `skip_bad_files`), or the first whose size differs when
+        UndecodableFilesError: naming every file that cannot be decoded
+            (without `skip_bad_files`), or with `skip_bad_files` when none
+            decodes.
+        ValueError: naming the first file whose size differs when
             `image_size` is `None`.
     """
     paths = list(paths)
@@ -74,7 +86,7 @@ def decode_images(
     if resize:
         size = tuple(int(s) for s in image_size)
     else:
-        size = _first_size(paths, channels, skip_bad_files)
+        size = _first_size(paths, channels, skip_bad_files, split, name)
     table = tf.constant(paths)
     indices = tf.data.Dataset.range(len(paths))
     if skip_bad_files:
@@ -86,18 +98,17 @@ def decode_images(
             lambda i: (i, _decode(table[i], channels, size, resize), True),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
-    chunks, fits, decoded, done = [], [], [], 0
+    chunks, fits, decoded = [], [], []
     try:
         with tqdm(total=len(paths), desc=desc, unit="img", disable=len(paths) < 1000) as bar:
             for _, (images, batch_fits), ok in ds.batch(512):
                 chunks.append(images.numpy())
                 fits.append(batch_fits.numpy())
                 decoded.append(np.broadcast_to(ok.numpy(), batch_fits.shape))
-                done += len(chunks[-1])
                 bar.update(len(chunks[-1]))
     except DECODE_ERRORS:
-        _raise_first_corrupt(paths[done:], channels)
-        raise
+        raise_undecodable({split: paths}, name, channels)
+        raise  # every file decodes when checked again: TensorFlow's error
     fits = np.concatenate(fits)
     if not fits.all():
         bad = paths[int(np.flatnonzero(~fits)[0])]
@@ -106,17 +117,10 @@ def decode_images(
             f"Image {bad!r} has shape {shape}, but {paths[0]!r} has {(*size, channels)}; "
             "pass image_size (--image-size H W) to resize all images."
         )
-    images = np.concatenate(chunks)
-    return (images, np.concatenate(decoded)) if skip_bad_files else images
-
-
-def _raise_first_corrupt(paths, channels: int) -> None:
-    for path in paths:
-        try:
-            read_image(path, channels)
-        except DECODE_ERRORS as error:
-            message = error.message.splitlines()[0]
-            raise ValueError(f"Cannot decode image file {path!r}: {message}") from None
+    images, decoded = np.concatenate(chunks), np.concatenate(decoded)
+    if skip_bad_files and not decoded.any():
+        raise none_decode(split, paths, name, channels)
+    return (images, decoded) if skip_bad_files else images
 
 
 def folder_tables(root: str, per_class: int | None = None) -> tuple:
@@ -165,11 +169,23 @@ def in_memory_dataset(
     index (with a zero image) and is left out of every pipeline; a test file
     that does not decode is dropped. Both are noted in `bad_files`.
     Normalisation statistics are computed on the training images that decoded.
+
+    Raises:
+        UndecodableFilesError: without `skip_bad_files`, naming every file
+            of both splits that does not decode; with it, when no file of a
+            split decodes.
     """
     bad = BadFiles() if skip_bad_files else None
-    decoded = decode_images(
-        train.files, channels, image_size, "decoding train", skip_bad_files=skip_bad_files
-    )
+    try:
+        decoded = decode_images(
+            train.files, channels, image_size, "decoding train", skip_bad_files, "train", name
+        )
+    except UndecodableFilesError as error:
+        if error.skipping or test is None:
+            raise
+        # One error for both splits: the test files are checked too.
+        rows = error.rows + find_undecodable({"test": test.files}, channels)
+        raise UndecodableFilesError(rows, len(train) + len(test), name) from None
     images, valid = decoded if skip_bad_files else (decoded, None)
     if valid is not None:
         for i in np.flatnonzero(~valid):
@@ -179,7 +195,7 @@ def in_memory_dataset(
     test_images = test_labels = None
     if test is not None:
         decoded = decode_images(
-            test.files, channels, size, "decoding test", skip_bad_files=skip_bad_files
+            test.files, channels, size, "decoding test", skip_bad_files, "test", name
         )
         test_images, ok = decoded if skip_bad_files else (decoded, np.ones(len(test), bool))
         for i in np.flatnonzero(~ok):

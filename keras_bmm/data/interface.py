@@ -149,64 +149,47 @@ class DatasetPipelines:
         train_index, val_index = holdout_split(self.num_train, fraction, seed)
         return self.subset(train_index), self.subset(val_index)
 
-    def find_bad_file(self, first=None):
-        """`(path, message)` of a file that does not decode, or `None` (arrays: always `None`).
+    def undecodable_files(self) -> list:
+        """`(split, path, reason)` of every file that does not decode (arrays: none).
 
-        Args:
-            first: training sample indices to check first (e.g. the batch
-                that failed); the other training files and the test files
-                follow.
+        The training files (all of them, held out or not) and the test files
+        are checked, in parallel.
         """
-        from keras_bmm.data.decoding import first_bad_file
+        from keras_bmm.data.undecodable import find_undecodable
 
         if not self.streams:
-            return None
-        order = [int(i) for i in (first if first is not None else [])]
-        rest = np.setdiff1d(np.arange(self.num_train), order)
-        groups = [[self.train_files[i] for i in [*order, *rest]]]
-        if self.has_test:
-            groups.append(list(self.test_source().files))
-        for paths in groups:
-            found = first_bad_file(paths)
-            if found is not None:
-                return paths[found[0]], found[1]
-        return None
+            return []
+        return find_undecodable(self._file_splits())
+
+    def _file_splits(self) -> dict:
+        test = self.test_source()
+        return {"train": list(self.train_files), "test": None if test is None else test.files}
 
     @contextlib.contextmanager
-    def naming_bad_files(self, position=None, batch_size: int | None = None, seed: int = 0):
-        """Turns a pipeline's decode error into a `ValueError` naming the file.
+    def naming_bad_files(self):
+        """Turns a pipeline's decode error into one error naming every bad file.
 
         A file that fails to decode stops tf.data with TensorFlow's error,
-        which does not say which file. This context finds it: it checks the
-        files of the batch training was at first (`position`, a
-        `PipelineEpoch`, with the run's batch size and seed), then the other
-        files.
+        which names no file. This context then checks every file (see
+        `undecodable_files`) and raises one error that names them all.
 
         Raises:
-            ValueError: naming the file and TensorFlow's message.
+            UndecodableFilesError: naming each file that does not decode, why,
+                and how to go on (remove them, or set `skip_bad_files`).
         """
         from keras_bmm.data.decoding import DECODE_ERRORS
+        from keras_bmm.data.undecodable import UndecodableFilesError
 
         try:
             yield
         except DECODE_ERRORS as error:
             if not self.streams or not _DECODE_MESSAGE.search(error.message or ""):
                 raise
-            first = None
-            if position is not None and position.epoch is not None and batch_size:
-                from keras_bmm.data.pipeline import epoch_order
-
-                order = epoch_order(self.num_train, seed, position.epoch).numpy()
-                start = (position.batch + 1) * int(batch_size)
-                first = order[start : start + int(batch_size)]
-            found = self.find_bad_file(first)
-            if found is None:
+            rows = self.undecodable_files()
+            if not rows:
                 raise
-            raise ValueError(
-                f"Cannot decode image file {found[0]!r}: {found[1]}. Remove or replace it, or "
-                "set skip_bad_files to leave such files out (they are then listed in the run "
-                "folder's bad_files.csv)."
-            ) from None
+            checked = sum(len(p) for p in self._file_splits().values() if p is not None)
+            raise UndecodableFilesError(rows, checked, self.name) from None
 
     def _labels(self, labels) -> np.ndarray:
         labels = np.asarray(labels)

@@ -151,23 +151,31 @@ def streamed_dataset(
         A `StreamedDataset`.
 
     Raises:
-        ValueError: naming a sampled file that does not decode (unless
-            `skip_bad_files`).
+        UndecodableFilesError: when a file does not decode (the first
+            training file, or one of the statistics sample), naming every
+            file of both splits that does not (unless `skip_bad_files`);
+            with `skip_bad_files`, when no training file decodes.
     """
-    from keras_bmm.data.decoding import DECODE_ERRORS, decode_error, first_bad_file, read_image
+    from keras_bmm.data.decoding import DECODE_ERRORS, decode_error, read_image
     from keras_bmm.data.pipeline import source_ordered_batches
     from keras_bmm.data.source import file_source
+    from keras_bmm.data.undecodable import (
+        UndecodableFilesError,
+        find_undecodable,
+        none_decode,
+        raise_undecodable,
+    )
 
+    splits = {"train": train.files, "test": None if test is None else test.files}
     if image_size is None:
         for path in train.files:
-            error = decode_error(path)
-            if error is None:
+            if decode_error(path) is None:
                 image_size = tuple(int(s) for s in read_image(path).shape[:2])
                 break
             if not skip_bad_files:
-                raise ValueError(f"Cannot decode image file {path!r}: {error}")
+                raise_undecodable(splits, name)
         if image_size is None:
-            raise ValueError(f"No training image of {name!r} decodes.")
+            raise none_decode("train", train.files, name)
     rng = np.random.default_rng(0)
     sample = np.sort(rng.permutation(len(train))[:STATS_SAMPLE])
     source = file_source(
@@ -181,13 +189,12 @@ def streamed_dataset(
             squares += np.square(pixels).sum(0)
             count += len(pixels)
     except DECODE_ERRORS:
-        found = first_bad_file(source.files)
-        if found is None:
-            raise
-        raise ValueError(
-            f"Cannot decode image file {source.files[found[0]]!r}: {found[1]}. Remove or "
-            "replace it, or set skip_bad_files to leave such files out."
-        ) from None
+        raise_undecodable(splits, name)  # every file, of both splits
+        raise  # every file decodes when checked again: TensorFlow's error
+    if count == 0:  # with skip_bad_files, no sampled file decodes: does any?
+        rows = find_undecodable({"train": train.files})
+        if len(rows) == len(train):
+            raise UndecodableFilesError(rows, len(train), name, skipping=True)
     mean = total / max(count, 1)
     std = np.maximum(np.sqrt(np.maximum(squares / max(count, 1) - mean**2, 0.0)), 1e-3)
     return StreamedDataset(

@@ -21,6 +21,8 @@ def check_data_settings(config) -> None:
         isinstance(config.val_split, (int, float)) and 0.0 < config.val_split < 1.0
     ):
         raise ConfigError("val_split", f"val_split must be in (0, 1), got {config.val_split}.")
+    if config.image_size is not None:
+        config.image_size = _image_size(config.image_size)
     files = config.dataset in FILE_DATASETS
     for field in ("stream", "skip_bad_files", "labels"):
         if getattr(config, field) and not files:
@@ -46,3 +48,20 @@ def check_data_settings(config) -> None:
             "data_dir must be the folder of Clothing1M's key and label lists for the "
             f"clothing1m dataset; got {config.data_dir!r}.",
         )
+
+
+def _image_size(value) -> tuple:
+    """`(H, W)` of positive integers, or a `ConfigError` naming the value."""
+    try:
+        size = tuple(int(s) for s in value)
+        valid = len(size) == 2 and min(size) >= 1
+        valid = valid and all(float(s) == i for s, i in zip(value, size))
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        given = " ".join(map(str, value)) if isinstance(value, (list, tuple)) else repr(value)
+        raise ConfigError(
+            "image_size",
+            f"image_size must be two positive sizes in pixels, H W (e.g. 224 224); got {given}.",
+        )
+    return size

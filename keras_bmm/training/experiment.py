@@ -91,7 +91,27 @@ def train(
     if export:  # before training: a model of other classes may not replace the served one
         check_model_folder(os.path.join(config.output, config.name), data.class_names)
     noise = labels_of_run(config, data, folder, resume)
-    folder.start(config, resume)
+    with folder.started(config, resume):  # a failure before the first epoch leaves nothing
+        result = _run(config, data, noise, folder, strategy, initial_epoch, callbacks, plots)
+    model_dir = os.path.join(config.output, config.name)
+    if export and initial_epoch >= config.epochs:
+        # A finished run resumed: its export, if it made one there, is this model.
+        result.export_path = folder.recorded_export(model_dir)
+    if export and result.export_path is None:
+        result.export_path = export_classifier(
+            result.model,
+            model_dir,
+            data.image_shape,
+            extra_files={"config.json": json.dumps(config.as_dict(), indent=2)},
+            input_dtype=data.input_dtype,
+            class_names=data.class_names,
+        )
+    write_json(folder.file("metrics.json"), result.metrics())
+    return result
+
+
+def _run(config, data, noise, folder, strategy, initial_epoch, callbacks, plots):
+    """Trains (or restores a finished run) and writes the report: the `TrainResult`."""
     noise.save(folder.labels_path)
     if config.verbose:
         print(noise.summary())
@@ -140,7 +160,7 @@ def train(
         model.optimizer.build(model.trainable_variables)
         model.load_weights(os.path.join(folder.backup_dir, "latest.weights.h5"))
     else:
-        with train_data.naming_bad_files(position, config.batch_size, config.seed):
+        with data.naming_bad_files():  # every file, the held-out ones too
             model.fit(
                 batches,
                 epochs=config.epochs,
@@ -157,7 +177,7 @@ def train(
     result.model = model
     result.report_path = folder.file("noise_report.csv")
     held_out_kappa = _last(history.get("noisy_val_kappa", [])) if held_out else None
-    with train_data.naming_bad_files():
+    with data.naming_bad_files():
         rows, result.suggestions = write_run_report(
             model, train_data, noise, result.report_path, data.class_names, held_out_kappa
         )
@@ -178,20 +198,6 @@ def train(
             bootstraps=uses_mixture(config.method),
         )
         result.plot_paths = [*plot_callback.paths, curves]
-    model_dir = os.path.join(config.output, config.name)
-    if export and initial_epoch >= config.epochs:
-        # A finished run resumed: its export, if it made one there, is this model.
-        result.export_path = folder.recorded_export(model_dir)
-    if export and result.export_path is None:
-        result.export_path = export_classifier(
-            model,
-            model_dir,
-            data.image_shape,
-            extra_files={"config.json": json.dumps(config.as_dict(), indent=2)},
-            input_dtype=data.input_dtype,
-            class_names=data.class_names,
-        )
-    write_json(folder.file("metrics.json"), result.metrics())
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -65,18 +66,7 @@ class RunFolder:
         strategy, evaluation frequency) are not compared; paths
         (`TrainConfig.path_fields`) are compared as resolved paths.
         """
-        before = self.saved_settings()
-        current = config.as_dict()
-        skip = set(config.resumable_fields())
-        paths = set(config.path_fields())
-
-        def same(key):
-            a, b = before.get(key), current[key]
-            if key in paths and isinstance(a, str) and isinstance(b, str):
-                return os.path.realpath(a) == os.path.realpath(b)
-            return a == b
-
-        return sorted(k for k in current if k not in skip and not same(k))
+        return _differences(self.saved_settings(), config)
 
     def require_checkpoint(self) -> str:
         """The last checkpoint's weights file, checked before anything is loaded.
@@ -130,12 +120,13 @@ class RunFolder:
         """
         if resume:
             if not self.holds_run():
-                raise FileNotFoundError(f"No run to resume in {self.path!r}.")
-            differ = self.settings_differ(config)
+                raise FileNotFoundError(self._no_run_message(config))
+            before = self.saved_settings()
+            differ = _differences(before, config)
             if differ:
                 raise ValueError(
-                    f"The settings differ from the run in {self.path!r} for {differ}; "
-                    "resume with the same settings."
+                    f"The settings differ from the run in {self.path!r}: "
+                    f"{_as_flags(differ, before, config)}. Resume with the run's settings."
                 )
             return self.completed_epochs()
         if self.holds_run() and not overwrite:
@@ -154,6 +145,74 @@ class RunFolder:
             )
         return 0
 
+    @contextlib.contextmanager
+    def started(self, config, resume: bool):
+        """Starts the run (see `start`) for the block, leaving nothing if it fails first.
+
+        If the block fails (or is interrupted) before the run holds its first
+        checkpoint, what a fresh start wrote is removed: a folder it created
+        goes, a folder that was there is left empty. A resumed run, or one
+        with a checkpoint, is kept as it is.
+
+        Args:
+            config: the run's `TrainConfig`.
+            resume: whether the run is resumed.
+
+        Yields:
+            This `RunFolder`.
+        """
+        existed = os.path.isdir(self.path)
+        self.start(config, resume)
+        try:
+            yield self
+        except BaseException:
+            if not resume and not self.holds_run():
+                shutil.rmtree(self.path, ignore_errors=True)
+                if existed:
+                    os.makedirs(self.path, exist_ok=True)
+            raise
+
+    def _no_run_message(self, config) -> str:
+        """Why there is no run to resume here, and the runs beside it that come closest."""
+        message = f"No run to resume in {self.path!r}."
+        default = os.path.join("runs", config.default_name())
+        if config.run_dir == default and config.name == config.default_name():
+            message += (
+                " Without --run-dir or --name, the run folder is named from the settings "
+                "(runs/<name>): --resume needs the flags the run was started with."
+            )
+        closest = self._closest_runs(config)
+        if closest:
+            described = [f"{p!r} with {_as_flags(d, before, config)}" for p, d, before in closest]
+            message += (
+                " Runs beside it, closest first: " + "; ".join(described) + ". Resume one "
+                "with its flags, or with its --run-dir."
+            )
+        return message
+
+    def _closest_runs(self, config, count: int = 3) -> list:
+        """`(path, differing settings, saved settings)` of the runs beside this folder
+        with the fewest differing settings, fewest first."""
+        parent = os.path.dirname(os.path.normpath(self.path))
+        if not os.path.isdir(parent or "."):
+            return []
+        found = []
+        for entry in sorted(os.listdir(parent or ".")):
+            other = RunFolder(os.path.join(parent, entry))
+            if os.path.normpath(other.path) == os.path.normpath(self.path) or not (
+                other.holds_run()
+            ):
+                continue
+            try:
+                before = other.saved_settings()
+            except (OSError, ValueError):
+                continue
+            differ = _differences(before, config)
+            if differ:
+                found.append((len(differ), other.path, differ, before))
+        found.sort(key=lambda item: item[:2])
+        return [(path, differ, before) for _, path, differ, before in found[:count]]
+
     def start(self, config, resume: bool) -> None:
         """Creates (or, for a fresh start, clears) the folder and writes `config.json`."""
         if not resume and os.path.isdir(self.path):
@@ -161,3 +220,56 @@ class RunFolder:
         os.makedirs(self.path, exist_ok=True)
         if not resume:
             write_json(self.file("config.json"), config.as_dict())
+
+
+#: Settings that default to a function of another, and then differ only through it.
+_DERIVED = {
+    "epoch_loss_pass": lambda settings: not settings.get("fast"),
+    "noise_seed": lambda settings: settings.get("seed"),
+}
+
+
+def _differences(before: dict, config) -> list[str]:
+    """The settings of `config` that differ from the saved `before` (see `settings_differ`)."""
+    current = config.as_dict()
+    skip = set(config.resumable_fields())
+    paths = set(config.path_fields())
+
+    def same(key):
+        a, b = before.get(key), current[key]
+        if key in paths and isinstance(a, str) and isinstance(b, str):
+            return os.path.realpath(a) == os.path.realpath(b)
+        if key in _DERIVED and a == _DERIVED[key](before) and b == _DERIVED[key](current):
+            return True  # each follows its own run's setting, which is compared itself
+        return a == b
+
+    return sorted(k for k in current if k not in skip and not same(k))
+
+
+def _as_flags(fields: list, before: dict, config, shown: int = 6) -> str:
+    """The run's value of each field as its flag, with this run's value:
+    `--method ce (here m-dyr-h)`."""
+    current = config.as_dict()
+    parts = [
+        f"{_flag(config, f, before.get(f))} (here {_flag(config, f, current[f], bare=True)})"
+        for f in fields[:shown]
+    ]
+    if len(fields) > shown:
+        parts.append(f"and {len(fields) - shown} more ({', '.join(fields[shown:])})")
+    return ", ".join(parts)
+
+
+def _flag(config, field: str, value, bare: bool = False) -> str:
+    """`--flag value` (`bare`: the value alone) as the command line would give it."""
+    flag = config.__dataclass_fields__[field].metadata.get("flag")
+    flag = flag or "--" + field.replace("_", "-")
+    if isinstance(value, bool):
+        switch = flag if value else "--no-" + flag[2:]
+        return switch
+    if value is None:
+        text = "unset"
+    elif isinstance(value, (list, tuple)):
+        text = " ".join(str(v) for v in value) or "(none)"
+    else:
+        text = str(value)
+    return text if bare else f"{flag} {text}"

@@ -12,7 +12,7 @@ from keras_bmm.models import MODELS
 from keras_bmm.noise import NOISE_TYPES
 from keras_bmm.training.data_settings import check_data_settings
 from keras_bmm.training.fields import ConfigError
-from keras_bmm.training.train_presets import DATA_DIR_ENVIRONMENT
+from keras_bmm.training.train_presets import DATA_DIR_ENVIRONMENT, DATASET_DEFAULTS, PRESETS
 
 
 def validate(config) -> None:
@@ -91,13 +91,17 @@ def validate(config) -> None:
             "temperature_epochs must be >= 2 (the fall from 1 to 0.001), got "
             f"{config.temperature_epochs}.",
         )
-    warmup = config.earliest_start()
+    warmup, named, advice = config.earliest_start(), *_warmup_named(config)
     if config.method == "md-dyr-sh" and config.epochs <= warmup + config.dynamic_epochs:
+        total = (
+            f"warmup_epochs + dynamic_epochs ({warmup} + {config.dynamic_epochs})"
+            if config.warmup_epochs != "auto"
+            else f"{named} + dynamic_epochs ({config.dynamic_epochs})"
+        )
         raise ConfigError(
             "epochs",
-            f"epochs ({config.epochs}) must exceed warmup_epochs + dynamic_epochs "
-            f"({warmup} + {config.dynamic_epochs}) for md-dyr-sh: soft-to-hard "
-            "bootstrapping starts after the dynamic mixup.",
+            f"epochs ({config.epochs}) must exceed {total} for md-dyr-sh: soft-to-hard "
+            "bootstrapping starts after the dynamic mixup." + advice,
         )
     if int(config.epochs) % int(config.eval_every):
         raise ConfigError(
@@ -105,8 +109,6 @@ def validate(config) -> None:
             f"epochs ({config.epochs}) must be a multiple of eval_every ({config.eval_every}), "
             "so that the last epoch is evaluated.",
         )
-    if config.image_size is not None:
-        config.image_size = tuple(int(s) for s in config.image_size)
     if config.per_class is not None and int(config.per_class) < 1:
         raise ConfigError("per_class", f"per_class must be >= 1, got {config.per_class}.")
     if not config.learning_rate > 0:
@@ -116,8 +118,8 @@ def validate(config) -> None:
     if config.method in ("m-dyr-h", "m-dyr-s", "md-dyr-sh") and config.epochs <= warmup:
         raise ConfigError(
             "epochs",
-            f"epochs ({config.epochs}) must exceed warmup_epochs ({warmup}) for "
-            f"{config.method}: bootstrapping starts after the warm-up.",
+            f"epochs ({config.epochs}) must exceed {named} for {config.method}: "
+            "bootstrapping starts after the warm-up." + advice,
         )
 
 
@@ -141,6 +143,31 @@ def check_noise_kind(config) -> None:
             read_confusion(config.confusion_matrix)
         except (OSError, ValueError) as error:
             raise ConfigError("confusion_matrix", str(error)) from None
+
+
+def _warmup_named(config) -> tuple:
+    """`(name, advice)`: the warm-up as a message on `epochs` names it, and the advice.
+
+    A fixed warm-up is `warmup_epochs (N)`. An automatic one (`auto`, given
+    or a default) is the earliest epoch it may start at, with where the rule
+    came from: its `warmup_epochs` was never a number.
+    """
+    from keras_bmm.bootstrapping.methods import WARMUP_RULES
+
+    earliest = config.earliest_start()
+    rule = config.warmup_epochs
+    if rule not in WARMUP_RULES:
+        return f"warmup_epochs ({earliest})", ""
+    origin = ""
+    if PRESETS.get(config.preset, {}).get("warmup_epochs") == rule:
+        origin = f", the {config.preset} preset's default"
+    elif DATASET_DEFAULTS.get(config.dataset, {}).get("warmup_epochs") == rule:
+        origin = f", the {config.dataset} dataset's default"
+    named = (
+        f"the earliest start of the automatic warm-up ({earliest}: warmup_epochs {rule}{origin}, "
+        "which reads the signals of the first epochs before it may start)"
+    )
+    return named, " Give more epochs, or a fixed warmup_epochs below the epochs."
 
 
 def check_auto_warmup(config) -> None:
