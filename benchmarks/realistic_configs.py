@@ -46,7 +46,7 @@ def _transfer_config(cell, run_root: str, archive: str, verbose: int, common: di
     from keras_bmm.training import TrainConfig
 
     setup = TransferSetup()
-    root = os.path.join(run_root, "transfer-setup")
+    root = os.path.realpath(os.path.join(run_root, "transfer-setup"))
     weights = pretrain(archive, root, setup, verbose)["weights"]
     data_dir = transfer_folder(archive, root, cell.noise_type == "open-set")
     return TrainConfig(
