@@ -42,13 +42,15 @@ def cell_config(cell, run_dir: str, run_root: str, archive: str | None, verbose:
 
 
 def _transfer_config(cell, run_root: str, archive: str, verbose: int, common: dict):
-    from benchmarks.transfer import TransferSetup, backbone_name, pretrain
+    from benchmarks.transfer import TransferSetup, _asymmetric_labels, backbone_name, pretrain
     from keras_bmm.training import TrainConfig
 
-    setup = TransferSetup()
+    setup = TransferSetup(noise_seed=cell.seed)
     root = os.path.realpath(os.path.join(run_root, "transfer-setup"))
     weights = pretrain(archive, root, setup, verbose)["weights"]
     data_dir = transfer_folder(archive, root, cell.noise_type == "open-set")
+    if cell.noise_type == "asymmetric":  # the transfer benchmark's pairs: dog<->horse, truck->ship
+        common = dict(common, noisy_labels=_asymmetric_labels(data_dir, setup, cell.rate, root))
     return TrainConfig(
         preset="finetune",
         dataset="folder",
