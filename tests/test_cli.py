@@ -64,27 +64,31 @@ def test_bad_arguments(script, capsys, argv, message):
     [
         (  # auto by the folder dataset's default: never a number
             ["--dataset", "folder", "--data-dir", "d", "--epochs", "1"],
-            "--epochs (1) must exceed the earliest end of the automatic warm-up (1: "
-            "--warmup-epochs auto, the folder dataset's default, with --warmup-min-epochs 1 by "
-            "default) for m-dyr-h: bootstrapping starts after the warm-up. Give more epochs, or "
-            "a fixed --warmup-epochs below the epochs.",
+            "--epochs (1) must exceed the earliest start of the automatic warm-up (3: "
+            "--warmup-epochs auto, the folder dataset's default, which reads the signals of the "
+            "first epochs before it may start) for m-dyr-h: bootstrapping starts after the "
+            "warm-up. Give more epochs, or a fixed --warmup-epochs below the epochs.",
+        ),
+        (  # one head-only epoch, and two of signals after it
+            ["--preset", "finetune", "--data-dir", "d", "--epochs", "4"],
+            "(4: --warmup-epochs auto, the finetune preset's default, which reads",
         ),
         (
-            ["--preset", "finetune", "--data-dir", "d", "--epochs", "1"],
-            "(1: --warmup-epochs auto, the finetune preset's default, with --warmup-min-epochs 1 "
-            "by default)",
+            ["--warmup-epochs", "auto", "--warmup-min-epochs", "5", "--epochs", "5"],
+            "--epochs (5) must exceed the earliest start of the automatic warm-up (5: "
+            "--warmup-epochs auto, which reads the signals of the first epochs before it may "
+            "start) for m-dyr-h",
         ),
         (
-            ["--warmup-epochs", "auto", "--warmup-min-epochs", "3", "--epochs", "3"],
-            "--epochs (3) must exceed the earliest end of the automatic warm-up (3: "
-            "--warmup-epochs auto, with --warmup-min-epochs 3) for m-dyr-h",
-        ),
-        (
-            ["--dataset", "folder", "--data-dir", "d", "--epochs", "4", "--method", "md-dyr-sh"]
+            ["--dataset", "folder", "--data-dir", "d", "--epochs", "6", "--method", "md-dyr-sh"]
             + ["--dynamic-epochs", "3"],
-            "--epochs (4) must exceed the earliest end of the automatic warm-up (1: "
-            "--warmup-epochs auto, the folder dataset's default, with --warmup-min-epochs 1 by "
-            "default) + --dynamic-epochs (3) for md-dyr-sh",
+            "--epochs (6) must exceed the earliest start of the automatic warm-up (3: "
+            "--warmup-epochs auto, the folder dataset's default, which reads the signals of the "
+            "first epochs before it may start) + --dynamic-epochs (3) for md-dyr-sh",
+        ),
+        (
+            ["--warmup-epochs", "label-wave", "--epochs", "4"],
+            "(5: --warmup-epochs label-wave, which reads the signals",
         ),
     ],
 )

@@ -20,7 +20,7 @@ def _history(starts):
 
 
 def test_marker_at_the_logged_start_on_a_one_based_axis():
-    start, text = start_marker(_history([NAN, NAN, NAN, 3.0, 3.0, 3.0]))
+    start, text = start_marker(_history([NAN, NAN, NAN, 4.0, 4.0, 4.0]))  # logged from 1
     assert start == 4
     assert "bootstrapping" in text
 

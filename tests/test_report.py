@@ -38,7 +38,10 @@ def read_csv(path):
 
 def test_report_rows_and_columns(run):
     rows = read_csv(run.report_path)
-    assert tuple(rows[0].keys()) == REPORT_COLUMNS
+    indices = ("given_index", "predicted_index", "target_index", "corrected_index", "clean_index")
+    assert tuple(rows[0].keys()) == (*REPORT_COLUMNS, *indices)
+    # Labels are class names (the digits' are "0".."9"), their indices beside.
+    assert all(r["given_label"] == r["given_index"] for r in rows)
     assert len(rows) == run.noise.labels.size
     assert sorted(int(r["index"]) for r in rows) == list(range(run.noise.labels.size))
     p = np.array([float(r["p_noisy"]) for r in rows])
@@ -58,11 +61,12 @@ def test_most_suspicious_first_are_mostly_noisy(run):
     assert precision > MIN_TOP_PRECISION
 
 
-def test_corrected_label_follows_hard_bootstrapping(run):
+def test_target_label_follows_hard_bootstrapping(run):
     rows = read_csv(run.report_path)
     for r in rows:
         expected = r["predicted_label"] if float(r["p_noisy"]) > 0.5 else r["given_label"]
-        assert r["corrected_label"] == expected
+        assert r["target_label"] == expected
+        assert r["target_index"] == str(int(r["target_label"]))
 
 
 def test_detection_metrics_in_epoch_logs(run):
@@ -198,9 +202,9 @@ def test_report_takes_the_class_count_from_the_logits_of_a_subclassed_backbone()
     assert [r["predicted_label"] for r in rows] == predicted.tolist()
 
 
-def test_md_dyr_sh_corrected_labels_use_the_runs_final_temperature():
+def test_md_dyr_sh_targets_use_the_runs_final_temperature():
     """After the temperature's fall (1 -> 0.001) the soft target is the hard one:
-    the corrected label must follow (1 - B) y + B softmax(logits / 0.001)."""
+    the target label must follow (1 - B) y + B softmax(logits / 0.001)."""
     import keras
 
     rng = np.random.default_rng(2)
@@ -236,4 +240,39 @@ def test_md_dyr_sh_corrected_labels_use_the_runs_final_temperature():
 
     final, first = corrected(1e-3), corrected(1.0)
     assert (final != first).sum() >= 5  # the temperature matters for these samples
-    np.testing.assert_array_equal([r["corrected_label"] for r in rows], final)
+    np.testing.assert_array_equal([r["target_label"] for r in rows], final)
+
+
+def test_targets_follow_the_start_the_rule_chose():
+    """An automatic warm-up that never started: every target is the given label,
+    whatever p(noisy) says; once it started, MD-DYR-SH's temperature counts from
+    the chosen start, not from epoch 0."""
+    import keras
+
+    rng = np.random.default_rng(4)
+    images = rng.normal(size=(200, 6)).astype("float32")
+    labels = rng.integers(0, 5, 200)
+    backbone = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(
+                5, kernel_initializer=keras.initializers.RandomNormal(0, 0.6, seed=3)
+            ),
+        ]
+    )
+    model = fitted_model(backbone, "md-dyr-sh", images, labels, warmup_epochs="auto")
+    model.noise_state.set_epoch(40)
+    rows = sorted(noise_report(model, images, labels), key=lambda r: r["index"])
+    assert [r["target_label"] for r in rows] == labels.tolist()
+    assert max(r["p_noisy"] for r in rows) > 0.9  # not for want of likely-noisy samples
+    # Started at epoch 30 with 5 epochs of dynamic mixup: at epoch 36 the soft
+    # targets are at the temperature's first step (1.0), not its end.
+    model.noise_state.choose_start(30)
+    model.noise_state.set_epoch(36)
+    rows = sorted(noise_report(model, images, labels), key=lambda r: r["index"])
+    p = np.array([r["p_noisy"] for r in rows])[:, None]
+    logits = backbone(images).numpy().astype(np.float64)
+    soft = np.exp(logits - logits.max(1, keepdims=True))
+    soft /= soft.sum(1, keepdims=True)
+    expected = np.argmax((1 - p) * np.eye(5)[labels] + p * soft, axis=1)
+    np.testing.assert_array_equal([r["target_label"] for r in rows], expected)

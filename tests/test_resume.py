@@ -49,9 +49,9 @@ def test_kill_between_the_history_row_and_the_checkpoint(tmp_path, monkeypatch, 
         patch.setattr(keras.callbacks.BackupAndRestore, "on_epoch_end", killed_before_saving)
         with pytest.raises(KeyboardInterrupt):
             train(config(run, **SETTINGS), export=False)
-    assert history_epochs(run) == [0, 1]  # the row of the epoch without a checkpoint
+    assert history_epochs(run) == [1, 2]  # the row of the epoch without a checkpoint
     resumed = train(config(run, **SETTINGS), export=False, resume=True)
-    assert history_epochs(run) == [0, 1, 2, 3]
+    assert history_epochs(run) == [1, 2, 3, 4]
     assert_same_history(resumed, whole)
 
 
@@ -66,11 +66,11 @@ def test_kill_between_the_checkpoint_and_the_history_row(tmp_path, whole):
     path = run / "history.csv"
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
-    assert [row[0] for row in rows] == ["epoch", "0", "1"]
+    assert [row[0] for row in rows] == ["epoch", "1", "2"]
     with open(path, "w", newline="") as f:
         csv.writer(f).writerows(rows[:2])  # epoch 1's row never written
     resumed = train(config(run, **SETTINGS), export=False, resume=True)
-    assert history_epochs(run) == [0, 1, 2, 3]
+    assert history_epochs(run) == [1, 2, 3, 4]
     assert np.isnan(resumed.history["loss"][1]) and np.isnan(resumed.history["bmm_auc"][1])
     assert_same_history(resumed, whole, skip=(1,))
 
@@ -96,7 +96,7 @@ def test_resume_from_an_absolute_path_a_trailing_slash_a_copy_and_a_move(
         train(config("copy/", **SETTINGS), export=False, resume=True, callbacks=[Crash(3)])
     os.rename(tmp_path / "copy", tmp_path / "moved")
     resumed = train(config("moved", **SETTINGS), export=False, resume=True)
-    assert history_epochs(tmp_path / "moved") == [0, 1, 2, 3]
+    assert history_epochs(tmp_path / "moved") == [1, 2, 3, 4]
     assert_same_history(resumed, whole)
     np.testing.assert_array_equal(resumed.noise.labels, whole.noise.labels)
     # The original folder, left at epoch 2, still resumes where it is.

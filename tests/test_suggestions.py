@@ -1,0 +1,109 @@
+"""The label suggestions and the noise estimate, against plain-Python transcriptions."""
+
+import numpy as np
+import pytest
+
+from keras_bmm.noise_estimate import confident_joint_noise, estimate_noise
+from keras_bmm.suggestions import suggest_labels
+
+
+def rows_of(given, predicted, confidence, p_given, p_noisy):
+    return [
+        {
+            "index": i,
+            "given_label": int(g),
+            "predicted_label": int(k),
+            "confidence": float(c),
+            "p_given": float(pg),
+            "p_noisy": float(pn),
+            "corrected_label": int(g),
+            "suggestion_confidence": "",
+        }
+        for i, (g, k, c, pg, pn) in enumerate(zip(given, predicted, confidence, p_given, p_noisy))
+    ]
+
+
+def random_report(n=600, classes=4, seed=0, accuracy=0.8):
+    rng = np.random.default_rng(seed)
+    given = rng.integers(0, classes, n)
+    predicted = np.where(rng.random(n) < accuracy, given, rng.integers(0, classes, n))
+    confidence = rng.uniform(0.3, 1.0, n)
+    p_given = np.where(predicted == given, confidence, rng.uniform(0, 1 - confidence))
+    p_noisy = rng.uniform(0, 1, n)
+    return given, predicted, confidence, p_given, p_noisy
+
+
+def test_a_label_changes_only_where_every_condition_holds():
+    report = random_report()
+    rows = rows_of(*report)
+    verdict = suggest_labels(rows, 4, min_p_noisy=0.6, min_confidence=0.55, min_kappa=0.2)
+    given, predicted, confidence, p_given, p_noisy = report
+    # Oracle: the rule sample by sample, the class thresholds summed by hand.
+    threshold = {}
+    for c in range(4):
+        own = [p_given[i] for i in range(len(given)) if given[i] == c]
+        threshold[c] = sum(own) / len(own)
+    changed = 0
+    for i, row in enumerate(rows):
+        strong = (
+            predicted[i] != given[i]
+            and p_noisy[i] >= 0.6
+            and confidence[i] >= max(0.55, threshold[predicted[i]])
+        )
+        assert row["corrected_label"] == (predicted[i] if strong else given[i])
+        if strong:
+            changed += 1
+            assert row["suggestion_confidence"] == pytest.approx(p_noisy[i] * confidence[i])
+        else:
+            assert row["suggestion_confidence"] == ""
+    assert verdict.supported and verdict.count == changed > 0
+    assert verdict.judged_on == "training samples" and f"{changed} label changes" in verdict.reason
+
+
+def test_a_network_near_chance_suggests_nothing_and_says_why():
+    given, _, confidence, p_given, p_noisy = random_report(seed=1)
+    rng = np.random.default_rng(2)
+    chance = rng.integers(0, 4, given.size)  # predictions unrelated to the labels
+    rows = rows_of(given, chance, confidence, p_given, np.ones(given.size))
+    verdict = suggest_labels(rows, 4)
+    assert not verdict.supported and verdict.count == 0
+    assert all(r["corrected_label"] == r["given_label"] for r in rows)
+    assert "no label changes are suggested" in verdict.reason and "chance" in verdict.reason
+    # The held-out samples' kappa, when given, is what the verdict reads.
+    rows = rows_of(*random_report(seed=3))
+    verdict = suggest_labels(rows, 4, held_out_kappa=0.05)
+    assert not verdict.supported and verdict.judged_on == "held-out samples"
+
+
+def test_confident_joint_against_a_transcription_of_confident_learning():
+    given, predicted, confidence, p_given, _ = random_report(n=400, seed=5)
+    estimate = confident_joint_noise(given, predicted, confidence, p_given, 4)
+    # Oracle: per-class thresholds, the confident joint, calibrated rows.
+    t = [np.mean([p_given[i] for i in range(400) if given[i] == c]) for c in range(4)]
+    joint = np.zeros((4, 4))
+    for i in range(400):
+        if confidence[i] >= t[predicted[i]]:
+            joint[given[i], predicted[i]] += 1
+        elif p_given[i] >= t[given[i]]:
+            joint[given[i], given[i]] += 1
+    counts = np.bincount(given, minlength=4)
+    calibrated = joint / joint.sum(1, keepdims=True) * counts[:, None]
+    assert estimate == pytest.approx(1 - np.trace(calibrated) / calibrated.sum())
+
+
+def test_the_estimate_is_the_median_of_its_estimates_and_spans_them():
+    given, predicted, confidence, p_given, p_noisy = random_report(seed=7)
+    rows = rows_of(given, predicted, confidence, p_given, p_noisy)
+    history = {"bootstrap_epoch": [np.nan, np.nan, 3.0, 3.0], "label_agreement": [0.2, 0.55]}
+    found = estimate_noise(rows, 4, history)
+    values = [
+        p_noisy.mean(),
+        confident_joint_noise(given, predicted, confidence, p_given, 4),
+        np.mean(predicted != given),
+        1 - 0.55,  # the agreement of the last warm-up epoch (epoch 2, counted from 1)
+    ]
+    assert found["at_start"] == pytest.approx(0.45)
+    assert found["estimate"] == pytest.approx(np.median(values))
+    assert found["low"] == pytest.approx(min(values)) and found["high"] == pytest.approx(
+        max(values)
+    )
