@@ -84,22 +84,42 @@ def first_start(rule, values, epochs=20, reserve=1):
 
 def test_auto_starts_when_predictions_settle_and_beat_chance_on_two_epochs():
     rule = AutoWarmup(min_epochs=1, max_epochs=12, changes=0.15, min_kappa=0.1, patience=2)
-    changes = [NAN, 0.5, 0.3, 0.1, 0.3, 0.12, 0.1, 0.05, 0.05, 0.05, 0.05, 0.05]
+    # Settled: at most 15% changed, or at most 1.1 times the fewest so far.
+    changes = [NAN, 0.5, 0.6, 0.3, 0.45, 0.2, 0.19, 0.2, 0.18, 0.18, 0.18, 0.18]
     kappas = [0.05] + [0.4] * 11
-    # A single settled epoch (3) is a spike; epochs 5 and 6 hold: start at 7.
+    # Epochs 2 and 4 rise above the fewest so far (spikes); 5 and 6 hold: start 7.
     assert first_start(rule, signals(changes, kappas)) == 7
+    low = [NAN, 0.5, 0.6, 0.3, 0.45, 0.14, 0.5, 0.12, 0.1, 0.1, 0.1, 0.1]
+    assert first_start(rule, signals(low, kappas)) == 9  # 0.14 then a spike to 0.5
     # Settled but at chance (one class predicted everywhere): never.
     assert first_start(rule, signals(changes, [0.02] * 12)) is None
     # The held-out samples must beat chance too, when there are some (the last
     # evaluation counts).
     assert first_start(rule, signals(changes, kappas, [0.05] * 12)) is None
-    late = [0.05] * 7 + [0.3] * 5
-    assert first_start(rule, signals(changes, kappas, late)) == 8
+    late = [0.05] * 8 + [0.3] * 4
+    assert first_start(rule, signals(changes, kappas, late)) == 9
     every_other = [0.05, NAN] * 3 + [0.3, NAN] * 3
     assert first_start(rule, signals(changes, kappas, every_other)) == 7
     decision = rule.decide(signals(changes, kappas), 6, 20)
-    assert decision.signal == "prediction_changes" and decision.value == pytest.approx(0.12)
+    assert decision.signal == "prediction_changes" and decision.value == pytest.approx(0.2)
     assert "settled" in decision.reason and "kappa 0.40" in decision.reason
+
+
+def test_auto_watches_the_epochs_after_the_learning_rates_first_drop():
+    """Before a drop that leaves the rule room to fire after it, predictions at the
+    higher rate do not count, however settled they look."""
+    changes = [NAN] + [0.05] * 29
+    kappas = [0.5] * 30
+    rule = AutoWarmup(lr_drops=(10, 20))
+    # 30 epochs: latest start 18; the first drop (epoch 10) leaves room; the
+    # epoch after it compares with the higher rate's: watched from 11, start 13.
+    assert rule.watched_from(30) == 11 and rule.earliest(30) == 13
+    assert first_start(rule, signals(changes, kappas), epochs=30) == 13
+    assert "after the learning rate's drop" in rule.decide(signals(changes, kappas), 12, 30).reason
+    # A drop too late to fire after (10 epochs: latest 6) is not waited for.
+    assert first_start(AutoWarmup(lr_drops=(6,)), signals(changes, kappas), epochs=10) == 3
+    # Label Wave, the published rule, ignores the schedule.
+    assert AutoWarmup(rule="label-wave", lr_drops=(10,)).watched_from(30) == 1
 
 
 def test_auto_bounds_head_only_epochs_and_giving_up():
@@ -114,13 +134,16 @@ def test_auto_bounds_head_only_epochs_and_giving_up():
     assert first_start(AutoWarmup(frozen_epochs=1), signals(changes, kappas)) == 4
     # Latest: 60% of the epochs by default, keeping `reserve` epochs after it.
     assert AutoWarmup().latest(60) == 36 and AutoWarmup().latest(10, reserve=6) == 4
-    unsettled = [NAN] + [0.4] * 19
+    rising = [NAN] + [0.2 + 0.03 * e for e in range(19)]  # each epoch above the last
+    chance = [0.05] * 20
     rule = AutoWarmup(max_epochs=8)
-    decisions = [rule.decide(signals(unsettled, kappas), e, 20) for e in range(10)]
-    assert [d.gave_up for d in decisions].index(True) == 7 and not any(d.start for d in decisions)
-    assert "did not settle" in decisions[7].reason and "fewest changes 40.0%" in decisions[7].reason
+    for changes_, kappas_ in ((rising, kappas), (changes, chance)):
+        decisions = [rule.decide(signals(changes_, kappas_), e, 20) for e in range(10)]
+        assert [d.gave_up for d in decisions].index(True) == 7
+        assert not any(d.start for d in decisions) and "did not settle" in decisions[7].reason
+    assert "fewest changes 5.0%; highest kappa 0.05" in decisions[7].reason
     forced = AutoWarmup(max_epochs=8, if_unsettled="start")
-    assert first_start(forced, signals(unsettled, kappas)) == 8
+    assert first_start(forced, signals(rising, kappas)) == 8
     with pytest.raises(ValueError, match="if_unsettled must be one of warmup, start"):
         AutoWarmup(if_unsettled="never")
     with pytest.raises(ValueError, match="min_epochs must be >= 1"):
@@ -171,7 +194,7 @@ def toy(seed=0, n=240, classes=4):
     return x, noisy, noisy != y
 
 
-def auto_model(seed=0, warmup_epochs="auto", changes=0.15, method="m-dyr-h", num_samples=240):
+def auto_model(seed=0, warmup_epochs="auto", min_kappa=0.1, method="m-dyr-h", num_samples=240):
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((6,))
     backbone = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Dense(16, "relu")(inputs)))
@@ -180,7 +203,7 @@ def auto_model(seed=0, warmup_epochs="auto", changes=0.15, method="m-dyr-h", num
         method=method,
         num_samples=num_samples,
         warmup_epochs=warmup_epochs,
-        auto_warmup=dict(min_epochs=2, max_epochs=6, changes=changes),
+        auto_warmup=dict(min_epochs=2, max_epochs=6, min_kappa=min_kappa),
         seed=seed,
     )
     model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
@@ -211,8 +234,13 @@ def test_the_rule_reads_neither_the_noise_mask_nor_test_data(capsys):
     for key in ("prediction_changes", "label_kappa"):
         np.testing.assert_allclose(ha[key], hb[key], rtol=1e-6)
     # The start follows the logged signals: the first two epochs (from the
-    # bounds' on) settled at 0.15 and beating chance at 0.1.
-    ok = [ha["prediction_changes"][e] <= 0.15 and ha["label_kappa"][e] >= 0.1 for e in range(8)]
+    # bounds' on) settled (at most 15% changed, or 1.1 times the fewest so far)
+    # and beating chance (kappa 0.1).
+    changes = np.asarray(ha["prediction_changes"])
+    fewest = np.fmin.accumulate(np.where(np.isnan(changes), np.inf, changes))
+    ok = [
+        changes[e] <= max(0.15, 1.1 * fewest[e]) and ha["label_kappa"][e] >= 0.1 for e in range(8)
+    ]
     assert start == next(e for e in range(2, 7) if ok[e - 1] and ok[e - 2]) and start >= 2
     printed = capsys.readouterr().out
     assert f"Epoch {start}: bootstrapping starts at epoch {start + 1}: the predictions settled" in (
@@ -229,7 +257,7 @@ def test_an_unready_network_keeps_the_warmup_to_the_end():
     x, y, mask = toy()
     fits = {}
     for method, warmup in (("m-dyr-h", "auto"), ("m-dyr-h", 100), ("md-dyr-sh", "auto")):
-        model = auto_model(warmup_epochs=warmup, changes=1e-6, method=method)
+        model = auto_model(warmup_epochs=warmup, min_kappa=0.99, method=method)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             history = model.fit(
@@ -247,8 +275,8 @@ def test_an_unready_network_keeps_the_warmup_to_the_end():
         (warning,) = [m for m in messages if "Bootstrapping will not start" in m]
         given_at = int(re.match(r"Epoch (\d+):", warning).group(1))
         if method == "m-dyr-h":  # it names the fewest changes up to then
-            fewest = np.nanmin(history["prediction_changes"][1:given_at])
-            assert given_at == 6 and f"fewest changes {fewest:.1%}" in warning
+            top = np.nanmax(history["label_kappa"][1:given_at])
+            assert given_at == 6 and f"highest kappa {top:.2f}" in warning
         else:  # 8 epochs leave no room after 2 epochs of signals and 5 of dynamic mixup
             assert given_at == 2 and "the run is too short for the rule" in warning
         for wa, wb in zip(auto.backbone.weights, fixed.backbone.weights, strict=True):
@@ -279,7 +307,7 @@ def test_a_resumed_run_makes_the_same_choice(tmp_path):
             warmup_epochs="auto",
             warmup_min_epochs=2,
             warmup_max_epochs=6,
-            warmup_changes=0.5,
+            warmup_kappa=0.05,
             warmup_if_unsettled="start",
             lr_milestones=(),
             run_dir=str(run_dir),

@@ -38,45 +38,59 @@ class AutoWarmup:
     epoch, and starts at the next epoch once, on `patience` consecutive
     epochs:
 
-    - **the predictions have settled**: at most a share `changes` of the
-      samples changed their arg-max class since the previous epoch
-      (`warmup_signals.prediction_changes`, Label Wave's signal). At a high
-      learning rate a third of the predictions may flip every epoch, and
-      targets drawn from them are noise; and
+    - **the predictions have settled**: the share of samples whose arg-max
+      class changed since the previous epoch (`warmup_signals.prediction_changes`,
+      Label Wave's signal) is at most `changes`, or no more than `plateau`
+      times the fewest seen so far: it has stopped falling. A rising share
+      (a spike, or a network thrown about by its learning rate) starts
+      nothing; and
     - **the network predicts better than chance**: Cohen's kappa of its
       arg-max against the given labels is at least `min_kappa` on the
       training set, and on the held-out samples when there are some
       (`warmup_signals.kappa`). A network that predicts one class, or at
       random, has settled predictions and kappa 0.
 
-    Both conditions must hold on every one of the `patience` epochs, so a
-    single epoch's spike starts nothing. The start is no earlier than
-    `min_epochs` and than `frozen_epochs + patience + 1` (signals of
-    head-only epochs do not count), and no later than `max_epochs`. If the
-    rule has not fired by then, the network is not ready: by default
-    bootstrapping never starts and the run keeps the warm-up (mixup) to its
-    end; `if_unsettled="start"` starts it at `max_epochs` instead.
+    **The learning-rate schedule.** When the rate drops (`lr_drops`) early
+    enough for the rule to fire after the drop, the rule watches only the
+    epochs after the first drop: at the higher rate predictions wander
+    (a third of them may change every epoch), and bootstrapping from them
+    early measurably hurt on structured noise (docs/results.md). This is
+    the paper's own schedule (bootstrapping from five epochs after the first
+    drop), found from the run's signals instead of fixed.
+
+    The start is no earlier than `min_epochs` and than the epochs the
+    signals need (`earliest`: the first epoch, head-only epochs and the
+    epoch after each has no comparable previous one), and no later than
+    `max_epochs`. If the rule has not fired by then, the network is not
+    ready: by default bootstrapping never starts and the run keeps the
+    warm-up (mixup) to its end; `if_unsettled="start"` starts it at
+    `max_epochs` instead.
 
     `rule="label-wave"` is the published anchor: it starts at the epoch
     after the first local minimum of the prediction changes smoothed over
     `window` epochs is seen (Label Wave's early-stopping point), whatever
-    the other signals.
+    the other signals and the schedule.
 
-    Only what a user has is read: the training predictions and losses, and
-    the held-out samples' noisy labels. The decision depends on the per-epoch
-    values alone, which the model's `NoiseModelState` saves with its weights,
-    so a resumed run makes the same choice.
+    Only what a user has is read: the training predictions, the held-out
+    samples' noisy labels and the run's own schedule. The decision depends on
+    the per-epoch values alone, which the model's `NoiseModelState` saves
+    with its weights, so a resumed run makes the same choice.
 
     Args:
         rule: `"auto"` or `"label-wave"`.
         min_epochs: the earliest start.
         max_epochs: the latest start; `None`: 60% of the run's epochs.
-        changes: the share of changed predictions that counts as settled.
+        changes: a share of changed predictions that counts as settled
+            whatever came before.
+        plateau: a share at most this many times the fewest so far also
+            counts as settled.
         min_kappa: the kappa that counts as better than chance.
         patience: consecutive epochs both conditions must hold.
         window: Label Wave's moving-average window.
         frozen_epochs: head-only epochs at the start (their signals are
             ignored).
+        lr_drops: the (0-based) epochs from which the learning rate is
+            lower (`TrainConfig.lr_milestones` minus one).
         if_unsettled: `"warmup"` (keep warming up to the end) or `"start"`
             (start at `max_epochs`) when the rule has not fired by then.
 
@@ -84,7 +98,7 @@ class AutoWarmup:
 
     ```python
     model = keras_bmm.BootstrappingModel(backbone, warmup_epochs="auto",
-                                         auto_warmup={"min_epochs": 2, "max_epochs": 40})
+                                         auto_warmup={"max_epochs": 40, "lr_drops": (20,)})
     ```
 
     Reference:
@@ -98,10 +112,12 @@ class AutoWarmup:
         min_epochs: int = 1,
         max_epochs: int | None = None,
         changes: float = 0.15,
+        plateau: float = 1.1,
         min_kappa: float = 0.1,
         patience: int = 2,
         window: int = 3,
         frozen_epochs: int = 0,
+        lr_drops=(),
         if_unsettled: str = "warmup",
     ):
         if rule not in WARMUP_RULES:
@@ -112,6 +128,8 @@ class AutoWarmup:
             raise ValueError(f"max_epochs ({max_epochs}) must be >= min_epochs ({min_epochs}).")
         if not 0.0 < changes <= 1.0:
             raise ValueError(f"changes must be in (0, 1], got {changes}.")
+        if not plateau >= 1.0:
+            raise ValueError(f"plateau must be >= 1, got {plateau}.")
         if not -1.0 <= min_kappa < 1.0:
             raise ValueError(f"min_kappa must be in [-1, 1), got {min_kappa}.")
         if int(patience) < 1:
@@ -120,6 +138,8 @@ class AutoWarmup:
             raise ValueError(f"window must be >= 1, got {window}.")
         if int(frozen_epochs) < 0:
             raise ValueError(f"frozen_epochs must be >= 0, got {frozen_epochs}.")
+        if any(int(d) < 0 for d in lr_drops):
+            raise ValueError(f"lr_drops must be epochs >= 0, got {tuple(lr_drops)}.")
         if if_unsettled not in IF_UNSETTLED:
             raise ValueError(
                 f"if_unsettled must be one of {', '.join(IF_UNSETTLED)}, got {if_unsettled!r}."
@@ -128,20 +148,35 @@ class AutoWarmup:
         self.min_epochs = int(min_epochs)
         self.max_epochs = None if max_epochs is None else int(max_epochs)
         self.changes = float(changes)
+        self.plateau = float(plateau)
         self.min_kappa = float(min_kappa)
         self.patience = int(patience)
         self.window = int(window)
         self.frozen_epochs = int(frozen_epochs)
+        self.lr_drops = tuple(sorted(int(d) for d in lr_drops))
         self.if_unsettled = if_unsettled
 
-    def earliest(self) -> int:
-        """The earliest start: after `patience` epochs of signals that train the whole network.
+    def watched_from(self, epochs: int | None = None, reserve: int = 1) -> int:
+        """The first epoch whose signals count: after head-only epochs, and after the
+        first drop of the learning rate when the rule can still fire after it."""
+        start = self.frozen_epochs
+        latest = self.latest(epochs, reserve)
+        if self.rule == "auto":
+            for drop in self.lr_drops:
+                if drop > start and (latest is None or drop + 1 + self.patience <= latest):
+                    start = drop
+                    break
+        return start + 1  # the first epoch after them compares with one before
+
+    def earliest(self, epochs: int | None = None, reserve: int = 1) -> int:
+        """The earliest start: after `patience` epochs of signals that count.
 
         The first epoch has no previous one to compare with, nor the first
-        after the head-only epochs (`frozen_epochs`): their signals do not count.
+        after the head-only epochs (`frozen_epochs`) or after the learning
+        rate's first drop: their signals do not count.
         """
         wait = self.patience if self.rule == "auto" else self.window + 1
-        return max(self.min_epochs, self.frozen_epochs + 1 + wait)
+        return max(self.min_epochs, self.watched_from(epochs, reserve) + wait)
 
     def latest(self, epochs: int | None, reserve: int = 1) -> int | None:
         """The latest start for a run of `epochs` epochs that keeps `reserve` after it."""
@@ -172,19 +207,22 @@ class AutoWarmup:
         """
         started = epoch + 1
         latest = self.latest(epochs, reserve)
-        if latest is not None and latest < self.earliest():
+        earliest = self.earliest(epochs, reserve)
+        if latest is not None and latest < earliest:
             if started != latest:
                 return _WAIT
             reason = (
                 f"the run is too short for the rule: its signals need until epoch "
-                f"{self.earliest() + 1}, but the latest start is epoch {latest + 1}"
+                f"{earliest + 1}, but the latest start is epoch {latest + 1}"
             )
             return StartDecision(False, None, float("nan"), reason, self.if_unsettled == "warmup")
-        if started < self.earliest() or (latest is not None and started > latest):
+        if started < earliest or (latest is not None and started > latest):
             return _WAIT
-        decision = self._label_wave(signals, epoch) if self.rule == "label-wave" else None
-        if self.rule == "auto":
-            decision = self._settled(signals, epoch)
+        watched = self.watched_from(epochs, reserve)
+        if self.rule == "label-wave":
+            decision = self._label_wave(signals, epoch, watched)
+        else:
+            decision = self._settled(signals, epoch, watched)
         if decision.start:
             return decision
         if latest is not None and started == latest:
@@ -195,43 +233,48 @@ class AutoWarmup:
             return decision._replace(gave_up=True)
         return decision
 
-    def _series(self, signals: dict, name: str, epoch: int) -> np.ndarray:
+    @staticmethod
+    def _series(signals: dict, name: str, epoch: int, watched: int) -> np.ndarray:
         values = np.asarray(signals.get(name, ()), dtype=np.float64)[: epoch + 1].copy()
         values = np.pad(values, (0, max(0, epoch + 1 - values.size)), constant_values=np.nan)
-        values[: self.frozen_epochs + 1] = np.nan  # head-only epochs, and the change after them
+        values[:watched] = np.nan  # before the watch: head-only epochs, a higher rate
         return values
 
-    def _settled(self, signals: dict, epoch: int) -> StartDecision:
+    def _settled(self, signals: dict, epoch: int, watched: int) -> StartDecision:
         span = slice(epoch + 1 - self.patience, epoch + 1)
-        changes = self._series(signals, "prediction_changes", epoch)[span]
-        kappas = self._series(signals, "label_kappa", epoch)[span]
-        held_out = self._series(signals, "held_out_kappa", epoch)
+        changes = self._series(signals, "prediction_changes", epoch, watched)
+        fewest = np.fmin.accumulate(np.where(np.isnan(changes), np.inf, changes))
+        level = np.maximum(self.changes, self.plateau * fewest)
+        kappas = self._series(signals, "label_kappa", epoch, watched)[span]
+        held_out = self._series(signals, "held_out_kappa", epoch, 0)
         held_out = held_out[np.isfinite(held_out)][-1:]  # the last evaluation, if any
-        stable = bool(np.all(changes <= self.changes))
+        stable = bool(np.all(changes[span] <= level[span]))
         learned = bool(np.all(kappas >= self.min_kappa) and np.all(held_out >= self.min_kappa))
-        worst = float(np.max(changes)) if np.all(np.isfinite(changes)) else float("nan")
+        recent = changes[span]
+        worst = float(np.max(recent)) if np.all(np.isfinite(recent)) else float("nan")
+        after_drop = " after the learning rate's drop" if watched > self.frozen_epochs + 1 else ""
         if stable and learned:
             reason = (
-                f"the predictions settled (at most {worst:.1%} changed per epoch on "
-                f"{self.patience} epochs, at most {self.changes:.0%} needed) and beat chance "
+                f"the predictions settled{after_drop} (at most {worst:.1%} changed per epoch on "
+                f"{self.patience} epochs, no longer falling) and beat chance "
                 f"(kappa {float(np.min(kappas)):.2f}"
                 + (f", held out {float(held_out[0]):.2f}" if held_out.size else "")
                 + f", at least {self.min_kappa:g} needed)"
             )
             return StartDecision(True, "prediction_changes", worst, reason, False)
-        so_far = self._series(signals, "prediction_changes", epoch)
-        best = float(np.nanmin(so_far)) if np.any(np.isfinite(so_far)) else float("nan")
-        kappa_so_far = self._series(signals, "label_kappa", epoch)
+        best = float(np.nanmin(changes)) if np.any(np.isfinite(changes)) else float("nan")
+        kappa_so_far = self._series(signals, "label_kappa", epoch, watched)
         top = float(np.nanmax(kappa_so_far)) if np.any(np.isfinite(kappa_so_far)) else np.nan
         reason = (
             f"the predictions did not settle and beat chance on {self.patience} consecutive "
-            f"epochs (fewest changes {best:.1%}, needed at most {self.changes:.0%}; highest "
-            f"kappa {top:.2f}, needed {self.min_kappa:g})"
+            f"epochs{after_drop} (fewest changes {best:.1%}; highest kappa {top:.2f}, needed "
+            f"{self.min_kappa:g})"
         )
         return StartDecision(False, "prediction_changes", best, reason, False)
 
-    def _label_wave(self, signals: dict, epoch: int) -> StartDecision:
-        smoothed = moving_average(self._series(signals, "prediction_changes", epoch), self.window)
+    def _label_wave(self, signals: dict, epoch: int, watched: int) -> StartDecision:
+        changes = self._series(signals, "prediction_changes", epoch, watched)
+        smoothed = moving_average(changes, self.window)
         for t in range(1, epoch):
             low, before, after = smoothed[t], smoothed[t - 1], smoothed[t + 1]
             if np.isfinite(low) and np.isfinite(before) and low <= before and after > low:
@@ -250,9 +293,11 @@ class AutoWarmup:
             "min_epochs": self.min_epochs,
             "max_epochs": self.max_epochs,
             "changes": self.changes,
+            "plateau": self.plateau,
             "min_kappa": self.min_kappa,
             "patience": self.patience,
             "window": self.window,
             "frozen_epochs": self.frozen_epochs,
+            "lr_drops": list(self.lr_drops),
             "if_unsettled": self.if_unsettled,
         }

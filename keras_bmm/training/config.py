@@ -283,6 +283,8 @@ class TrainConfig:
         return {
             "rule": self.warmup_epochs,
             "frozen_epochs": int(self.freeze_epochs or 0),
+            # From 1-based milestones to the 0-based epochs at the lower rate.
+            "lr_drops": tuple(int(m) - 1 for m in self.lr_milestones or ()),
             **settings,
         }
 
@@ -291,7 +293,7 @@ class TrainConfig:
         if self.warmup_epochs in WARMUP_RULES:
             from keras_bmm.bootstrapping.auto_warmup import AutoWarmup
 
-            return AutoWarmup(**self.auto_warmup()).earliest()
+            return AutoWarmup(**self.auto_warmup()).earliest(self.epochs)
         return int(self.warmup_epochs)
 
     def as_dict(self) -> dict:
