@@ -227,3 +227,30 @@ def test_two_workers_stream_their_own_files_and_record_every_sample_once(tmp_pat
         assert set(reads[0].values()) == set(reads[1].values()) == {1}
         assert len(reads[0]) == len(reads[1]) == 12
     assert os.path.exists(tmp_path / "run" / "worker-1" / "noise_report.csv")
+
+
+def test_mirrored_train_with_a_last_batch_smaller_than_the_replicas(tmp_path):
+    """9 images in batches of 4 on 2 replicas: the last batch of 1 would leave a
+    replica an empty batch (an error in the step, NaN in batch norm's statistics);
+    it joins the batch before, and every sample is trained and recorded once."""
+    from helpers.images import write_folder
+
+    root = write_folder(tmp_path / "ds", ["a", "b", "c"], per_class=3)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(HELPERS, "mirrored_train_run.py"),
+            root,
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = last_json_line(proc.stdout)
+    assert out["replicas"] == 2 and out["batch_norm"] > 0
+    assert out["counts"] == [[1] * 9, [1] * 9]
+    assert all(out["finite"].values()), [p for p, ok in out["finite"].items() if not ok]
+    assert np.isfinite(out["loss"]).all()

@@ -81,16 +81,17 @@ class DatasetPipelines:
         )
 
     def distributed_train_batches(self, strategy, labels, batch_size: int, **kwargs):
-        """One epoch of training batches per iteration, each worker reading only its own files.
+        """One epoch of training batches per iteration, cut among the strategy's replicas.
 
-        Under `MultiWorkerMirroredStrategy`, every input pipeline (worker)
-        builds its own dataset of its part of each global batch (see
-        `keras_bmm.data.pipeline.worker_parts`) with
+        With several replicas (`MirroredStrategy`, `MultiWorkerMirroredStrategy`),
+        every input pipeline (worker) builds its own dataset of its parts of
+        each global batch (see `keras_bmm.data.pipeline.worker_parts`) with
         `strategy.distribute_datasets_from_function`: in each epoch a file is
-        decoded by one worker only, and a global step trains on the batch a
-        single device would. Otherwise this is `train_batches(...,
-        epochs=None)`, whose global batches Keras splits among the local
-        replicas.
+        decoded by one worker only, a global step trains on the batch a
+        single device would, and no replica is handed an empty batch (which
+        tf.distribute's own split gives a replica when a batch has fewer
+        samples than replicas, and which batch norm turns into NaN). With one
+        replica this is `train_batches(..., epochs=None)`.
 
         Args:
             strategy: a `tf.distribute.Strategy`.
@@ -109,8 +110,7 @@ class DatasetPipelines:
             variable = tf.Variable(
                 kwargs.get("initial_epoch", 0), dtype=tf.int64, trainable=False, name="epoch"
             )
-        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-            # One worker: Keras splits each global batch among the local replicas.
+        if strategy.num_replicas_in_sync == 1:
             ds = self.train_batches(labels, batch_size, epoch_variable=variable, **kwargs)
             return ds, variable
 
