@@ -172,3 +172,22 @@ def test_skip_bad_files_leaves_them_out_without_moving_other_samples(tmp_path, s
     unseen = [trained[i] for i in np.flatnonzero(counts == 0)]
     assert unseen == [i for i in expected if i in trained]
     assert set(counts[counts > 0]) == {1}
+
+
+def test_reference_arrangement_skips_bad_files_in_its_tracking_pass(tmp_path):
+    """fast=False (as --no-fast and the paper preset) fits the mixture on a pass over
+    the training set after every epoch, which leaves the bad files out too."""
+    root = write_folder(tmp_path / "ds", ["a", "b"], per_class=6)
+    table = load_dataset("folder", root, image_size=(16, 16), stream=True).train_files
+    corrupt(table[5])
+    result = train(
+        config(tmp_path / "run", root, skip_bad_files=True, fast=False, method="m-dyr-h"),
+        export=False,
+    )
+    assert not result.config.fast and result.config.epoch_loss_pass
+    assert len(result.history["loss"]) == 2 and np.isfinite(result.history["loss"]).all()
+    fit = result.model.noise_state.last_fit
+    assert fit.epoch == 1
+    np.testing.assert_array_equal(np.flatnonzero(~fit.seen), [5])
+    bad = read_csv(os.path.join(result.run_dir, "bad_files.csv"))
+    assert [(int(r["index"]), r["path"]) for r in bad] == [(5, table[5])]
