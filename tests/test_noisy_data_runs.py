@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 
 import keras
 import numpy as np
@@ -133,6 +134,21 @@ def test_bad_file_stops_the_run_with_its_path(tmp_path):
     bad = os.path.join(root, "train", "b", "001.png")
     with pytest.raises(ValueError, match=rf"Cannot decode image file '{bad}'.*skip_bad_files"):
         train(config(tmp_path / "r2", root), export=False, callbacks=[CorruptAfter(bad)])
+
+
+def test_bad_file_of_the_held_out_part_stops_the_run_with_its_path(tmp_path):
+    """A file of the val_split part, which only the held-out evaluation reads, is
+    named as a training file is."""
+    root = write_folder(tmp_path / "ds", ["a", "b"], per_class=6)
+    table = load_dataset("folder", root, image_size=(16, 16), stream=True).train_files
+    held_out = np.sort(np.random.default_rng(0).permutation(12)[:3])  # the documented split
+    bad = table[held_out[1]]
+    with pytest.raises(ValueError, match=rf"Cannot decode image file '{re.escape(bad)}'"):
+        train(
+            config(tmp_path / "run", root, val_split=0.25, method="ce"),
+            export=False,
+            callbacks=[CorruptAfter(bad)],
+        )
 
 
 @pytest.mark.parametrize("stream,val_split", [(True, None), (False, None), (True, 0.25)])

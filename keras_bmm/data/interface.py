@@ -149,22 +149,25 @@ class DatasetPipelines:
         train_index, val_index = holdout_split(self.num_train, fraction, seed)
         return self.subset(train_index), self.subset(val_index)
 
-    def find_bad_file(self, first=None):
+    def find_bad_file(self, first=None, others=()):
         """`(path, message)` of a file that does not decode, or `None` (arrays: always `None`).
 
         Args:
             first: training sample indices to check first (e.g. the batch
-                that failed); the other training files and the test files
-                follow.
+                that failed); the other training files follow, then the
+                training files of `others`, then the test files.
+            others: other datasets read alongside this one (e.g. the
+                `val_split` part held out of it).
         """
         from keras_bmm.data.decoding import first_bad_file
 
-        if not self.streams:
-            return None
         order = [int(i) for i in (first if first is not None else [])]
         rest = np.setdiff1d(np.arange(self.num_train), order)
-        groups = [[self.train_files[i] for i in [*order, *rest]]]
-        if self.has_test:
+        groups = []
+        if self.streams:
+            groups.append([self.train_files[i] for i in [*order, *rest]])
+        groups.extend(list(other.train_files) for other in others if other.streams)
+        if self.streams and self.has_test:
             groups.append(list(self.test_source().files))
         for paths in groups:
             found = first_bad_file(paths)
@@ -173,14 +176,23 @@ class DatasetPipelines:
         return None
 
     @contextlib.contextmanager
-    def naming_bad_files(self, position=None, batch_size: int | None = None, seed: int = 0):
+    def naming_bad_files(
+        self, position=None, batch_size: int | None = None, seed: int = 0, others=()
+    ):
         """Turns a pipeline's decode error into a `ValueError` naming the file.
 
         A file that fails to decode stops tf.data with TensorFlow's error,
         which does not say which file. This context finds it: it checks the
         files of the batch training was at first (`position`, a
         `PipelineEpoch`, with the run's batch size and seed), then the other
-        files.
+        files, those of `others` included.
+
+        Args:
+            position: the run's `PipelineEpoch`, or `None`.
+            batch_size: the run's batch size.
+            seed: the run's seed.
+            others: other datasets read in the context (e.g. the held-out
+                part that `HeldOutEvaluation` evaluates).
 
         Raises:
             ValueError: naming the file and TensorFlow's message.
@@ -190,7 +202,8 @@ class DatasetPipelines:
         try:
             yield
         except DECODE_ERRORS as error:
-            if not self.streams or not _DECODE_MESSAGE.search(error.message or ""):
+            files = self.streams or any(other.streams for other in others)
+            if not files or not _DECODE_MESSAGE.search(error.message or ""):
                 raise
             first = None
             if position is not None and position.epoch is not None and batch_size:
@@ -199,7 +212,7 @@ class DatasetPipelines:
                 order = epoch_order(self.num_train, seed, position.epoch).numpy()
                 start = (position.batch + 1) * int(batch_size)
                 first = order[start : start + int(batch_size)]
-            found = self.find_bad_file(first)
+            found = self.find_bad_file(first, others)
             if found is None:
                 raise
             raise ValueError(

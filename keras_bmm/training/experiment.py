@@ -132,7 +132,8 @@ def train(
         model.optimizer.build(model.trainable_variables)
         model.load_weights(os.path.join(folder.backup_dir, "latest.weights.h5"))
     else:
-        with train_data.naming_bad_files(position, config.batch_size, config.seed):
+        others = [] if held_out is None else [held_out]
+        with train_data.naming_bad_files(position, config.batch_size, config.seed, others):
             model.fit(
                 batches,
                 epochs=config.epochs,
