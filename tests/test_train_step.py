@@ -209,3 +209,30 @@ def test_empty_batch_step_is_finite_and_changes_nothing(method, fast):
         np.testing.assert_array_equal(before, after.numpy())
     for before, after in zip(recorded, model.noise_state.recorded_losses()):
         np.testing.assert_array_equal(before, after)
+
+
+def test_running_out_of_data_warns_only_when_steps_were_asked_for():
+    """Keras warns "Your input ran out of data" whenever a dataset of unknown length
+    ends; that is how each epoch of such a dataset ends, and the warning stays only
+    for a number of steps asked for and not delivered."""
+    import warnings
+
+    rng = np.random.default_rng(2)
+    images = rng.normal(size=(N, 8)).astype(np.float32)
+    labels = rng.integers(0, C, N)
+    inputs = keras.Input((8,))
+    model = BootstrappingModel(
+        keras.Model(inputs, keras.layers.Dense(C)(inputs)), method="ce", num_samples=N
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.01))
+    unknown = train_pipeline(images, labels, BATCH).filter(lambda x, y: True)
+
+    def ran_out(**kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(unknown, verbose=0, callbacks=[BMMCallback()], **kwargs)
+            model.evaluate(unknown, verbose=0, steps=kwargs.get("steps_per_epoch"))
+        return sum("ran out of data" in str(w.message) for w in caught)
+
+    assert ran_out(epochs=2) == 0
+    assert ran_out(epochs=1, steps_per_epoch=STEPS + 1) >= 1
