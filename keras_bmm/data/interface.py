@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 
 import numpy as np
@@ -93,6 +94,14 @@ class DatasetPipelines:
         samples than replicas, and which batch norm turns into NaN). With one
         replica this is `train_batches(..., epochs=None)`.
 
+        With `skip_bad_files`, files cannot be left out as they fail here:
+        the replicas and workers would end an epoch after different numbers
+        of batches. Instead every training file is decoded once first, each
+        replica its share, the workers agree on the files that failed (see
+        `keras_bmm.data.bad_files.agreed_bad_indices`; every worker notes
+        them all in `bad_files`), and those are left out of every epoch. A
+        file that fails later stops the run.
+
         Args:
             strategy: a `tf.distribute.Strategy`.
             labels: the labels to train on.
@@ -114,14 +123,29 @@ class DatasetPipelines:
             ds = self.train_batches(labels, batch_size, epoch_variable=variable, **kwargs)
             return ds, variable
 
+        data = self._agreeing_on_bad_files(strategy)
+
         def dataset_fn(context):
             workers = context.num_input_pipelines
             shard = (context.input_pipeline_id, workers, context.num_replicas_in_sync // workers)
-            return self.train_batches(
+            return data.train_batches(
                 labels, batch_size, epoch_variable=variable, shard=shard, **kwargs
             )
 
         return strategy.distribute_datasets_from_function(dataset_fn), variable
+
+    def _agreeing_on_bad_files(self, strategy):
+        """This dataset, or with `skip_bad_files` its files that all replicas found to decode."""
+        source = self.train_source()
+        if not source.skips:
+            return self
+        from keras_bmm.data.bad_files import agreed_bad_indices
+
+        bad = agreed_bad_indices(strategy, source.files)
+        ids = self.sample_ids
+        for i in bad:
+            self.bad_files.note("train", int(ids[i]), source.files[i])
+        return dataclasses.replace(self, valid=np.setdiff1d(np.arange(self.num_train), bad))
 
     def tracking_batches(self, labels, batch_size: int, indexed: bool = True):
         """The training set in index order, `({"image", "index"}, label)`, un-augmented."""

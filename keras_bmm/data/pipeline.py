@@ -153,6 +153,12 @@ def source_train_batches(
     m = len(candidates)
     worker, num_workers, replicas = (int(s) for s in shard)
     distributed = num_workers * replicas > 1
+    if distributed and source.skips:
+        raise ValueError(
+            "A pipeline cut among several replicas cannot leave out bad files as they fail "
+            "(the replicas would end an epoch after different numbers of batches): use "
+            "distributed_train_batches, which finds them before training."
+        )
     positions, sizes = worker_parts(m, batch_size, worker, num_workers, replicas)
     labels_t = tf.constant(labels.astype(np.int32))
     candidates_t = tf.constant(candidates.astype(np.int32))
