@@ -239,7 +239,7 @@ def test_worker_parts_split_every_global_batch():
     positions, sizes = worker_parts(11, 4, 0, 1, 1)
     np.testing.assert_array_equal(positions, np.arange(11))
     np.testing.assert_array_equal(sizes, [4, 4, 3])
-    parts = [worker_parts(11, 4, w, 2, 2) for w in range(2)]
+    parts = [worker_parts(12, 4, w, 2, 2) for w in range(2)]
     # Global step k: worker 0's two replicas, then worker 1's, cover batch k.
     for step in range(3):
         covered = []
@@ -249,9 +249,58 @@ def test_worker_parts_split_every_global_batch():
             for r in range(2):
                 k = 2 * step + r
                 covered.extend(positions[starts[k] : ends[k]])
-        np.testing.assert_array_equal(covered, np.arange(4 * step, min(4 * step + 4, 11)))
+        np.testing.assert_array_equal(covered, np.arange(4 * step, 4 * step + 4))
     np.testing.assert_array_equal(parts[0][1], [1, 1, 1, 1, 1, 1])
-    np.testing.assert_array_equal(parts[1][1], [1, 1, 1, 1, 1, 0])
+    np.testing.assert_array_equal(parts[1][1], [1, 1, 1, 1, 1, 1])
+    # 11 samples: a last batch of 3 for 4 replicas joins the one before (7: 2, 2, 2, 1).
+    np.testing.assert_array_equal(worker_parts(11, 4, 0, 2, 2)[1], [1, 1, 2, 2])
+    np.testing.assert_array_equal(worker_parts(11, 4, 1, 2, 2)[1], [1, 1, 2, 1])
+
+
+@pytest.mark.parametrize(
+    "n,batch,workers,replicas", [(9, 4, 1, 2), (11, 4, 2, 2), (13, 6, 1, 4), (40, 8, 3, 1)]
+)
+def test_worker_parts_give_every_replica_a_sample_and_every_sample_once(
+    n, batch, workers, replicas
+):
+    """A last global batch smaller than the number of replicas (9 samples in batches
+    of 4 on 2 replicas: a last batch of 1) would leave a replica an empty batch;
+    it joins the batch before it instead, so no sample is dropped or repeated."""
+    from keras_bmm.data.pipeline import worker_parts
+
+    parts = workers * replicas
+    # Independently: batches of `batch`, a too-small remainder merged into the last.
+    expected = [batch] * (n // batch)
+    if n % batch:
+        if n % batch < parts:
+            expected[-1] += n % batch
+        else:
+            expected.append(n % batch)
+    results = [worker_parts(n, batch, w, workers, replicas) for w in range(workers)]
+    assert all(len(sizes) == len(expected) * replicas for _, sizes in results)
+    covered, start = [], 0
+    for step, size in enumerate(expected):
+        step_positions = []
+        for positions, sizes in results:
+            ends = np.cumsum(sizes)
+            for r in range(replicas):
+                k = step * replicas + r
+                part = positions[ends[k] - sizes[k] : ends[k]]
+                assert len(part) >= 1 and abs(len(part) - size / parts) < 1
+                step_positions.extend(part)
+        np.testing.assert_array_equal(step_positions, np.arange(start, start + size))
+        covered.extend(step_positions)
+        start += size
+    np.testing.assert_array_equal(covered, np.arange(n))
+
+
+def test_worker_parts_refuse_more_replicas_than_samples_or_batch():
+    from keras_bmm.data.pipeline import worker_parts
+
+    with pytest.raises(ValueError, match=r"batch size \(2\) must be at least the number of"):
+        worker_parts(10, 2, 0, 1, 4)
+    with pytest.raises(ValueError, match="3 training samples cannot give each of the 4"):
+        worker_parts(3, 8, 0, 2, 2)
 
 
 def test_sharded_streamed_pipelines_read_their_part_of_the_single_device_batches(tmp_path):

@@ -177,14 +177,8 @@ def test_non_zero_task_without_multiworker_trains_and_writes_its_run(
     assert result.export_path and os.path.exists(result.export_path)
 
 
-def test_two_workers_stream_their_own_files_and_record_every_sample_once(tmp_path):
-    """train() over streamed files on 2 workers: in each epoch each worker decodes
-    only its part of every global batch, and every sample's loss is recorded once."""
-    from collections import Counter
-
-    from helpers.images import write_folder
-
-    root = write_folder(tmp_path / "ds", ["a", "b", "c"], per_class=10)
+def run_stream_workers(tmp_path, root, *mode, timeout=600):
+    """Runs `multiworker_stream_run.py` as 2 workers on 127.0.0.1; returns their JSON."""
     workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
     procs = []
     for index in range(2):
@@ -197,6 +191,7 @@ def test_two_workers_stream_their_own_files_and_record_every_sample_once(tmp_pat
                     str(tmp_path / f"worker{index}.json"),
                     root,
                     str(tmp_path / "run"),
+                    *mode,
                 ],
                 env=dict(ENV, TF_CONFIG=json.dumps(tf_config)),
                 stdout=subprocess.PIPE,
@@ -205,12 +200,23 @@ def test_two_workers_stream_their_own_files_and_record_every_sample_once(tmp_pat
             )
         )
     try:
-        logs = [p.communicate(timeout=600)[0] for p in procs]
+        logs = [p.communicate(timeout=timeout)[0] for p in procs]
     finally:
         for p in procs:  # bounded: never leave a worker behind
             p.kill()
     assert all(p.returncode == 0 for p in procs), "\n".join(log[-3000:] for log in logs)
-    results = [json.loads((tmp_path / f"worker{i}.json").read_text()) for i in range(2)]
+    return [json.loads((tmp_path / f"worker{i}.json").read_text()) for i in range(2)]
+
+
+def test_two_workers_stream_their_own_files_and_record_every_sample_once(tmp_path):
+    """train() over streamed files on 2 workers: in each epoch each worker decodes
+    only its part of every global batch, and every sample's loss is recorded once."""
+    from collections import Counter
+
+    from helpers.images import write_folder
+
+    root = write_folder(tmp_path / "ds", ["a", "b", "c"], per_class=10)
+    results = run_stream_workers(tmp_path, root)
     assert results[0]["replicas"] == 2
     for result in results:  # 24 training samples (6 held out), each once per epoch
         assert result["counts"] == [[1, 1, 24], [1, 1, 24]]
@@ -227,3 +233,69 @@ def test_two_workers_stream_their_own_files_and_record_every_sample_once(tmp_pat
         assert set(reads[0].values()) == set(reads[1].values()) == {1}
         assert len(reads[0]) == len(reads[1]) == 12
     assert os.path.exists(tmp_path / "run" / "worker-1" / "noise_report.csv")
+
+
+def test_mirrored_train_with_a_last_batch_smaller_than_the_replicas(tmp_path):
+    """9 images in batches of 4 on 2 replicas: the last batch of 1 would leave a
+    replica an empty batch (an error in the step, NaN in batch norm's statistics);
+    it joins the batch before, and every sample is trained and recorded once."""
+    from helpers.images import write_folder
+
+    root = write_folder(tmp_path / "ds", ["a", "b", "c"], per_class=3)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(HELPERS, "mirrored_train_run.py"),
+            root,
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = last_json_line(proc.stdout)
+    assert out["replicas"] == 2 and out["batch_norm"] > 0
+    assert out["counts"] == [[1] * 9, [1] * 9]
+    assert all(out["finite"].values()), [p for p, ok in out["finite"].items() if not ok]
+    assert np.isfinite(out["loss"]).all()
+
+
+def test_two_workers_skipping_bad_files_agree_on_them(tmp_path):
+    """With skip_bad_files, files left out as a worker meets them would leave the
+    workers different numbers of batches in an epoch (here 4 of worker 1's 12
+    samples of epoch 0: 2 batches against worker 0's 3), and each worker would count
+    and list only its own. The files are checked before training, each worker its
+    share: both workers leave out the same files in every epoch, and list all."""
+    from helpers.images import corrupt, write_folder
+
+    from keras_bmm.data import load_dataset
+    from keras_bmm.data.pipeline import epoch_order, worker_parts
+
+    root = write_folder(tmp_path / "ds", ["a", "b", "c"], per_class=10)
+    data = load_dataset("folder", root, image_size=(16, 16), stream=True)
+    trained, _ = data.holdout(0.2, seed=0)  # the helper's val_split and seed
+    # 4 of the files worker 1 reads in epoch 0 (batches of 8: 4 per worker and step).
+    positions = worker_parts(24, 8, 1, 2, 1)[0]
+    bad_ids = sorted(int(i) for i in epoch_order(24, 0, 0).numpy()[positions][:4])
+    bad = sorted(trained.train_files[i] for i in bad_ids)
+    for path in bad:
+        corrupt(path)
+    results = run_stream_workers(tmp_path, root, "skip", timeout=420)
+    good = sorted(set(trained.train_files) - set(bad))
+    for result in results:  # the same 20 samples on both workers, each once per epoch
+        assert result["counts"] == [[0, 1, 20], [0, 1, 20]]
+        assert result["unrecorded"] == [bad_ids, bad_ids]
+        assert result["skipped_files"] == [4, 4] and result["report_rows"] == 20
+    for folder in ("run", os.path.join("run", "worker-1")):
+        with open(tmp_path / folder / "bad_files.csv") as f:
+            listed = list(csv.DictReader(f))
+        assert sorted(r["path"] for r in listed) == bad, folder
+        assert {r["split"] for r in listed} == {"train"}
+        expected = sorted(int(trained.sample_ids[i]) for i in bad_ids)
+        assert sorted(int(r["index"]) for r in listed) == expected
+    # Training decodes only the good files, each once per epoch, by one worker.
+    for epoch in range(2):
+        reads = [p for r in results for e, p in r["reads"] if e == epoch]
+        assert sorted(p for p in reads if p in trained.train_files) == good

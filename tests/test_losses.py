@@ -77,6 +77,12 @@ def test_regularizer_any_number_of_classes(num_classes):
     assert float(bmm_losses.class_balance_regularizer(probs)) == pytest.approx(expected, rel=1e-5)
     uniform = np.full((4, num_classes), 1 / num_classes)
     assert float(bmm_losses.class_balance_regularizer(uniform)) == pytest.approx(0.0, abs=1e-6)
+    # A replica's empty share of a step: no rows, no divergence (and no 0/0).
+    empty = tf.zeros((0, num_classes))
+    with tf.GradientTape() as tape:
+        tape.watch(empty)
+        reg = bmm_losses.class_balance_regularizer(empty)
+    assert float(reg) == 0.0 and tape.gradient(reg, empty).shape == (0, num_classes)
 
 
 def test_unknown_mode():

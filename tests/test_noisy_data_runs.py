@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import tempfile
 import warnings
 
@@ -223,6 +224,21 @@ def test_skip_bad_files_with_no_file_that_decodes_says_so_and_leaves_nothing(tmp
     assert sorted(os.listdir(tmp_path)) == ["ds"]
 
 
+def test_bad_file_of_the_held_out_part_stops_the_run_with_its_path(tmp_path):
+    """A file of the val_split part, which only the held-out evaluation reads, is
+    named as a training file is."""
+    root = write_folder(tmp_path / "ds", ["a", "b"], per_class=6)
+    table = load_dataset("folder", root, image_size=(16, 16), stream=True).train_files
+    held_out = np.sort(np.random.default_rng(0).permutation(12)[:3])  # the documented split
+    bad = table[held_out[1]]
+    with pytest.raises(ValueError, match=rf"(?s)do not decode:.*'{re.escape(bad)}'"):
+        train(
+            config(tmp_path / "run", root, val_split=0.25, method="ce"),
+            export=False,
+            callbacks=[CorruptAfter(bad)],
+        )
+
+
 @pytest.mark.parametrize("stream,val_split", [(True, None), (False, None), (True, 0.25)])
 def test_skip_bad_files_leaves_them_out_without_moving_other_samples(tmp_path, stream, val_split):
     root = write_folder(tmp_path / "ds", ["a", "b"], per_class=6)
@@ -231,18 +247,22 @@ def test_skip_bad_files_leaves_them_out_without_moving_other_samples(tmp_path, s
     corrupt(table[8], how="truncate")  # a JPEG cut in half
     later = table[7]
     callbacks = [CorruptAfter(later)] if stream else []
-    result = train(
-        config(
-            tmp_path / "run",
-            root,
-            stream=stream,
-            skip_bad_files=True,
-            method="ce",
-            val_split=val_split,
-        ),
-        export=False,
-        callbacks=callbacks,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = train(
+            config(
+                tmp_path / "run",
+                root,
+                stream=stream,
+                skip_bad_files=True,
+                method="ce",
+                val_split=val_split,
+            ),
+            export=False,
+            callbacks=callbacks,
+        )
+    # An epoch of unknown length (files left out) ends with its data: not a warning.
+    assert not [w for w in caught if "ran out of data" in str(w.message)]
     bad = read_csv(os.path.join(result.run_dir, "bad_files.csv"))
     expected = [1, 7, 8] if stream else [1, 8]
     assert [int(r["index"]) for r in bad] == expected
@@ -260,3 +280,22 @@ def test_skip_bad_files_leaves_them_out_without_moving_other_samples(tmp_path, s
     unseen = [trained[i] for i in np.flatnonzero(counts == 0)]
     assert unseen == [i for i in expected if i in trained]
     assert set(counts[counts > 0]) == {1}
+
+
+def test_reference_arrangement_skips_bad_files_in_its_tracking_pass(tmp_path):
+    """fast=False (as --no-fast and the paper preset) fits the mixture on a pass over
+    the training set after every epoch, which leaves the bad files out too."""
+    root = write_folder(tmp_path / "ds", ["a", "b"], per_class=6)
+    table = load_dataset("folder", root, image_size=(16, 16), stream=True).train_files
+    corrupt(table[5])
+    result = train(
+        config(tmp_path / "run", root, skip_bad_files=True, fast=False, method="m-dyr-h"),
+        export=False,
+    )
+    assert not result.config.fast and result.config.epoch_loss_pass
+    assert len(result.history["loss"]) == 2 and np.isfinite(result.history["loss"]).all()
+    fit = result.model.noise_state.last_fit
+    assert fit.epoch == 1
+    np.testing.assert_array_equal(np.flatnonzero(~fit.seen), [5])
+    bad = read_csv(os.path.join(result.run_dir, "bad_files.csv"))
+    assert [(int(r["index"]), r["path"]) for r in bad] == [(5, table[5])]

@@ -273,3 +273,39 @@ def test_label_flag_needs_an_existing_manifest_of_a_file_dataset(tmp_path):
     (tmp_path / "l.csv").write_text("path,label\n")
     with pytest.raises(ValueError, match="labels applies to datasets of image files"):
         TrainConfig(labels=str(tmp_path / "l.csv")).resolved()
+
+
+@pytest.mark.parametrize("dataset", ["manifest", "clothing1m"])
+def test_finetune_preset_gives_every_file_dataset_the_backbone_resolution(tmp_path, dataset):
+    """As for folders, a pretrained backbone's files are resized to its ImageNet
+    resolution (ResNet50: 224; EfficientNetB3: 300), not left at their own sizes
+    (mixed sizes cannot be held in memory; streamed, all would take the first's)."""
+    import dataclasses
+
+    from keras_bmm import TrainConfig
+    from keras_bmm.training.builders import dataset_of
+
+    rng = np.random.default_rng(3)
+    if dataset == "manifest":
+        rows = [
+            (write_image(str(tmp_path / "img" / f"{i}.png"), size, rng, "PNG"), "ab"[i % 2])
+            for i, size in enumerate([(9, 11), (20, 16), (13, 13), (30, 12)])
+        ]
+        data_dir = write_manifest_rows(tmp_path / "labels.csv", rows)
+    else:
+        data_dir = str(tmp_path / "c1m")
+        write_clothing1m(data_dir, rng)
+    config = TrainConfig(preset="finetune", dataset=dataset, data_dir=data_dir).resolved()
+    assert config.image_size == (224, 224)
+    other = TrainConfig(
+        preset="finetune", dataset=dataset, data_dir=data_dir, backbone="EfficientNetB3"
+    ).resolved()
+    assert other.image_size == (300, 300)
+    for stream in (False, True):
+        data = dataset_of(dataclasses.replace(config, stream=stream))
+        assert data.image_shape == (224, 224, 3)
+        x, _ = next(iter(data.tracking_batches(data.train_labels, 4)))
+        assert x["image"].shape[1:] == (224, 224, 3)
+    # An explicit size is kept.
+    given = TrainConfig(preset="finetune", dataset=dataset, data_dir=data_dir, image_size=(64, 64))
+    assert given.resolved().image_size == (64, 64)

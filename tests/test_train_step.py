@@ -157,3 +157,82 @@ def test_indexed_eval_pipeline():
         np.concatenate([b[0]["image"].numpy() for b in batches]), images.astype(np.float32)
     )
     assert batches[0][0]["image"].dtype == "float32"
+
+
+@pytest.mark.parametrize(
+    "method,fast",
+    [("ce", True), ("mixup", True), ("m-dyr-h", True), ("m-dyr-h", False), ("md-dyr-sh", True)],
+)
+def test_empty_batch_step_is_finite_and_changes_nothing(method, fast):
+    """A replica may be handed an empty batch (tf.distribute's partial batches): the
+    step, bootstrapping with the regulariser on, logs finite values and leaves the
+    weights and the recorded losses as they were (a backbone without batch norm,
+    whose statistics an empty batch has none of)."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1)
+    images = rng.normal(size=(N, 8)).astype(np.float32)
+    labels = rng.integers(0, C, N)
+    inputs = keras.Input((8,))
+    backbone = keras.Model(inputs, keras.layers.Dense(C)(inputs))
+    model = BootstrappingModel(
+        backbone, method=method, num_samples=N, warmup_epochs=1, dynamic_epochs=0, fast=fast
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.01))
+    tracking = None if fast else eval_pipeline(images, labels, 32, indexed=True)
+    model.fit(
+        train_pipeline(images, labels, BATCH, seed=0),
+        epochs=2,
+        callbacks=[BMMCallback(data=tracking)],
+        verbose=0,
+    )
+    if method not in ("ce", "mixup"):
+        assert bool(model.noise_state.is_fitted()) and int(model.noise_state.epoch) == 1
+    weights = [w.numpy() for w in backbone.weights]
+    recorded = model.noise_state.recorded_losses()
+    # One step on an empty batch whose size, as a replica's, is known only when it runs.
+    spec = (
+        {"image": tf.TensorSpec((None, 8)), "index": tf.TensorSpec((None,), tf.int32)},
+        tf.TensorSpec((None,), tf.int32),
+    )
+    empty = ({"image": np.zeros((0, 8), np.float32), "index": np.zeros(0, np.int32)}, [])
+    batches = tf.data.Dataset.from_generator(lambda: iter([empty]), output_signature=spec)
+    model.reset_metrics()
+    logs = model.train_function(iter(batches))
+    assert np.isfinite([float(v) for v in logs.values()]).all(), logs
+    # The trackers' sums too: a strategy adds them up over the replicas, and a NaN
+    # weighted by the empty batch's size (0) stays NaN.
+    for metric in model.metrics:
+        for variable in metric.variables:
+            assert np.isfinite(variable.numpy()).all(), variable.path
+    for before, after in zip(weights, backbone.weights):
+        np.testing.assert_array_equal(before, after.numpy())
+    for before, after in zip(recorded, model.noise_state.recorded_losses()):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_running_out_of_data_warns_only_when_steps_were_asked_for():
+    """Keras warns "Your input ran out of data" whenever a dataset of unknown length
+    ends; that is how each epoch of such a dataset ends, and the warning stays only
+    for a number of steps asked for and not delivered."""
+    import warnings
+
+    rng = np.random.default_rng(2)
+    images = rng.normal(size=(N, 8)).astype(np.float32)
+    labels = rng.integers(0, C, N)
+    inputs = keras.Input((8,))
+    model = BootstrappingModel(
+        keras.Model(inputs, keras.layers.Dense(C)(inputs)), method="ce", num_samples=N
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.01))
+    unknown = train_pipeline(images, labels, BATCH).filter(lambda x, y: True)
+
+    def ran_out(**kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(unknown, verbose=0, callbacks=[BMMCallback()], **kwargs)
+            model.evaluate(unknown, verbose=0, steps=kwargs.get("steps_per_epoch"))
+        return sum("ran out of data" in str(w.message) for w in caught)
+
+    assert ran_out(epochs=2) == 0
+    assert ran_out(epochs=1, steps_per_epoch=STEPS + 1) >= 1

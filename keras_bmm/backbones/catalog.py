@@ -13,6 +13,8 @@ import difflib
 import importlib.util
 import os
 
+from keras_bmm.data import FILE_DATASETS
+
 #: `keras.applications` models: `{class name: (module, ImageNet resolution, minimum size)}`.
 #: The module is `keras.applications.<module>`, whose `preprocess_input` the model runs.
 APPLICATIONS = {
@@ -274,8 +276,9 @@ def backbone_settings(name, weights, freeze_epochs, image_size, run) -> tuple:
             folder, or `None` (the run trains `run.model` from scratch).
         weights: `"imagenet"` (default when `None`), `"none"`, or a weights file.
         freeze_epochs: epochs of the head-only phase (default 0).
-        image_size: `(H, W)` or `None`; image folders default to the
-            backbone's ImageNet resolution.
+        image_size: `(H, W)` or `None`; datasets of image files (folders,
+            manifests, Clothing1M) default to the backbone's ImageNet
+            resolution.
         run: the rest of the run's settings (`dataset`, `epochs`, `model`).
 
     Returns:
@@ -307,7 +310,7 @@ def backbone_settings(name, weights, freeze_epochs, image_size, run) -> tuple:
             "freeze_epochs",
             f"freeze_epochs must be in [0, epochs] = [0, {run.epochs}], got {freeze_epochs}.",
         )
-    if image_size is None and run.dataset == "folder":
+    if image_size is None and run.dataset in FILE_DATASETS:
         image_size = default_image_size(name)
     if image_size is not None:
         image_size = tuple(int(s) for s in image_size)

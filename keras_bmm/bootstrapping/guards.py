@@ -23,11 +23,19 @@ def _who(position, index) -> list:
     """The assertion data that names the sample at `position` of the batch."""
     if index is None:
         return ["at batch position", position, "(feed an index to name the sample)"]
-    return ["of sample", tf.gather(tf.reshape(index, [-1]), position)]
+    return ["of sample", _at(index, position)]
 
 
 def _first(bad):
-    return tf.argmax(tf.cast(bad, tf.int32), output_type=tf.int32)
+    """The position of the first True of `bad`; 0 when none is, or the batch is empty."""
+    padded = tf.concat([tf.cast(bad, tf.int32), tf.zeros([1], tf.int32)], axis=0)
+    return tf.argmax(padded, output_type=tf.int32)
+
+
+def _at(values, position):
+    """`values[position]`, or 0 for an empty batch (a replica's share may be empty)."""
+    flat = tf.reshape(values, [-1])
+    return tf.gather(tf.concat([flat, tf.zeros([1], flat.dtype)], axis=0), position)
 
 
 def check_labels(labels, num_classes, index=None):
@@ -39,7 +47,7 @@ def check_labels(labels, num_classes, index=None):
         tf.logical_not(tf.reduce_any(bad)),
         [
             f"{MARKER} label",
-            tf.gather(labels, position),
+            _at(labels, position),
             *_who(position, index),
             "is not a class index from 0 to",
             num_classes - 1,
@@ -50,8 +58,8 @@ def check_labels(labels, num_classes, index=None):
 
 def check_images(images, index=None):
     """Asserts every input image is finite (a NaN pixel is bad input, not divergence)."""
-    flat = tf.reshape(images, [tf.shape(images)[0], -1])
-    bad = tf.logical_not(tf.reduce_all(tf.math.is_finite(flat), axis=1))
+    pixels = tf.range(1, tf.rank(images))  # every axis but the batch's (empty or not)
+    bad = tf.logical_not(tf.reduce_all(tf.math.is_finite(images), axis=pixels))
     position = _first(bad)
     return tf.debugging.Assert(
         tf.logical_not(tf.reduce_any(bad)),

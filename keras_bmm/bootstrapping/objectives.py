@@ -169,12 +169,17 @@ def class_balance_regularizer(probabilities):
 
     Returns:
         A scalar tensor (float32, or float64 for float64 input), 0 when the
-        mean prediction is uniform.
+        mean prediction is uniform, and 0 for an empty batch (a replica's
+        share of a step may be empty).
     """
     probabilities = tf.convert_to_tensor(probabilities)
     dtype = tf.float64 if probabilities.dtype == tf.float64 else tf.float32
     probabilities = tf.cast(probabilities, dtype)
     num_classes = tf.cast(tf.shape(probabilities)[-1], dtype)
+    count = tf.cast(tf.shape(probabilities)[0], dtype)
     prior = 1.0 / num_classes
-    mean = tf.maximum(tf.reduce_mean(probabilities, axis=0), 1e-12)
-    return tf.reduce_sum(prior * (tf.math.log(prior) - tf.math.log(mean)))
+    # A guarded mean: reduce_mean of no rows is 0/0.
+    mean = tf.reduce_sum(probabilities, axis=0) / tf.maximum(count, 1.0)
+    mean = tf.maximum(mean, 1e-12)
+    divergence = tf.reduce_sum(prior * (tf.math.log(prior) - tf.math.log(mean)))
+    return tf.where(count > 0, divergence, tf.zeros_like(divergence))

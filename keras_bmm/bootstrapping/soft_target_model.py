@@ -9,6 +9,10 @@ runs only once the batch's checks (`guards`) have passed, whose failures
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+import warnings
+
 import keras
 import tensorflow as tf
 
@@ -106,13 +110,21 @@ class SoftTargetModel(keras.Model):
     @guards.raising_clear_errors
     def fit(self, *args, **kwargs):
         """`keras.Model.fit`; a bad label or input, or a diverging loss, stops
-        training at the first bad sample with a `ValueError` naming it."""
-        return super().fit(*args, **kwargs)
+        training at the first bad sample with a `ValueError` naming it.
+
+        An epoch of a dataset of unknown length ends when its data does, without
+        Keras's "ran out of data" warning unless `steps_per_epoch` was given.
+        """
+        steps = _arguments(keras.Model.fit, self, args, kwargs)
+        with _ending_data_expected(steps.get("steps_per_epoch"), steps.get("validation_steps")):
+            return super().fit(*args, **kwargs)
 
     @guards.raising_clear_errors
     def evaluate(self, *args, **kwargs):
         """`keras.Model.evaluate`, with the clear errors of `fit`."""
-        return super().evaluate(*args, **kwargs)
+        steps = _arguments(keras.Model.evaluate, self, args, kwargs).get("steps")
+        with _ending_data_expected(steps):
+            return super().evaluate(*args, **kwargs)
 
     def test_step(self, data):
         images, index, labels, sample_weight = passes.unpack_batch(data)
@@ -160,3 +172,25 @@ class SoftTargetModel(keras.Model):
             # over axis 0, which scalars lack: hand it shape-(1,) values.
             logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
         return logs
+
+
+def _arguments(method, model, args, kwargs) -> dict:
+    """The arguments a call of a `keras.Model` method was given, by name."""
+    return inspect.signature(method).bind_partial(model, *args, **kwargs).arguments
+
+
+@contextlib.contextmanager
+def _ending_data_expected(*steps):
+    """Keras's "Your input ran out of data" silenced when no number of steps was asked for.
+
+    A dataset of unknown length (the one-epoch pipelines of `skip_bad_files`
+    or of a `tf.distribute` strategy's replicas) ends each epoch by running
+    out, and Keras 3 up to at least 3.15 then warns at every epoch that it
+    ran out of data, with advice (`steps_per_epoch * epochs`, `.repeat()`)
+    that applies only to a number of steps asked for. Keras later warns
+    only then (keras-team/keras#23360); this follows that rule.
+    """
+    with warnings.catch_warnings():
+        if all(s is None for s in steps):
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+        yield

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import threading
 
+import numpy as np
 import tensorflow as tf
 
 from keras_bmm.atomic import atomic_write
@@ -76,3 +77,36 @@ class BadFiles:
             writer.writeheader()
             writer.writerows(self.rows())
         return path
+
+
+def agreed_bad_indices(strategy, files) -> np.ndarray:
+    """The positions of the `files` that do not decode, the same on every worker.
+
+    Each replica of `strategy` decodes its share of the files (every
+    `num_replicas_in_sync`-th, from its replica id), and the findings are
+    summed over all replicas and workers (`strategy.reduce`, a collective:
+    every worker must call this at the same point). So every file is decoded
+    once across the cluster, and every worker gets the whole list.
+
+    Args:
+        strategy: a `tf.distribute.Strategy`.
+        files: the paths to check.
+
+    Returns:
+        A sorted int64 array of positions in `files`.
+    """
+    from keras_bmm.data.decoding import decodes
+
+    files = list(files)
+
+    def found(context):
+        replica, replicas = context.replica_id_in_sync_group, context.num_replicas_in_sync
+        share = np.arange(replica, len(files), replicas)
+        bad = np.zeros(len(files), np.int32)
+        if share.size:
+            bad[share] = ~decodes([files[i] for i in share])
+        return tf.constant(bad)
+
+    found_by_replica = strategy.experimental_distribute_values_from_function(found)
+    total = strategy.reduce(tf.distribute.ReduceOp.SUM, found_by_replica, axis=None)
+    return np.flatnonzero(total.numpy()).astype(np.int64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 
 import numpy as np
@@ -81,16 +82,25 @@ class DatasetPipelines:
         )
 
     def distributed_train_batches(self, strategy, labels, batch_size: int, **kwargs):
-        """One epoch of training batches per iteration, each worker reading only its own files.
+        """One epoch of training batches per iteration, cut among the strategy's replicas.
 
-        Under `MultiWorkerMirroredStrategy`, every input pipeline (worker)
-        builds its own dataset of its part of each global batch (see
-        `keras_bmm.data.pipeline.worker_parts`) with
+        With several replicas (`MirroredStrategy`, `MultiWorkerMirroredStrategy`),
+        every input pipeline (worker) builds its own dataset of its parts of
+        each global batch (see `keras_bmm.data.pipeline.worker_parts`) with
         `strategy.distribute_datasets_from_function`: in each epoch a file is
-        decoded by one worker only, and a global step trains on the batch a
-        single device would. Otherwise this is `train_batches(...,
-        epochs=None)`, whose global batches Keras splits among the local
-        replicas.
+        decoded by one worker only, a global step trains on the batch a
+        single device would, and no replica is handed an empty batch (which
+        tf.distribute's own split gives a replica when a batch has fewer
+        samples than replicas, and which batch norm turns into NaN). With one
+        replica this is `train_batches(..., epochs=None)`.
+
+        With `skip_bad_files`, files cannot be left out as they fail here:
+        the replicas and workers would end an epoch after different numbers
+        of batches. Instead every training file is decoded once first, each
+        replica its share, the workers agree on the files that failed (see
+        `keras_bmm.data.bad_files.agreed_bad_indices`; every worker notes
+        them all in `bad_files`), and those are left out of every epoch. A
+        file that fails later stops the run.
 
         Args:
             strategy: a `tf.distribute.Strategy`.
@@ -109,19 +119,33 @@ class DatasetPipelines:
             variable = tf.Variable(
                 kwargs.get("initial_epoch", 0), dtype=tf.int64, trainable=False, name="epoch"
             )
-        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-            # One worker: Keras splits each global batch among the local replicas.
+        if strategy.num_replicas_in_sync == 1:
             ds = self.train_batches(labels, batch_size, epoch_variable=variable, **kwargs)
             return ds, variable
+
+        data = self._agreeing_on_bad_files(strategy)
 
         def dataset_fn(context):
             workers = context.num_input_pipelines
             shard = (context.input_pipeline_id, workers, context.num_replicas_in_sync // workers)
-            return self.train_batches(
+            return data.train_batches(
                 labels, batch_size, epoch_variable=variable, shard=shard, **kwargs
             )
 
         return strategy.distribute_datasets_from_function(dataset_fn), variable
+
+    def _agreeing_on_bad_files(self, strategy):
+        """This dataset, or with `skip_bad_files` its files that all replicas found to decode."""
+        source = self.train_source()
+        if not source.skips:
+            return self
+        from keras_bmm.data.bad_files import agreed_bad_indices
+
+        bad = agreed_bad_indices(strategy, source.files)
+        ids = self.sample_ids
+        for i in bad:
+            self.bad_files.note("train", int(ids[i]), source.files[i])
+        return dataclasses.replace(self, valid=np.setdiff1d(np.arange(self.num_train), bad))
 
     def tracking_batches(self, labels, batch_size: int, indexed: bool = True):
         """The training set in index order, `({"image", "index"}, label)`, un-augmented."""

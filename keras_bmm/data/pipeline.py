@@ -24,17 +24,55 @@ def epoch_order(num_samples: int, seed: int, epoch, shuffle: bool = True):
     return tf.cast(tf.argsort(keys), tf.int32)
 
 
+def global_batch_sizes(num_samples: int, batch_size: int, parts: int = 1) -> list:
+    """The sizes of an epoch's global batches, each cut into `parts` non-empty parts.
+
+    Batches of `batch_size`, the last one smaller; a last batch of fewer
+    samples than `parts` (which would leave a replica nothing) joins the
+    batch before it, so that every sample is still trained once per epoch.
+
+    Args:
+        num_samples: samples in the epoch.
+        batch_size: the global batch size.
+        parts: the replicas (over all workers) a global batch is cut among.
+
+    Returns:
+        A list of ints that sums to `num_samples`, each at least `parts`.
+
+    Raises:
+        ValueError: for a batch size, or a number of samples, below `parts`.
+    """
+    num_samples, batch_size, parts = int(num_samples), int(batch_size), int(parts)
+    if batch_size < parts:
+        raise ValueError(
+            f"The batch size ({batch_size}) must be at least the number of replicas "
+            f"({parts}): each replica trains on its part of every global batch."
+        )
+    if num_samples < parts:
+        raise ValueError(
+            f"{num_samples} training samples cannot give each of the {parts} replicas one."
+        )
+    full, rest = divmod(num_samples, batch_size)
+    sizes = [batch_size] * full + ([rest] if rest else [])
+    if len(sizes) > 1 and sizes[-1] < parts:
+        last = sizes.pop()
+        sizes[-1] += last
+    return sizes
+
+
 def worker_parts(
     num_samples: int, batch_size: int, worker: int = 0, num_workers: int = 1, replicas: int = 1
 ):
     """Which positions of an epoch's order a worker reads, and its per-replica batch sizes.
 
-    Each global batch of `batch_size` consecutive positions is cut into
-    `num_workers * replicas` parts of near-equal size (the first parts one
-    larger); worker `w` reads parts `w * replicas .. (w + 1) * replicas - 1`
-    of every global batch, one per local replica. So a global step trains on
-    exactly one global batch, the one a single device would have trained on,
-    and every worker reads only its own files.
+    Each global batch (see `global_batch_sizes`) of consecutive positions is
+    cut into `num_workers * replicas` parts of near-equal size (the first
+    parts one larger), none empty; worker `w` reads parts
+    `w * replicas .. (w + 1) * replicas - 1` of every global batch, one per
+    local replica. So a global step trains on exactly one global batch, the
+    one a single device would have trained on (but for a last batch too
+    small to give every replica a sample, trained with the one before), and
+    every worker reads only its own files.
 
     Args:
         num_samples: samples in the epoch.
@@ -46,19 +84,23 @@ def worker_parts(
     Returns:
         `(positions, sizes)`: int64 arrays, the positions in the epoch's order
         this worker reads, in order, and the size of each of its per-replica
-        batches (`replicas` per global step).
+        batches (`replicas` per global step, each at least 1).
+
+    Raises:
+        ValueError: for fewer samples, or a smaller batch size, than replicas.
     """
     parts = int(num_workers) * int(replicas)
     mine = range(int(worker) * int(replicas), (int(worker) + 1) * int(replicas))
     positions, sizes = [], []
-    for start in range(0, int(num_samples), int(batch_size)):
-        size = min(int(batch_size), int(num_samples) - start)
+    start = 0
+    for size in global_batch_sizes(num_samples, batch_size, parts):
         base, extra = divmod(size, parts)
         part_sizes = [base + (1 if p < extra else 0) for p in range(parts)]
         offsets = np.concatenate([[0], np.cumsum(part_sizes)])
         for p in mine:
             positions.append(np.arange(start + offsets[p], start + offsets[p + 1]))
             sizes.append(part_sizes[p])
+        start += size
     return np.concatenate(positions).astype(np.int64), np.asarray(sizes, np.int64)
 
 
@@ -111,6 +153,12 @@ def source_train_batches(
     m = len(candidates)
     worker, num_workers, replicas = (int(s) for s in shard)
     distributed = num_workers * replicas > 1
+    if distributed and source.skips:
+        raise ValueError(
+            "A pipeline cut among several replicas cannot leave out bad files as they fail "
+            "(the replicas would end an epoch after different numbers of batches): use "
+            "distributed_train_batches, which finds them before training."
+        )
     positions, sizes = worker_parts(m, batch_size, worker, num_workers, replicas)
     labels_t = tf.constant(labels.astype(np.int32))
     candidates_t = tf.constant(candidates.astype(np.int32))

@@ -28,7 +28,8 @@ class SampleSource:
             pipeline with TensorFlow's error.
         split: the split's name, for `bad_files`.
         valid: indices to use, or `None` for all (a split held in memory
-            leaves out the files that did not decode when it was loaded).
+            leaves out the files that did not decode when it was loaded; a
+            streamed one under several replicas, those found before training).
         sample_ids: the index `bad_files` notes for each sample (its index in
             the full training set), or `None` for its position.
     """
@@ -74,13 +75,14 @@ def array_source(images, valid=None) -> SampleSource:
 
 
 def file_source(
-    files, image_size, bad_files=None, split: str = "train", sample_ids=None
+    files, image_size, bad_files=None, split: str = "train", sample_ids=None, valid=None
 ) -> SampleSource:
     """A source that decodes each image file when it is needed, resized to `image_size`.
 
     Training augmentation: for small images the paper's padded crop and flip
     of the resized image; for images of at least `LARGE_IMAGE_SIDE` pixels a
     random-resized crop of the full-resolution image, resized, and a flip.
+    See `SampleSource` for `bad_files`, `split`, `sample_ids` and `valid`.
     """
     files = tuple(files)
     paths = tf.constant(list(files))
@@ -106,5 +108,6 @@ def file_source(
         files,
         bad_files=bad_files,
         split=split,
+        valid=valid,
         sample_ids=sample_ids,
     )

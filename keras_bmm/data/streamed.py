@@ -37,6 +37,10 @@ class StreamedDataset(DatasetPipelines):
             files left out; `None`: a file that does not decode stops the run.
         train_clean_labels: true training labels, when known.
         pool_index: after `holdout`, each sample's index in the full set.
+        valid: indices of the training files found to decode before
+            training (see `DatasetPipelines.distributed_train_batches`):
+            only they are read, without leaving out files as they fail.
+            `None`: all, with `bad_files` leaving out those that fail.
 
     Example:
 
@@ -57,6 +61,7 @@ class StreamedDataset(DatasetPipelines):
     bad_files: BadFiles | None = None
     train_clean_labels: np.ndarray | None = None
     pool_index: np.ndarray | None = None
+    valid: np.ndarray | None = None
 
     #: Images are read from their files during training.
     streams = True
@@ -102,8 +107,9 @@ class StreamedDataset(DatasetPipelines):
     def train_source(self):
         from keras_bmm.data.source import file_source
 
+        skipping = self.bad_files if self.valid is None else None
         return file_source(
-            self.train.files, self.image_size, self.bad_files, "train", self.pool_index
+            self.train.files, self.image_size, skipping, "train", self.pool_index, self.valid
         )
 
     def test_source(self):
@@ -117,11 +123,13 @@ class StreamedDataset(DatasetPipelines):
         """The training samples at `indices` (sorted), with the same test split."""
         indices = np.asarray(indices, dtype=np.int64)
         clean = self.train_clean_labels
+        valid = None if self.valid is None else np.flatnonzero(np.isin(indices, self.valid))
         return dataclasses.replace(
             self,
             train=self.train.subset(indices),
             train_clean_labels=None if clean is None else clean[indices],
             pool_index=self.sample_ids[indices],
+            valid=valid,
         )
 
 

@@ -67,7 +67,8 @@ class TrainConfig:
         "first K training images per class (folder, manifest, clothing1m)", type=int
     )
     image_size: tuple | None = setting(
-        "resize images to H W (folder, manifest, clothing1m; default: the first image's size)",
+        "resize images to H W (folder, manifest, clothing1m; default: a pretrained "
+        "backbone's ImageNet resolution, else the first image's size)",
         type=int,
         nargs=2,
         metavar=("H", "W"),

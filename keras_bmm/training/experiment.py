@@ -258,19 +258,16 @@ def _tracking_pass(config, data, labels):
     As the reference code's `trainset_track`, it carries the training
     augmentation, drawn anew each epoch (independently of the training
     batches' own), so the mixture is fitted on the same kind of losses the
-    step reads B from.
+    step reads B from. Each pass is one epoch's pipeline (`epochs=None`,
+    starting at `epoch`): with `skip_bad_files` its number of batches is
+    not known in advance.
     """
     if not config.epoch_loss_pass:
         return None
 
     def epoch_pass(epoch: int):
         return data.train_batches(
-            labels,
-            500,
-            seed=config.seed + 1,
-            augment=config.augment,
-            epochs=epoch + 1,
-            initial_epoch=epoch,
+            labels, 500, seed=config.seed + 1, augment=config.augment, initial_epoch=epoch
         )
 
     return epoch_pass

@@ -2,7 +2,8 @@
 
 Writes, as JSON to argv[1], how often each sample's loss was recorded per
 epoch and which files this worker decoded in each epoch.
-Usage: multiworker_stream_run.py OUT.json DATA_ROOT RUN_DIR
+Usage: multiworker_stream_run.py OUT.json DATA_ROOT RUN_DIR [skip]
+(`skip`: with skip_bad_files).
 """
 
 import json
@@ -10,6 +11,7 @@ import sys
 import threading
 
 import keras
+import numpy as np
 import tensorflow as tf
 from counts import Counts
 
@@ -45,7 +47,7 @@ class Training(keras.callbacks.Callback):
         training.clear()
 
 
-def main(out_path, data_root, run_dir):
+def main(out_path, data_root, run_dir, mode=""):
     counts = Counts()
     config = TrainConfig(
         dataset="folder",
@@ -62,6 +64,7 @@ def main(out_path, data_root, run_dir):
         lr_milestones=(),
         noise=0.3,
         strategy="multiworker",
+        skip_bad_files=mode == "skip",
         run_dir=run_dir,
         verbose=0,
     )
@@ -71,8 +74,10 @@ def main(out_path, data_root, run_dir):
             {
                 "replicas": result.model.distribute_strategy.num_replicas_in_sync,
                 "counts": [[int(c.min()), int(c.max()), int(c.sum())] for c in counts.counts],
+                "unrecorded": [np.flatnonzero(c == 0).tolist() for c in counts.counts],
                 "reads": reads,
                 "noisy_val_accuracy": result.history["noisy_val_accuracy"],
+                "skipped_files": result.history.get("skipped_files"),
                 "report_rows": sum(1 for _ in open(result.report_path)) - 1,
             },
             f,
@@ -80,4 +85,4 @@ def main(out_path, data_root, run_dir):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])
