@@ -12,11 +12,12 @@ from keras_bmm.bootstrapping.warmup_signals import kappa
 MIN_P_NOISY = 0.5
 
 #: The least probability of the suggested class (besides its class's own threshold).
-MIN_CONFIDENCE = 0.5
+MIN_CONFIDENCE = 0.4
 
 #: The least kappa of the network against the noisy labels (held out when there are
-#: some) for a run to suggest anything: below it, the network is too close to chance.
-MIN_KAPPA = 0.2
+#: some), per share of labels estimated right, for a run to suggest anything: below
+#: it, the network is too close to chance to correct labels.
+MIN_KAPPA = 0.5
 
 
 @dataclasses.dataclass
@@ -25,7 +26,8 @@ class Verdict:
 
     Attributes:
         supported: whether suggestions are made at all.
-        kappa: the network's kappa against the noisy labels it was judged on.
+        kappa: the network's kappa against the noisy labels it was judged on,
+            divided by the share of labels estimated right.
         judged_on: `"held-out samples"` or `"training samples"`.
         reason: one sentence for the summary.
         count: how many labels are suggested.
@@ -42,6 +44,7 @@ def suggest_labels(
     rows: list[dict],
     num_classes: int,
     held_out_kappa: float | None = None,
+    noise_estimate: float | None = None,
     min_p_noisy: float = MIN_P_NOISY,
     min_confidence: float = MIN_CONFIDENCE,
     min_kappa: float = MIN_KAPPA,
@@ -57,8 +60,10 @@ def suggest_labels(
       which adapts to how sharp the method's predictions are);
     - the run can support suggestions at all: the network's kappa against
       the noisy labels (on held-out samples when there are some, else on the
-      training samples) is at least `min_kappa`. A network near chance would
-      relabel at random; then nothing is suggested and the verdict says why.
+      training samples), divided by the share of labels estimated right
+      (`1 - noise_estimate`: no network agrees with wrong labels), is at
+      least `min_kappa`. A network near chance would relabel at random; then
+      nothing is suggested and the verdict says why.
 
     A suggestion's confidence is `p_noisy * p(k)`: the chance the given label
     is wrong times the network's probability of the new one. Rows without a
@@ -69,6 +74,7 @@ def suggest_labels(
             place.
         num_classes: number of classes.
         held_out_kappa: the network's kappa on held-out samples, if any.
+        noise_estimate: the estimated share of wrong labels (default 0).
         min_p_noisy: the least p(noisy).
         min_confidence: the least probability of the suggested class.
         min_kappa: the least kappa for any suggestion.
@@ -88,9 +94,11 @@ def suggest_labels(
     confidence = np.array([r["confidence"] for r in rows], dtype=np.float64)
     p_given = np.array([r["p_given"] for r in rows], dtype=np.float64)
     p_noisy = np.array([r["p_noisy"] for r in rows], dtype=np.float64)
-    judged_on, value = "held-out samples", held_out_kappa
-    if value is None or value != value:
-        judged_on, value = "training samples", kappa(predicted, given, num_classes)
+    judged_on, raw = "held-out samples", held_out_kappa
+    if raw is None or raw != raw:
+        judged_on, raw = "training samples", kappa(predicted, given, num_classes)
+    right = 1.0 - (noise_estimate if noise_estimate == noise_estimate and noise_estimate else 0.0)
+    value = raw / max(right, 0.05)
     counts = np.bincount(given, minlength=num_classes)
     sums = np.bincount(given, weights=p_given, minlength=num_classes)
     thresholds = np.where(counts > 0, sums / np.maximum(counts, 1), np.inf)
@@ -104,14 +112,15 @@ def suggest_labels(
         chosen[:] = False
         reason = (
             f"no label changes are suggested: the network agrees with the labels of the "
-            f"{judged_on} little beyond chance (kappa {value:.2f}, below {min_kappa:g}), so its "
-            "predictions cannot correct them"
+            f"{judged_on} little beyond chance (kappa {raw:.2f}, {value:.2f} per label estimated "
+            f"right, below {min_kappa:g}), so its predictions cannot correct them"
         )
     else:
         reason = (
             f"{int(chosen.sum())} label changes are suggested where the mixture finds the "
             f"label likely wrong (p_noisy >= {min_p_noisy:g}) and the network is confident in "
-            f"another class (kappa {value:.2f} on the {judged_on})"
+            f"another class (kappa {raw:.2f} on the {judged_on}, {value:.2f} per label "
+            "estimated right)"
         )
     for row, change, p, k in zip(rows, chosen, p_noisy * confidence, predicted):
         row["corrected_label"] = int(k) if change else row["given_label"]

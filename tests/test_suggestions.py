@@ -107,3 +107,21 @@ def test_the_estimate_is_the_median_of_its_estimates_and_spans_them():
     assert found["low"] == pytest.approx(min(values)) and found["high"] == pytest.approx(
         max(values)
     )
+
+
+def test_the_verdict_weighs_kappa_by_the_share_of_labels_estimated_right():
+    """At 80% noise even a perfect network agrees little with the labels: its
+    kappa is judged per label estimated right, not against 1."""
+    rng = np.random.default_rng(8)
+    true = rng.integers(0, 10, 2000)
+    given = np.where(rng.random(2000) < 0.8, rng.integers(0, 10, 2000), true)
+    predicted = true  # a network right on every sample
+    confidence = np.full(2000, 0.9)
+    p_given = np.where(given == true, 0.9, 0.01)
+    rows = rows_of(given, predicted, confidence, p_given, (given != true).astype(float))
+    raw = suggest_labels([dict(r) for r in rows], 10)
+    assert not raw.supported and 0.1 < raw.kappa < 0.3
+    weighed = suggest_labels(rows, 10, noise_estimate=0.72)
+    assert weighed.supported and weighed.kappa == pytest.approx(raw.kappa / 0.28)
+    fixed = sum(r["corrected_label"] == t for r, t in zip(rows, true))
+    assert fixed > sum(given == true) + 1000

@@ -179,7 +179,13 @@ def _run(config, data, noise, folder, strategy, initial_epoch, callbacks, plots)
     held_out_kappa = _last(history.get("noisy_val_kappa", [])) if held_out else None
     with data.naming_bad_files():
         rows, result.suggestions = write_run_report(
-            model, train_data, noise, result.report_path, data.class_names, held_out_kappa
+            model,
+            train_data,
+            noise,
+            result.report_path,
+            data.class_names,
+            held_out_kappa,
+            history=history,
         )
     result.report_rows = rows
     result.noise_estimate = estimate_noise(rows, data.num_classes, history)

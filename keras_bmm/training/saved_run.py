@@ -6,6 +6,7 @@ import os
 
 from keras_bmm.data.manifest import write_manifest
 from keras_bmm.noise import LabelNoise
+from keras_bmm.noise_estimate import estimate_noise
 from keras_bmm.report import noise_report, write_report
 from keras_bmm.suggestions import suggest_labels
 from keras_bmm.training.builders import build_model, dataset_of, noise_of
@@ -31,6 +32,7 @@ def write_run_report(
     class_names=None,
     held_out_kappa: float | None = None,
     sort_by: str | None = "p_noisy",
+    history: dict | None = None,
 ):
     """Writes the noise report of a run's training set to `path`, with its suggestions.
 
@@ -54,7 +56,8 @@ def write_run_report(
         sort_by=sort_by,
         sample_ids=ids,
     )
-    verdict = suggest_labels(rows, data.num_classes, held_out_kappa)
+    estimate = estimate_noise(rows, data.num_classes, history)["estimate"]
+    verdict = suggest_labels(rows, data.num_classes, held_out_kappa, estimate)
     write_report(rows, path, class_names)
     return rows, verdict
 
