@@ -129,11 +129,11 @@ def start_marker(history: dict, bootstraps: bool = True) -> tuple[int | None, st
 def plot_training_curves(history: dict, path: str, bootstraps: bool = True) -> str:
     """Accuracy, loss, noise detection, noise fraction and the warm-up signals over epochs.
 
-    The warm-up panel shows the two signals `warmup_epochs="auto"` watches
-    (how settled the samples' order by loss is, as the rank correlation with
-    the previous epoch, and the network's agreement with the given labels of
-    the samples the mixture calls clean) and a vertical line at the first
-    epoch of bootstrapping, or says that there was none.
+    The warm-up panel shows the signals `warmup_epochs="auto"` watches (the
+    share of training predictions that changed since the previous epoch, and
+    the kappa of the predictions against the given labels, on the training
+    and the held-out samples) and a vertical line at the first epoch of
+    bootstrapping, or says that there was none.
 
     Args:
         history: per-epoch logs, lists by key (Keras History or `history.csv`).
@@ -151,8 +151,9 @@ def plot_training_curves(history: dict, path: str, bootstraps: bool = True) -> s
         (
             "warm-up signals",
             [
-                ("warmup_signal", "rank correlation of losses with the previous epoch"),
-                ("clean_agreement", "arg-max = given label, samples called clean"),
+                ("prediction_changes", "share of predictions changed"),
+                ("label_kappa", "kappa against the given labels"),
+                ("held_out_kappa", "kappa, held out"),
             ],
         ),
         (
@@ -189,7 +190,7 @@ def plot_training_curves(history: dict, path: str, bootstraps: bool = True) -> s
     axes[0, 1].set_ylabel("cross-entropy")
     axes[1, 0].set_ylabel("score")
     axes[1, 1].set_ylabel("fraction of samples")
-    axes[0, 2].set_ylabel("correlation / share of samples")
+    axes[0, 2].set_ylabel("share of samples / kappa")
     fig.tight_layout()
     path = _save(fig, path)
     plt.close(fig)
