@@ -86,7 +86,7 @@ def test_auto_starts_when_predictions_settle_and_beat_chance_on_two_epochs():
     rule = AutoWarmup(min_epochs=1, max_epochs=12, changes=0.15, min_kappa=0.1, patience=2)
     # Settled: at most 15% changed, or at most 1.1 times the fewest so far.
     changes = [NAN, 0.5, 0.6, 0.3, 0.45, 0.2, 0.19, 0.2, 0.18, 0.18, 0.18, 0.18]
-    kappas = [0.05] + [0.4] * 11
+    kappas = [0.05] + [0.4] * 11  # per clean-looking label: no noise_fraction logged
     # Epochs 2 and 4 rise above the fewest so far (spikes); 5 and 6 hold: start 7.
     assert first_start(rule, signals(changes, kappas)) == 7
     low = [NAN, 0.5, 0.6, 0.3, 0.45, 0.14, 0.5, 0.12, 0.1, 0.1, 0.1, 0.1]
@@ -102,7 +102,7 @@ def test_auto_starts_when_predictions_settle_and_beat_chance_on_two_epochs():
     assert first_start(rule, signals(changes, kappas, every_other)) == 7
     decision = rule.decide(signals(changes, kappas), 6, 20)
     assert decision.signal == "prediction_changes" and decision.value == pytest.approx(0.2)
-    assert "settled" in decision.reason and "kappa 0.40" in decision.reason
+    assert "settled" in decision.reason and "kappa per clean-looking label 0.40" in decision.reason
 
 
 def test_auto_watches_the_epochs_after_the_learning_rates_first_drop():
@@ -141,7 +141,7 @@ def test_auto_bounds_head_only_epochs_and_giving_up():
         decisions = [rule.decide(signals(changes_, kappas_), e, 20) for e in range(10)]
         assert [d.gave_up for d in decisions].index(True) == 7
         assert not any(d.start for d in decisions) and "did not settle" in decisions[7].reason
-    assert "fewest changes 5.0%; highest kappa 0.05" in decisions[7].reason
+    assert "fewest changes 5.0%; highest kappa per clean-looking label 0.05" in decisions[7].reason
     forced = AutoWarmup(max_epochs=8, if_unsettled="start")
     assert first_start(forced, signals(rising, kappas)) == 8
     with pytest.raises(ValueError, match="if_unsettled must be one of warmup, start"):
@@ -275,8 +275,11 @@ def test_an_unready_network_keeps_the_warmup_to_the_end():
         (warning,) = [m for m in messages if "Bootstrapping will not start" in m]
         given_at = int(re.match(r"Epoch (\d+):", warning).group(1))
         if method == "m-dyr-h":  # it names the fewest changes up to then
-            top = np.nanmax(history["label_kappa"][1:given_at])
-            assert given_at == 6 and f"highest kappa {top:.2f}" in warning
+            per_clean = np.asarray(history["label_kappa"]) / (
+                1 - np.asarray(history["bmm_noise_fraction"])
+            )
+            top = np.nanmax(per_clean[1:given_at])
+            assert given_at == 6 and f"highest kappa per clean-looking label {top:.2f}" in warning
         else:  # 8 epochs leave no room after 2 epochs of signals and 5 of dynamic mixup
             assert given_at == 2 and "the run is too short for the rule" in warning
         for wa, wb in zip(auto.backbone.weights, fixed.backbone.weights, strict=True):
@@ -328,3 +331,17 @@ def test_a_resumed_run_makes_the_same_choice(tmp_path):
         for a, b in zip(whole.model.weights, resumed.model.weights):
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
     assert f"bootstrapping: from epoch {start} (auto)" in whole.summary()
+
+
+def test_kappa_is_judged_per_label_the_mixture_finds_clean():
+    """At 80% noise a good network's kappa is small (no network agrees with wrong
+    labels); per clean-looking label it passes, while a network near chance at
+    30% noise does not (the digits after the drop, and the scraped folder)."""
+    changes = [NAN] + [0.1] * 11
+    rule = AutoWarmup(min_epochs=1, max_epochs=10)
+    good_at_80 = signals(changes, [0.2] * 12)
+    good_at_80["noise_fraction"] = np.full(12, 0.53)
+    assert first_start(rule, good_at_80) == 3  # 0.2 / 0.47 = 0.43
+    near_chance = signals(changes, [0.12] * 12, [0.12] * 12)
+    near_chance["noise_fraction"] = np.full(12, 0.5)
+    assert first_start(rule, near_chance) is None  # 0.12 / 0.5 = 0.24

@@ -41,14 +41,17 @@ class AutoWarmup:
     - **the predictions have settled**: the share of samples whose arg-max
       class changed since the previous epoch (`warmup_signals.prediction_changes`,
       Label Wave's signal) is at most `changes`, or no more than `plateau`
-      times the fewest seen so far: it has stopped falling. A rising share
-      (a spike, or a network thrown about by its learning rate) starts
+      times the fewest seen so far: it is not rising. A rising share (a
+      spike, or a network thrown about by its learning rate) starts
       nothing; and
-    - **the network predicts better than chance**: Cohen's kappa of its
-      arg-max against the given labels is at least `min_kappa` on the
-      training set, and on the held-out samples when there are some
-      (`warmup_signals.kappa`). A network that predicts one class, or at
-      random, has settled predictions and kappa 0.
+    - **the network has learned the labels it can**: Cohen's kappa of its
+      arg-max against the given labels (`warmup_signals.kappa`), divided by
+      the share of labels the mixture finds clean (`1 - noise_fraction`,
+      its mean p(noisy)), is at least `min_kappa`, on the training set and on
+      the held-out samples when there are some. No network agrees with wrong
+      labels, so kappa alone is small at high noise even for a good network;
+      per label the mixture trusts, a network near chance stays far below
+      one that has learned the classes.
 
     **The learning-rate schedule.** When the rate drops (`lr_drops`) early
     enough for the rule to fire after the drop, the rule watches only the
@@ -84,7 +87,7 @@ class AutoWarmup:
             whatever came before.
         plateau: a share at most this many times the fewest so far also
             counts as settled.
-        min_kappa: the kappa that counts as better than chance.
+        min_kappa: the kappa per clean-looking label that counts as learned.
         patience: consecutive epochs both conditions must hold.
         window: Label Wave's moving-average window.
         frozen_epochs: head-only epochs at the start (their signals are
@@ -113,7 +116,7 @@ class AutoWarmup:
         max_epochs: int | None = None,
         changes: float = 0.15,
         plateau: float = 1.1,
-        min_kappa: float = 0.1,
+        min_kappa: float = 0.35,
         patience: int = 2,
         window: int = 3,
         frozen_epochs: int = 0,
@@ -245,8 +248,10 @@ class AutoWarmup:
         changes = self._series(signals, "prediction_changes", epoch, watched)
         fewest = np.fmin.accumulate(np.where(np.isnan(changes), np.inf, changes))
         level = np.maximum(self.changes, self.plateau * fewest)
-        kappas = self._series(signals, "label_kappa", epoch, watched)[span]
-        held_out = self._series(signals, "held_out_kappa", epoch, 0)
+        clean = 1.0 - self._series(signals, "noise_fraction", epoch, 0)
+        clean = np.where(np.isfinite(clean), np.maximum(clean, 0.05), 1.0)
+        kappas = (self._series(signals, "label_kappa", epoch, watched) / clean)[span]
+        held_out = self._series(signals, "held_out_kappa", epoch, 0) / clean
         held_out = held_out[np.isfinite(held_out)][-1:]  # the last evaluation, if any
         stable = bool(np.all(changes[span] <= level[span]))
         learned = bool(np.all(kappas >= self.min_kappa) and np.all(held_out >= self.min_kappa))
@@ -256,19 +261,19 @@ class AutoWarmup:
         if stable and learned:
             reason = (
                 f"the predictions settled{after_drop} (at most {worst:.1%} changed per epoch on "
-                f"{self.patience} epochs, no longer falling) and beat chance "
-                f"(kappa {float(np.min(kappas)):.2f}"
+                f"{self.patience} epochs, not rising) and the network learned the labels it can "
+                f"(kappa per clean-looking label {float(np.min(kappas)):.2f}"
                 + (f", held out {float(held_out[0]):.2f}" if held_out.size else "")
                 + f", at least {self.min_kappa:g} needed)"
             )
             return StartDecision(True, "prediction_changes", worst, reason, False)
         best = float(np.nanmin(changes)) if np.any(np.isfinite(changes)) else float("nan")
-        kappa_so_far = self._series(signals, "label_kappa", epoch, watched)
+        kappa_so_far = self._series(signals, "label_kappa", epoch, watched) / clean
         top = float(np.nanmax(kappa_so_far)) if np.any(np.isfinite(kappa_so_far)) else np.nan
         reason = (
-            f"the predictions did not settle and beat chance on {self.patience} consecutive "
-            f"epochs{after_drop} (fewest changes {best:.1%}; highest kappa {top:.2f}, needed "
-            f"{self.min_kappa:g})"
+            f"the predictions did not settle with the network beyond chance on {self.patience} "
+            f"consecutive epochs{after_drop} (fewest changes {best:.1%}; highest kappa per "
+            f"clean-looking label {top:.2f}, needed {self.min_kappa:g})"
         )
         return StartDecision(False, "prediction_changes", best, reason, False)
 

@@ -9,6 +9,7 @@ SIGNALS = (
     "prediction_changes",
     "label_kappa",
     "held_out_kappa",
+    "noise_fraction",
     "settling",
     "clean_agreement",
 )

@@ -241,6 +241,7 @@ class BMMCallback(keras.callbacks.Callback):
             "clean_agreement": clean_agreement(hits, posterior),
             "label_kappa": kappa(predicted, labels),
             "held_out_kappa": float((logs or {}).get("noisy_val_kappa", np.nan)),
+            "noise_fraction": entries["bmm_noise_fraction"],
         }
         entries["label_agreement"] = float(np.mean(hits[known])) if known.any() else np.nan
         if self.state.previous_losses is not None:
@@ -250,7 +251,7 @@ class BMMCallback(keras.callbacks.Callback):
             signals["prediction_changes"] = prediction_changes(predicted, previous)
         self.state.store_signals(epoch, signals)
         self._decide_start(epoch)
-        entries.update({name: signals.get(name, np.nan) for name in SIGNALS})
+        entries.update({n: signals.get(n, np.nan) for n in SIGNALS if n != "noise_fraction"})
         entries["warmup_signal"] = entries.pop("settling")
         start = self.state.chosen_start()
         # 1-based, as Keras counts epochs: the first epoch that bootstraps.

@@ -139,8 +139,8 @@ class TrainConfig:
         type=float,
     )
     warmup_kappa: float | None = setting(
-        "with --warmup-epochs auto: the kappa of predictions against the given labels that "
-        "counts as better than chance (default 0.1)",
+        "with --warmup-epochs auto: the kappa of predictions against the given labels, per "
+        "label the mixture finds clean, that counts as learned (default 0.35)",
         type=float,
     )
     warmup_patience: int | None = setting(
