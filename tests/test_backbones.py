@@ -445,7 +445,7 @@ def test_train_script_prints_the_offline_imagenet_message_alone(monkeypatch, tmp
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     argv = ["--dataset", "folder", "--data-dir", root, "--image-size", "32", "32"]
-    argv += ["--backbone", "MobileNetV3Small", "--weights", "imagenet", "--epochs", "2"]
+    argv += ["--backbone", "MobileNetV3Small", "--weights", "imagenet", "--epochs", "5"]
     argv += ["--run-dir", str(tmp_path / "run"), "--output", str(tmp_path / "export")]
     with pytest.raises(SystemExit) as info:
         script.main(argv + ["--verbose", "0"])

@@ -67,7 +67,7 @@ def test_val_split_without_test_folder_trains_reports_and_exports(tmp_path):
     assert p == sorted(p, reverse=True)
     # The corrected labels are a manifest that trains again.
     corrected = read_manifest(result.corrected_labels_path, memory.class_names)
-    by_file = {r["file"]: int(r["corrected_label"]) for r in rows}
+    by_file = {r["file"]: int(r["corrected_index"]) for r in rows}
     assert [by_file[f] for f in corrected.files] == corrected.labels.tolist()
     # The export serves raw uint8 images of the training size.
     serve = tf.saved_model.load(result.export_path).signatures["serving_default"]

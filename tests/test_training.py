@@ -256,7 +256,10 @@ def test_progress_written_to_a_file_is_one_line_per_epoch(tmp_path, capsys):
 
 
 def test_summary_says_what_applies():
-    """Zero noise: the AUC is undefined, said in words; `ce` and `mixup` have no warm-up."""
+    """Zero noise: no detection AUC (it is undefined); `ce` and `mixup` have no
+    bootstrapping line; a fixed warm-up says when bootstrapping started."""
+    import dataclasses
+
     from keras_bmm.noise import make_noise
     from keras_bmm.training.result import TrainResult
 
@@ -265,17 +268,32 @@ def test_summary_says_what_applies():
     clean = make_noise(labels, 0.0, 10, seed=0)
     ce = TrainResult.from_history(TrainConfig(method="ce").resolved(), clean, history)
     text = ce.summary()
-    assert "nan" not in text.lower() and "warmup" not in text
-    assert "ROC AUC: undefined (no mislabelled samples)" in text
+    assert "nan" not in text.lower() and "bootstrapping" not in text
+    assert "ROC AUC" not in text and "label noise: symmetric noise r=0" in text
     noisy = make_noise(labels, 0.5, 10, seed=0)
     history = {"val_accuracy": [0.5, 0.6], "bmm_auc": [0.7, 0.8]}
     sh = TrainConfig(method="md-dyr-sh", epochs=10, warmup_epochs=1, dynamic_epochs=2)
     text = TrainResult.from_history(sh.resolved(), noisy, history).summary()
-    assert "warmup=1 dynamic=2" in text and "after warm-up 0.7000  last epoch 0.8000" in text
-    text = TrainResult.from_history(
-        TrainConfig(method="mixup").resolved(), noisy, history
-    ).summary()
-    assert "warmup" not in text and "ROC AUC: last epoch 0.8000" in text
+    assert "bootstrapping: from epoch 2 (fixed warm-up of 1 epochs); dynamic mixup 2" in text
+    assert "at the start 0.7000  last epoch 0.8000" in text
+    mixup = TrainResult.from_history(TrainConfig(method="mixup").resolved(), noisy, history)
+    text = mixup.summary()
+    assert (
+        "bootstrapping" not in text
+        and "ROC AUC (against the true labels): last epoch 0.8000" in text
+    )
+    # A user's own labels: nothing that needs the truth, and no test accuracy without a test split.
+    unknown = dataclasses.replace(clean, truth_known=False)
+    history = {"val_accuracy": [float("nan")] * 2, "noisy_val_accuracy": [0.4, 0.5]}
+    own = TrainResult.from_history(TrainConfig(method="m-dyr-h").resolved(), unknown, history)
+    own.noise_estimate = {"estimate": 0.3, "low": 0.25, "high": 0.4}
+    text = own.summary()
+    assert "nan" not in text.lower() and "label noise" not in text and "ROC AUC" not in text
+    assert "test accuracy" not in text and "held-out accuracy against the noisy labels" in text
+    assert "estimated share of wrong labels: 30.0% (the estimates range from 25.0% to 40.0%)" in (
+        text
+    )
+    assert "truly" not in text
 
 
 def test_reference_arrangement_fits_the_mixture_on_augmented_losses(tmp_path):

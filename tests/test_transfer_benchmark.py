@@ -88,7 +88,9 @@ def test_a_setting_changed_from_the_preset_names_its_run_and_reaches_the_config(
 
     archive = cifar_like_folder(tmp_path / "cifar")
     preset, _ = make_hub_preset(tmp_path / "preset")
-    setup = TransferSetup(backbone=preset, per_class=4, epochs=2)
+    setup = TransferSetup(
+        backbone=preset, per_class=4, epochs=5
+    )  # an automatic warm-up reads 4 epochs of signals
     root = str(tmp_path / "runs")
     overrides = {"warmup_epochs": "auto"}
     row = transfer_run("scratch", "m-dyr-h", "symmetric", 0.5, archive, root, setup, 0, overrides)

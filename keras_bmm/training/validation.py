@@ -91,11 +91,17 @@ def validate(config) -> None:
             "temperature_epochs must be >= 2 (the fall from 1 to 0.001), got "
             f"{config.temperature_epochs}.",
         )
+    freeze = config.freeze_epochs
+    if freeze is not None and not 0 <= int(freeze) <= int(config.epochs):
+        raise ConfigError(  # before the warm-up, whose earliest start counts these epochs
+            "freeze_epochs",
+            f"freeze_epochs must be in [0, epochs] = [0, {config.epochs}], got {freeze}.",
+        )
     warmup, named, advice = config.earliest_start(), *_warmup_named(config)
     if config.method == "md-dyr-sh" and config.epochs <= warmup + config.dynamic_epochs:
         total = (
             f"warmup_epochs + dynamic_epochs ({warmup} + {config.dynamic_epochs})"
-            if config.warmup_epochs != "auto"
+            if config.warmup_epochs not in ("auto", "label-wave")
             else f"{named} + dynamic_epochs ({config.dynamic_epochs})"
         )
         raise ConfigError(
