@@ -136,3 +136,17 @@ def test_resuming_a_finished_run_does_not_export_it_again(tmp_path):
     assert os.listdir(out / first.config.name) == ["1"]
     elsewhere = train(config(run, output=str(tmp_path / "other"), **settings), resume=True)
     assert elsewhere.export_path == str(tmp_path / "other" / first.config.name / "1")
+
+
+def test_a_fresh_chief_leaves_the_workers_folders_alone(tmp_path):
+    """Under a multi-worker strategy worker i writes <run_dir>/worker-i/ while the
+    chief starts <run_dir>: the chief's fresh start must not pull it away."""
+    from keras_bmm.training.run_folder import RunFolder
+
+    run = tmp_path / "run"
+    (run / "worker-1").mkdir(parents=True)
+    (run / "worker-1" / "config.json").write_text("{}")
+    (run / "history.csv").write_text("stale")
+    RunFolder(str(run)).start(config(run, **SETTINGS).resolved(), resume=False)
+    assert (run / "worker-1" / "config.json").exists()
+    assert not (run / "history.csv").exists() and (run / "config.json").exists()

@@ -167,9 +167,9 @@ class RunFolder:
             yield self
         except BaseException:
             if not resume and not self.holds_run():
-                shutil.rmtree(self.path, ignore_errors=True)
-                if existed:
-                    os.makedirs(self.path, exist_ok=True)
+                _clear(self.path)
+                if not existed and not os.listdir(self.path):
+                    os.rmdir(self.path)
             raise
 
     def _no_run_message(self, config) -> str:
@@ -216,10 +216,27 @@ class RunFolder:
     def start(self, config, resume: bool) -> None:
         """Creates (or, for a fresh start, clears) the folder and writes `config.json`."""
         if not resume and os.path.isdir(self.path):
-            shutil.rmtree(self.path)  # a previous run (overwrite) or a failed start
+            _clear(self.path)  # a previous run (overwrite) or a failed start
         os.makedirs(self.path, exist_ok=True)
         if not resume:
             write_json(self.file("config.json"), config.as_dict())
+
+
+def _clear(path: str) -> None:
+    """Empties a run folder, but for other workers' folders (`worker-<i>`, see `train`).
+
+    Under a multi-worker strategy each worker writes `<run_dir>/worker-<i>/`
+    while the chief starts `<run_dir>`: clearing those would pull the folder
+    from under a running worker, which clears its own.
+    """
+    for name in os.listdir(path):
+        if name.startswith("worker-"):
+            continue
+        target = os.path.join(path, name)
+        if os.path.isdir(target) and not os.path.islink(target):
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            os.remove(target)
 
 
 #: Settings that default to a function of another, and then differ only through it.
