@@ -49,14 +49,7 @@ DESIGN_SEEDS = {"digits": (5, 6), "transfer": (5,), "cpu": (2,)}
 #: Seeds the results are reported on (never used to choose a threshold).
 REPORT_SEEDS = {"digits": (0, 1, 2), "transfer": (0, 1, 2), "cpu": (1,)}
 
-#: The compared methods: the objective and how bootstrapping starts.
-METHODS = {
-    "ce": ("ce", None),
-    "mixup": ("mixup", None),
-    "fixed": ("m-dyr-h", "fixed"),
-    "auto": ("m-dyr-h", "auto"),
-    "label-wave": ("m-dyr-h", "label-wave"),
-}
+from benchmarks.realistic_configs import METHODS  # noqa: E402 (the compared methods)
 
 COLUMNS = [
     "dataset",

@@ -5,6 +5,15 @@ from __future__ import annotations
 import dataclasses
 import os
 
+#: The compared methods: the objective and how bootstrapping starts.
+METHODS = {
+    "ce": ("ce", None),
+    "mixup": ("mixup", None),
+    "fixed": ("m-dyr-h", "fixed"),
+    "auto": ("m-dyr-h", "auto"),
+    "label-wave": ("m-dyr-h", "label-wave"),
+}
+
 #: The fixed warm-up M-DYR-H is compared with: each setup's own.
 FIXED_WARMUP = {"digits": 25, "cpu": 26, "transfer": 1}
 
@@ -16,7 +25,6 @@ OPEN_SET_SOURCES = ("airplane", "automobile")
 
 def cell_config(cell, run_dir: str, run_root: str, archive: str | None, verbose: int = 0):
     """The resolved-able `TrainConfig` of a `realistic.Cell`."""
-    from benchmarks.realistic import METHODS
     from keras_bmm.training import TrainConfig
 
     method, start = METHODS[cell.method]
