@@ -18,7 +18,7 @@ def _prepared_step(num_samples: int, width: int, batch_size: int, steps: int, se
     from benchmarks.bmm import synthetic_losses
     from keras_bmm import BootstrappingModel
     from keras_bmm.mixture import fit_losses
-    from keras_bmm.models import preact_resnet18
+    from keras_bmm.networks import preact_resnet18
 
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)

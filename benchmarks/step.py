@@ -61,7 +61,7 @@ def prepare_variant(method, fast, jit, images, labels, width, batch_size):
 
     from keras_bmm import BMMCallback, BootstrappingModel
     from keras_bmm.mixture import fit_losses
-    from keras_bmm.models import preact_resnet18
+    from keras_bmm.networks import preact_resnet18
 
     keras.utils.set_random_seed(0)
     n = len(labels)

@@ -100,7 +100,7 @@ def measure(settings: dict) -> dict:
 
     from keras_bmm import BMMCallback, BootstrappingModel
     from keras_bmm.data import PipelineEpoch, load_dataset
-    from keras_bmm.models import preact_resnet18, small_cnn
+    from keras_bmm.networks import preact_resnet18, small_cnn
 
     keras.utils.set_random_seed(0)
     size, batch = tuple(settings["image_size"]), int(settings["batch_size"])

@@ -4,9 +4,11 @@ Implements "Unsupervised Label Noise Modeling and Loss Correction" (Arazo et al.
 ICML 2019): a beta mixture over per-sample losses estimates p(noisy | loss),
 and mixup with dynamic bootstrapping corrects the loss with it.
 
-Layout: `mixture` (the noise model), `bootstrapping` (the train step),
-`callbacks`, `data`, `models`, `backbones` (pretrained Keras image models),
-`training` (runs), `noise`, `report`, `export`.
+Layout: `mixture` (the noise model), `bootstrapping` (the model that trains on
+noisy labels, its train step and start rule), `callbacks`, `data`, `networks`
+(trained from scratch), `backbones` (pretrained Keras image models), `training`
+(runs), `noise` (synthetic noise), `report`, `suggestions` and `noise_estimate`
+(what a run concludes), `export`.
 Public names are imported on first use, so that light modules (the
 configuration and its flags) load without TensorFlow.
 """

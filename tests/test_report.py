@@ -108,7 +108,7 @@ def test_report_needs_a_fitted_mixture():
     import keras
 
     from keras_bmm import BootstrappingModel
-    from keras_bmm.models import small_cnn
+    from keras_bmm.networks import small_cnn
 
     model = BootstrappingModel(small_cnn(10), method="m-dyr-h")
     model.build((None, 8, 8, 1))

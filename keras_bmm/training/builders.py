@@ -83,7 +83,7 @@ def build_backbone(
     and ignores the dataset's `mean` and `std`; with `pretrained=False` its
     weights are not loaded (a checkpoint will replace them).
     """
-    from keras_bmm.models import preact_resnet18, small_cnn
+    from keras_bmm.networks import preact_resnet18, small_cnn
 
     if config.backbone:
         from keras_bmm.backbones.builder import build

@@ -26,7 +26,7 @@ from keras_bmm.bootstrapping.methods import (
 )
 from keras_bmm.data import DATASETS
 from keras_bmm.distribute import STRATEGIES
-from keras_bmm.models import MODELS
+from keras_bmm.networks import MODELS
 from keras_bmm.noise import NOISE_TYPES
 from keras_bmm.training.fields import ConfigError, int_or_auto, setting
 from keras_bmm.training.run_name import run_name

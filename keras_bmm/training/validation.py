@@ -8,7 +8,7 @@ from keras_bmm.bootstrapping.methods import (
     check_method_settings,
 )
 from keras_bmm.distribute import STRATEGIES
-from keras_bmm.models import MODELS
+from keras_bmm.networks import MODELS
 from keras_bmm.noise import NOISE_TYPES
 from keras_bmm.training.data_settings import check_data_settings
 from keras_bmm.training.fields import ConfigError

@@ -25,7 +25,7 @@ from counts import Counts  # noqa: E402
 
 import keras_bmm  # noqa: E402
 from keras_bmm.data import load_digits, train_pipeline  # noqa: E402
-from keras_bmm.models import small_cnn  # noqa: E402
+from keras_bmm.networks import small_cnn  # noqa: E402
 
 EPOCHS = 2
 CE_SAMPLES = 1280  # a multiple of the batch size: every batch splits evenly

@@ -17,7 +17,7 @@ from counts import Counts
 import keras_bmm
 from keras_bmm.data import load_digits, train_pipeline
 from keras_bmm.distribute import make_strategy
-from keras_bmm.models import small_cnn
+from keras_bmm.networks import small_cnn
 
 
 def main(out_path, cluster_timeout=60.0, delay=0.0):

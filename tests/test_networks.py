@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from keras_bmm.models import preact_resnet18, small_cnn
+from keras_bmm.networks import preact_resnet18, small_cnn
 
 
 def reference_parameter_count(num_classes, width=64):

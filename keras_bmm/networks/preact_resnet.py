@@ -68,7 +68,7 @@ def preact_resnet18(
     Example:
 
     ```python
-    backbone = keras_bmm.models.preact_resnet18(num_classes=10, width=64)
+    backbone = keras_bmm.networks.preact_resnet18(num_classes=10, width=64)
     logits = backbone(np.zeros((2, 32, 32, 3), "float32"))
     ```
 
