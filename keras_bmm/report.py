@@ -10,7 +10,7 @@ import tensorflow as tf
 from keras_bmm.atomic import atomic_write
 from keras_bmm.bootstrapping.methods import BOOTSTRAP_MODES
 from keras_bmm.bootstrapping.objectives import bootstrap_targets, per_sample_cross_entropy
-from keras_bmm.noise import validate_labels
+from keras_bmm.data.labels import validate_labels
 
 #: The report's columns, in order.
 REPORT_COLUMNS = (

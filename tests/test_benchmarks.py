@@ -5,11 +5,11 @@ import os
 
 import numpy as np
 import pytest
-from reference import reference_posterior as posterior_reference
 
 from benchmarks.accuracy import RESULT_FILE, accuracy_run, collect, run_name
 from benchmarks.bmm import bmm_benchmark, keras_bmm_posterior, synthetic_losses
 from benchmarks.common import format_table, write_json
+from benchmarks.reference import reference_posterior as posterior_reference
 from benchmarks.step import step_benchmark
 from benchmarks.stream import COLUMNS as STREAM_COLUMNS
 from benchmarks.stream import make_collection, stream_benchmark
@@ -34,8 +34,9 @@ def test_posteriors_agree_with_the_reference_pipeline_within_its_lookup_bins():
     details (the reference adds 1e-5 to the lower bound and remaps only
     values at or beyond 0 and 1, moving x by far less than 0.0102).
     """
-    from reference import compute_probabilities_batch, track_training_loss
     from scipy.ndimage import minimum_filter1d
+
+    from benchmarks.reference import compute_probabilities_batch, track_training_loss
 
     losses = synthetic_losses(20_000, seed=3)
     ours = keras_bmm_posterior(losses)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-from reference import em_reference, remap
 
+from benchmarks.reference import em_reference, remap
 from keras_bmm import BetaMixture, loss_bounds, normalize_losses
 from keras_bmm.mixture import TABLE_SIZE, trim_to_bounds
 

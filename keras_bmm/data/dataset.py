@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from keras_bmm.data.interface import DatasetPipelines
-from keras_bmm.noise import validate_labels
+from keras_bmm.data.labels import validate_labels
 
 
 @dataclasses.dataclass

@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 
 from keras_bmm.data.dataset import ImageDataset, channel_stats
-from keras_bmm.noise import CIFAR10_CLASSES
+from keras_bmm.data.labels import CIFAR10_CLASSES
 
 #: CIFAR-N label sets: the TFDS feature holding each one.
 CIFAR_N_LABEL_SETS = {

@@ -14,9 +14,9 @@ Kinds (`NOISE_TYPES`, `--noise-type`):
 
 from __future__ import annotations
 
+from keras_bmm.data.labels import CIFAR10_CLASSES, NO_CLASS, validate_labels
 from keras_bmm.noise.class_conditional import (
     CIFAR10_ASYMMETRIC,
-    CIFAR10_CLASSES,
     asymmetric_noise,
     check_rate,
     symmetric_noise,
@@ -24,7 +24,7 @@ from keras_bmm.noise.class_conditional import (
 from keras_bmm.noise.class_scores import class_scores
 from keras_bmm.noise.confusion import confusion_noise, read_confusion
 from keras_bmm.noise.instance import instance_noise
-from keras_bmm.noise.label_noise import NO_CLASS, LabelNoise, real_noise, validate_labels
+from keras_bmm.noise.label_noise import LabelNoise, real_noise
 from keras_bmm.noise.open_set import OpenSetNoise, open_set_noise
 
 NOISE_TYPES = (

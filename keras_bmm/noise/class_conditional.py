@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from keras_bmm.noise.label_noise import LabelNoise, validate_labels
+from keras_bmm.data.labels import validate_labels
+from keras_bmm.noise.label_noise import LabelNoise
 
 #: The standard CIFAR-10 asymmetric flips (Patrini et al., 2017), by class index:
 #: truck->automobile, bird->airplane, deer->horse, cat<->dog.
 CIFAR10_ASYMMETRIC = {9: 1, 2: 0, 4: 7, 3: 5, 5: 3}
-
-#: CIFAR-10's classes in label order (the indices the pairs above refer to).
-CIFAR10_CLASSES = (
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-)
 
 
 def check_rate(rate, upper: float = 1.0, closed: bool = True) -> float:

@@ -11,12 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from keras_bmm.backbones.catalog import (
-    BACKBONE_HELP,
-    WEIGHTS_HELP,
-    BackboneSettingError,
-    backbone_settings,
-)
+from keras_bmm.backbones.catalog import BACKBONE_HELP, WEIGHTS_HELP, BackboneSettingError
 from keras_bmm.bootstrapping.auto_warmup import WARMUP_SETTINGS
 from keras_bmm.bootstrapping.methods import (
     DYNAMIC_TARGETS,
@@ -28,6 +23,7 @@ from keras_bmm.data import DATASETS
 from keras_bmm.distribute import STRATEGIES
 from keras_bmm.networks import MODELS
 from keras_bmm.noise import NOISE_TYPES
+from keras_bmm.training.backbone_settings import backbone_settings
 from keras_bmm.training.fields import ConfigError, int_or_auto, setting
 from keras_bmm.training.run_name import run_name
 from keras_bmm.training.train_presets import (

@@ -93,7 +93,7 @@ def _backbone_defaults(config, defaults: dict) -> dict:
     epochs, resolution), so that only the ones given away from them are named."""
     if not config.backbone:
         return {}
-    from keras_bmm.backbones.catalog import backbone_settings
+    from keras_bmm.training.backbone_settings import backbone_settings
 
     _, weights, freeze_epochs, image_size = backbone_settings(
         config.backbone,
