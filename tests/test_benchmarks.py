@@ -6,13 +6,13 @@ import os
 import numpy as np
 import pytest
 
-from benchmarks.accuracy import RESULT_FILE, accuracy_run, collect, run_name
-from benchmarks.bmm import bmm_benchmark, keras_bmm_posterior, synthetic_losses
-from benchmarks.common import format_table, write_json
-from benchmarks.reference import reference_posterior as posterior_reference
-from benchmarks.step import step_benchmark
-from benchmarks.stream import COLUMNS as STREAM_COLUMNS
-from benchmarks.stream import make_collection, stream_benchmark
+from keras_bmm.benchmarks.accuracy import RESULT_FILE, accuracy_run, collect, run_name
+from keras_bmm.benchmarks.bmm import bmm_benchmark, keras_bmm_posterior, synthetic_losses
+from keras_bmm.benchmarks.common import format_table, write_json
+from keras_bmm.benchmarks.reference import reference_posterior as posterior_reference
+from keras_bmm.benchmarks.step import step_benchmark
+from keras_bmm.benchmarks.stream import COLUMNS as STREAM_COLUMNS
+from keras_bmm.benchmarks.stream import make_collection, stream_benchmark
 
 
 def test_posteriors_agree_with_the_reference_pipeline_within_its_lookup_bins():
@@ -36,7 +36,7 @@ def test_posteriors_agree_with_the_reference_pipeline_within_its_lookup_bins():
     """
     from scipy.ndimage import minimum_filter1d
 
-    from benchmarks.reference import compute_probabilities_batch, track_training_loss
+    from keras_bmm.benchmarks.reference import compute_probabilities_batch, track_training_loss
 
     losses = synthetic_losses(20_000, seed=3)
     ours = keras_bmm_posterior(losses)
@@ -80,7 +80,7 @@ def test_step_benchmark_rows():
 
 
 def test_record_benchmark_rows():
-    from benchmarks.record import record_benchmark
+    from keras_bmm.benchmarks.record import record_benchmark
 
     rows = record_benchmark(sizes=(100, 5_000), width=2, batch_size=8, steps=2, repeats=1)
     assert [r["recorded_samples"] for r in rows] == [100, 5_000]

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from benchmarks.reference import em_reference, remap
 from keras_bmm import BetaMixture, loss_bounds, normalize_losses
+from keras_bmm.benchmarks.reference import em_reference, remap
 from keras_bmm.mixture import TABLE_SIZE, trim_to_bounds
 
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from benchmarks.reference import log_softmax, remap, softmax
 from keras_bmm import BetaMixture, BootstrappingModel
+from keras_bmm.benchmarks.reference import log_softmax, remap, softmax
 from keras_bmm.bootstrapping import objectives as bmm_losses
 
 C = 10
@@ -286,7 +286,7 @@ def test_md_dyr_sh_reference_objective_matches_the_reference_code(epoch, tempera
     criteria, transcribed in tests/reference.py: `mixup_criterion_beta` (a
     fresh lam, here the step's own draw) during dynamic mixup (epochs 0-4),
     `mixup_criterion_SoftHard` plus the regulariser after it."""
-    from benchmarks.reference import (
+    from keras_bmm.benchmarks.reference import (
         mixup_criterion_beta,
         mixup_criterion_soft_hard,
         mixup_data_beta_inputs,

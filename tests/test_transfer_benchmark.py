@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from benchmarks import transfer
-from benchmarks.transfer import (
+from keras_bmm.benchmarks import transfer
+from keras_bmm.benchmarks.transfer import (
     ASYMMETRIC_PAIRS,
     FINETUNE_CLASSES,
     PRETRAIN_CLASSES,

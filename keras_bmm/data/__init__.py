@@ -11,22 +11,14 @@
   `UndecodableFilesError`, every file that does not decode, named in plain words.
 """
 
+from keras_bmm.data.registry import dataset_names, file_dataset_names
 from keras_bmm.lazy import lazy_exports
 
-#: Every dataset name `load_dataset` knows.
-DATASETS = (
-    "digits",
-    "cifar10",
-    "cifar100",
-    "cifar10_n",
-    "cifar100_n",
-    "folder",
-    "manifest",
-    "clothing1m",
-)
+#: The built-in datasets' names (`registry.dataset_names()` also has those registered since).
+DATASETS = dataset_names()
 
-#: The datasets made of image files (which `labels`, `stream` and `skip_bad_files` apply to).
-FILE_DATASETS = ("folder", "manifest", "clothing1m")
+#: The built-in datasets of image files (which `labels`, `stream` and `skip_bad_files` apply to).
+FILE_DATASETS = file_dataset_names()
 
 __all__ = [
     "BadFiles",

@@ -112,3 +112,9 @@ def read_clothing1m(root: str) -> tuple[FileTable, FileTable | None]:
     if all(os.path.isfile(os.path.join(root, f)) for f in (CLEAN_TEST_KEYS, CLEAN_LABELS)):
         test = _table(root, CLEAN_TEST_KEYS, CLEAN_LABELS, train.class_names)
     return train, test
+
+
+def clothing1m_files(data_dir: str, per_class: int | None = None) -> tuple:
+    """`(train, test, title)` of Clothing1M (the `clothing1m` dataset's loader)."""
+    train, test = read_clothing1m(data_dir)
+    return train.first_per_class(per_class), test, "clothing1m"

@@ -262,3 +262,12 @@ def load_image_folder(
         channels,
         skip_bad_files,
     )
+
+
+def folder_files(data_dir: str, per_class: int | None = None) -> tuple:
+    """`(train, test, title)` of an image folder or archive (the `folder` dataset's loader)."""
+    from keras_bmm.data.archive import extracted_folder
+
+    root = extracted_folder(data_dir)
+    train, test = folder_tables(root, per_class)
+    return train, test, os.path.basename(os.path.normpath(root))

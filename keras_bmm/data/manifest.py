@@ -208,3 +208,9 @@ def write_manifest(path: str, files, labels, class_names) -> str:
         writer.writerow(["path", "label"])
         writer.writerows((file, class_names[int(label)]) for file, label in zip(files, labels))
     return path
+
+
+def manifest_files(data_dir: str, per_class: int | None = None) -> tuple:
+    """`(train, None, title)` of a manifest file (the `manifest` dataset's loader)."""
+    train = read_manifest(data_dir).first_per_class(per_class)
+    return train, None, os.path.splitext(os.path.basename(data_dir))[0]

@@ -11,7 +11,7 @@ from keras_bmm.backbones.catalog import (
     hub_installed,
     source_of,
 )
-from keras_bmm.data import FILE_DATASETS
+from keras_bmm.data.registry import source_of as data_source
 
 
 def backbone_settings(name, weights, freeze_epochs, image_size, run) -> tuple:
@@ -56,7 +56,7 @@ def backbone_settings(name, weights, freeze_epochs, image_size, run) -> tuple:
             "freeze_epochs",
             f"freeze_epochs must be in [0, epochs] = [0, {run.epochs}], got {freeze_epochs}.",
         )
-    if image_size is None and run.dataset in FILE_DATASETS:
+    if image_size is None and data_source(run.dataset).files:
         image_size = default_image_size(name)
     if image_size is not None:
         image_size = tuple(int(s) for s in image_size)

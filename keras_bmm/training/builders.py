@@ -8,9 +8,9 @@ import keras
 import numpy as np
 
 from keras_bmm.bootstrapping.bootstrapping_model import BootstrappingModel
-from keras_bmm.data import FILE_DATASETS
 from keras_bmm.data.catalog import load_dataset
 from keras_bmm.data.pipeline import steps_per_epoch
+from keras_bmm.data.registry import source_of
 from keras_bmm.noise import (
     FEATURE_NOISE_TYPES,
     LabelNoise,
@@ -68,7 +68,7 @@ def noise_of(config, data) -> LabelNoise:
         features=features,
         confusion=confusion,
     )
-    if config.noise == 0 and config.dataset in FILE_DATASETS:
+    if config.noise == 0 and source_of(config.dataset).files:
         # A user's own labels: which are wrong is what the run is to find out.
         noise = dataclasses.replace(noise, truth_known=False)
     return noise

@@ -58,14 +58,17 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for field in dataclasses.fields(TrainConfig):
         meta = field.metadata
-        options = dict(default=suppress, dest=field.name, help=meta["help"])
+        # Help and choices may be functions (the dataset table's, read now).
+        help_text = meta["help"]() if callable(meta["help"]) else meta["help"]
+        options = dict(default=suppress, dest=field.name, help=help_text)
         if meta["type"] is bool:
             options["action"] = argparse.BooleanOptionalAction
         else:
             options["type"] = meta["type"]
             for key in ("choices", "nargs", "metavar"):
-                if meta.get(key) is not None:
-                    options[key] = meta[key]
+                value = meta.get(key)
+                if value is not None:
+                    options[key] = value() if callable(value) else value
         parser.add_argument(flag_of(field.name), **options)
 
 

@@ -19,7 +19,7 @@ from keras_bmm.bootstrapping.methods import (
     METHODS,
     WARMUP_RULES,
 )
-from keras_bmm.data import DATASETS
+from keras_bmm.data.registry import data_dir_help, dataset_help, dataset_names
 from keras_bmm.distribute import STRATEGIES
 from keras_bmm.networks import MODELS
 from keras_bmm.noise import NOISE_TYPES
@@ -52,13 +52,8 @@ class TrainConfig:
         "pretrained backbone)",
         choices=tuple(PRESETS),
     )
-    dataset: str | None = setting("dataset (default: digits, embedded)", choices=DATASETS)
-    data_dir: str | None = setting(
-        "TFDS data directory; the image folder ROOT (ROOT/train/<class>/*, optionally "
-        "ROOT/test/<class>/*) or a .tar.gz of it; the manifest file (path,label rows); or "
-        "the Clothing1M folder",
-        path=True,
-    )
+    dataset: str | None = setting(dataset_help, choices=dataset_names)
+    data_dir: str | None = setting(data_dir_help, path=True)
     per_class: int | None = setting(
         "first K training images per class (folder, manifest, clothing1m)", type=int
     )
@@ -228,9 +223,9 @@ class TrainConfig:
             )
         dataset = self.dataset or PRESETS.get(self.preset, {}).get("dataset")
         dataset = dataset or BASE_DEFAULTS["dataset"]
-        if dataset not in DATASETS:
+        if dataset not in dataset_names():
             raise ConfigError(
-                "dataset", f"Unknown dataset {dataset!r}; expected one of {DATASETS}."
+                "dataset", f"Unknown dataset {dataset!r}; expected one of {dataset_names()}."
             )
         defaults = preset_defaults(self.preset, dataset)
         values = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from keras_bmm.data import FILE_DATASETS
+from keras_bmm.data.registry import file_dataset_names, source_of
 from keras_bmm.training.fields import ConfigError
 
 
@@ -23,30 +23,24 @@ def check_data_settings(config) -> None:
         raise ConfigError("val_split", f"val_split must be in (0, 1), got {config.val_split}.")
     if config.image_size is not None:
         config.image_size = _image_size(config.image_size)
-    files = config.dataset in FILE_DATASETS
+    source = source_of(config.dataset)
     for field in ("stream", "skip_bad_files", "labels"):
-        if getattr(config, field) and not files:
+        if getattr(config, field) and not source.files:
             raise ConfigError(
                 field,
-                f"{field} applies to datasets of image files {FILE_DATASETS}, not "
+                f"{field} applies to datasets of image files {file_dataset_names()}, not "
                 f"{config.dataset!r}.",
             )
     if config.labels and not os.path.isfile(config.labels):
         raise ConfigError(
             "labels", f"labels must be an existing manifest file, got {config.labels!r}."
         )
-    if config.dataset == "manifest":
-        if not config.data_dir or not os.path.isfile(config.data_dir):
-            raise ConfigError(
-                "data_dir",
-                "data_dir must be the manifest file (path,label rows) for the manifest "
-                f"dataset; got {config.data_dir!r}.",
-            )
-    if config.dataset == "clothing1m" and not (config.data_dir and os.path.isdir(config.data_dir)):
+    exists = {"file": os.path.isfile, "folder": os.path.isdir}.get(source.data_dir_kind)
+    if exists is not None and not (config.data_dir and exists(config.data_dir)):
         raise ConfigError(
             "data_dir",
-            "data_dir must be the folder of Clothing1M's key and label lists for the "
-            f"clothing1m dataset; got {config.data_dir!r}.",
+            f"data_dir must be {source.data_dir} for the {config.dataset} dataset; got "
+            f"{config.data_dir!r}.",
         )
 
 

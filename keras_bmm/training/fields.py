@@ -35,9 +35,9 @@ def setting(help: str, type=str, choices=None, nargs=None, metavar=None, flag=No
     """A `TrainConfig` field: unset (`None`) by default, with its flag's description.
 
     Args:
-        help: the flag's help text.
+        help: the flag's help text, or a function that returns it.
         type: `str`, `int`, `float` or `bool` (a `--x/--no-x` switch).
-        choices: the allowed values.
+        choices: the allowed values, or a function that returns them.
         nargs: for list-valued settings (`"*"`, or a count).
         metavar: the flag's value names.
         flag: the flag, when not `--<field-name>`.

@@ -8,6 +8,8 @@ import json
 import os
 import re
 
+from keras_bmm.data.registry import source_of
+
 #: Settings named in the leading parts of a name, or that do not change what is trained.
 UNNAMED = (
     "preset",
@@ -57,7 +59,7 @@ def run_name(config, defaults: dict, ignore=()) -> str:
     """
     parts = [config.preset] if config.preset else []
     parts.append(config.dataset)
-    if config.dataset == "folder" and config.data_dir:
+    if source_of(config.dataset).named_by_folder and config.data_dir:
         parts.append(folder_name(config.data_dir))
     if config.backbone:
         parts.append(os.path.basename(os.path.normpath(config.backbone)))

@@ -6,6 +6,9 @@ the dataset's defaults > `BASE_DEFAULTS`. Keys are `TrainConfig` fields.
 
 from __future__ import annotations
 
+from keras_bmm.data.registry import dataset_defaults
+from keras_bmm.schedules import PAPER_SCHEDULE
+
 #: What neither a setting, a preset nor the dataset sets.
 BASE_DEFAULTS = {
     "dataset": "digits",
@@ -26,48 +29,8 @@ BASE_DEFAULTS = {
     "skip_bad_files": False,
 }
 
-#: The paper's CIFAR schedule (Arazo et al., 2019, and its reference code).
-PAPER_SCHEDULE = {
-    "model": "preact_resnet18",
-    "width": 64,
-    "epochs": 300,
-    "batch_size": 128,
-    "learning_rate": 0.1,
-    "momentum": 0.9,
-    "weight_decay": 1e-4,
-    "lr_milestones": (100, 250),
-    "mixup_alpha": 32.0,
-    "warmup_epochs": 105,
-    "dynamic_epochs": 5,
-    "temperature_epochs": 89,
-    "reg_weight": 1.0,
-}
-
-#: Defaults by dataset, for every setting neither given nor set by a preset.
-DATASET_DEFAULTS = {
-    "digits": {
-        "model": "small_cnn",
-        "width": 32,
-        "epochs": 60,
-        "warmup_epochs": 25,
-        "dynamic_epochs": 3,
-        "temperature_epochs": 15,
-        "batch_size": 64,
-        "learning_rate": 0.05,
-        "weight_decay": 1e-5,
-        "lr_milestones": (21, 46),
-    },
-    "cifar10": PAPER_SCHEDULE,
-    "cifar100": PAPER_SCHEDULE,
-    "cifar10_n": PAPER_SCHEDULE,
-    "cifar100_n": PAPER_SCHEDULE,
-    # A user's own images: bootstrapping starts when the network is ready
-    # (docs/method.md#choosing-the-warm-up-automatically; measured in
-    # docs/results.md#automatic-warm-up), not at the paper's CIFAR epoch.
-    "folder": {**PAPER_SCHEDULE, "warmup_epochs": "auto"},
-    "manifest": {**PAPER_SCHEDULE, "warmup_epochs": "auto"},
-    "clothing1m": PAPER_SCHEDULE,
-}
+#: Defaults by dataset (each dataset's entry in `keras_bmm.data.registry.SOURCES`).
+DATASET_DEFAULTS = dataset_defaults()
 
 PRESETS = {
     # The paper's setup: CIFAR-10 (TFDS), 300 epochs, the reference's passes.
@@ -143,6 +106,6 @@ def preset_defaults(preset: str | None, dataset: str) -> dict:
     elif preset in DATA_DIR_ENVIRONMENT:
         preset_values.setdefault("data_dir", os.environ.get(DATA_DIR_ENVIRONMENT[preset]))
     values = {}
-    for layer in (BASE_DEFAULTS, DATASET_DEFAULTS[dataset], preset_values):
+    for layer in (BASE_DEFAULTS, dataset_defaults().get(dataset, {}), preset_values):
         values.update({k: v for k, v in layer.items() if v is not None})
     return values

@@ -7,6 +7,7 @@ from keras_bmm.bootstrapping.methods import (
     check_method,
     check_method_settings,
 )
+from keras_bmm.data.registry import source_of
 from keras_bmm.distribute import STRATEGIES
 from keras_bmm.networks import MODELS
 from keras_bmm.noise import NOISE_TYPES
@@ -65,13 +66,13 @@ def validate(config) -> None:
             f"(got {config.noise}).",
         )
     check_data_settings(config)
-    if config.dataset == "folder" and not config.data_dir:
+    source = source_of(config.dataset)
+    if source.data_dir_required and not config.data_dir:
         env = DATA_DIR_ENVIRONMENT.get(config.preset)
         hint = f", or set the environment variable {env}" if env else ""
         raise ConfigError(
             "data_dir",
-            "data_dir is required for the folder dataset: the folder ROOT with "
-            f"ROOT/train/<class>/* (or a .tar.gz of it){hint}.",
+            f"data_dir is required for the {config.dataset} dataset: {source.data_dir}{hint}.",
         )
     config.lr_milestones = tuple(int(m) for m in config.lr_milestones or ())
     if list(config.lr_milestones) != sorted(set(config.lr_milestones)) or any(

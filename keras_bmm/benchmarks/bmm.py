@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.common import median_time
-from benchmarks.reference import reference_posterior as posterior_reference
+from keras_bmm.benchmarks.common import median_time
+from keras_bmm.benchmarks.reference import reference_posterior as posterior_reference
 from keras_bmm.mixture import fit_losses, normalize_losses
 
 COLUMNS = ["losses", "keras_bmm_s", "numpy_s", "numpy_over_keras_bmm", "max_abs_diff"]

@@ -15,7 +15,7 @@ import dataclasses
 import os
 import time
 
-from benchmarks.common import finished_row, read_row, settings_suffix, start_epoch
+from keras_bmm.benchmarks.common import finished_row, read_row, settings_suffix, start_epoch
 from keras_bmm.bootstrapping.methods import METHODS
 
 #: Pretraining classes and fine-tuning classes of CIFAR-10.
@@ -320,7 +320,7 @@ def collect(run_root: str = os.path.join("runs", "transfer")) -> list[dict]:
 
 def transfer_benchmark(args) -> list[dict]:
     """Runs what `scripts/benchmark.py transfer` asks for; returns every finished row."""
-    from benchmarks.common import cifar10_archive
+    from keras_bmm.benchmarks.common import cifar10_archive
 
     setup = TransferSetup(
         backbone=args.backbone,

@@ -15,8 +15,8 @@ def _prepared_step(num_samples: int, width: int, batch_size: int, steps: int, se
     `num_samples` losses; returns seconds per step."""
     import keras
 
-    from benchmarks.bmm import synthetic_losses
     from keras_bmm import BootstrappingModel
+    from keras_bmm.benchmarks.bmm import synthetic_losses
     from keras_bmm.mixture import fit_losses
     from keras_bmm.networks import preact_resnet18
 

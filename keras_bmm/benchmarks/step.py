@@ -8,7 +8,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from benchmarks.bmm import synthetic_losses
+from keras_bmm.benchmarks.bmm import synthetic_losses
 from keras_bmm.data import eval_pipeline, steps_per_epoch, train_pipeline
 
 COLUMNS = ["variant", "train_s", "epoch_s", "images_per_s", "epoch_vs_ce"]

@@ -173,7 +173,7 @@ def scraped_case(archive: str, root: str, setup: ScrapedSetup | None = None) -> 
 
 
 def _start(result):
-    from benchmarks.common import start_epoch
+    from keras_bmm.benchmarks.common import start_epoch
 
     return start_epoch(result.history, result.config.method)
 

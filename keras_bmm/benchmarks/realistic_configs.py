@@ -50,7 +50,12 @@ def cell_config(cell, run_dir: str, run_root: str, archive: str | None, verbose:
 
 
 def _transfer_config(cell, run_root: str, archive: str, verbose: int, common: dict):
-    from benchmarks.transfer import TransferSetup, _asymmetric_labels, backbone_name, pretrain
+    from keras_bmm.benchmarks.transfer import (
+        TransferSetup,
+        _asymmetric_labels,
+        backbone_name,
+        pretrain,
+    )
     from keras_bmm.training import TrainConfig
 
     setup = TransferSetup(noise_seed=cell.seed)
@@ -80,8 +85,8 @@ def transfer_folder(archive: str, root: str, open_set: bool) -> str:
     test images (which the backbone never saw) as training images; their
     test folders (required to match) are dropped with their class.
     """
-    from benchmarks.transfer import FINETUNE_CLASSES, class_subset
     from keras_bmm.atomic import atomic_directory
+    from keras_bmm.benchmarks.transfer import FINETUNE_CLASSES, class_subset
     from keras_bmm.data.archive import extracted_folder
 
     target = os.path.join(root, "data", "finetune")
@@ -104,6 +109,6 @@ def transfer_folder(archive: str, root: str, open_set: bool) -> str:
 
 
 def _archive(archive: str | None) -> str:
-    from benchmarks.common import cifar10_archive
+    from keras_bmm.benchmarks.common import cifar10_archive
 
     return cifar10_archive(archive)

@@ -6,7 +6,7 @@ import dataclasses
 import os
 import time
 
-from benchmarks.common import finished_row, read_row, settings_suffix, start_epoch
+from keras_bmm.benchmarks.common import finished_row, read_row, settings_suffix, start_epoch
 from keras_bmm.bootstrapping.methods import METHODS
 
 COLUMNS = [

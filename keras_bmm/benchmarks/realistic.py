@@ -49,7 +49,7 @@ DESIGN_SEEDS = {"digits": (5, 6), "transfer": (5,), "cpu": (2,)}
 #: Seeds the results are reported on (never used to choose a threshold).
 REPORT_SEEDS = {"digits": (0, 1, 2), "transfer": (0, 1, 2), "cpu": (1,)}
 
-from benchmarks.realistic_configs import METHODS  # noqa: E402 (the compared methods)
+from keras_bmm.benchmarks.realistic_configs import METHODS  # noqa: E402 (the compared methods)
 
 COLUMNS = [
     "dataset",
@@ -105,9 +105,9 @@ def cells(datasets, methods, seeds=None, noises=None, ceiling: bool = True) -> l
 
 def run_cell(cell: Cell, run_root: str, archive: str | None = None, verbose: int = 0) -> dict:
     """Trains (or resumes, or reads back) one cell; returns its row."""
-    from benchmarks.common import finished_row
-    from benchmarks.realistic_configs import cell_config
     from keras_bmm.atomic import write_json
+    from keras_bmm.benchmarks.common import finished_row
+    from keras_bmm.benchmarks.realistic_configs import cell_config
     from keras_bmm.training import train
     from keras_bmm.training.run_folder import RunFolder
 
@@ -128,7 +128,7 @@ def cell_row(cell: Cell, result, seconds: float) -> dict:
     """A finished run's figures."""
     import numpy as np
 
-    from benchmarks.common import start_epoch
+    from keras_bmm.benchmarks.common import start_epoch
 
     rows = result.report_rows or []
     clean = np.array([r["clean_label"] for r in rows], dtype=np.int64)
@@ -158,7 +158,7 @@ def cell_row(cell: Cell, result, seconds: float) -> dict:
 
 def collect(run_root: str, datasets=None) -> list[dict]:
     """Every finished cell under `run_root`."""
-    from benchmarks.common import read_row
+    from keras_bmm.benchmarks.common import read_row
 
     rows = []
     for dataset in datasets or GRID:

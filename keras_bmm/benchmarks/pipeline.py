@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 
-from benchmarks.common import median_time
-from benchmarks.step import prepare_variant
+from keras_bmm.benchmarks.common import median_time
+from keras_bmm.benchmarks.step import prepare_variant
 from keras_bmm.data import steps_per_epoch, train_pipeline
 
 COLUMNS = ["what", "images_per_s", "vs_train_step"]
