@@ -106,6 +106,8 @@ def preset_defaults(preset: str | None, dataset: str) -> dict:
     elif preset in DATA_DIR_ENVIRONMENT:
         preset_values.setdefault("data_dir", os.environ.get(DATA_DIR_ENVIRONMENT[preset]))
     values = {}
-    for layer in (BASE_DEFAULTS, dataset_defaults().get(dataset, {}), preset_values):
+    # A dataset's entry may set only some of the schedule: the paper's fills the rest.
+    layers = (BASE_DEFAULTS, PAPER_SCHEDULE, dataset_defaults().get(dataset, {}), preset_values)
+    for layer in layers:
         values.update({k: v for k, v in layer.items() if v is not None})
     return values
