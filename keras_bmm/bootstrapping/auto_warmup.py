@@ -57,7 +57,7 @@ class AutoWarmup:
     enough for the rule to fire after the drop, the rule watches only the
     epochs after the first drop: at the higher rate predictions wander
     (a third of them may change every epoch), and bootstrapping from them
-    early measurably hurt on structured noise (docs/results.md). This is
+    early measurably hurt on structured noise (docs/lab/results.md). This is
     the paper's own schedule (bootstrapping from five epochs after the first
     drop), found from the run's signals instead of fixed.
 

@@ -36,7 +36,7 @@ PRESETS = {
     # The paper's setup: CIFAR-10 (TFDS), 300 epochs, the reference's passes.
     "paper": {**PAPER_SCHEDULE, "dataset": "cifar10", "fast": False},
     # A 2-core CPU: 375 real CIFAR-10 JPEGs per class, no augmentation, a
-    # width-16 network, 60 epochs; chosen by measurement (docs/cpu-preset.md).
+    # width-16 network, 60 epochs; chosen by measurement (docs/lab/cpu-preset.md).
     "cpu": {
         **PAPER_SCHEDULE,
         "dataset": "folder",
