@@ -34,6 +34,7 @@ FORMATS = (
 class ScrapedSetup:
     """The scraped folder (1,500 images, 30% wrong) and the README's CPU command for it."""
 
+    classes: tuple = CLASSES
     per_class: int = 250
     test_per_class: int = 200
     noise: float = 0.3
@@ -43,6 +44,10 @@ class ScrapedSetup:
     epochs: int = 30
     lr_milestones: tuple = (21,)
     seed: int = 0
+    #: Fine-tune instead: a backbone (name or preset folder) and its weights file;
+    #: the `finetune` preset's schedule then replaces the from-scratch one.
+    backbone: str | None = None
+    weights: str | None = None
 
 
 def make_scraped_folder(archive: str, root: str, setup: ScrapedSetup) -> dict:
@@ -73,25 +78,27 @@ def make_scraped_folder(archive: str, root: str, setup: ScrapedSetup) -> dict:
         ("clean-test", test, setup.test_per_class, False),
     ):
         with atomic_directory(os.path.join(root, folder)) as staging:
-            for c, name in enumerate(CLASSES):
+            classes = setup.classes
+            for c, name in enumerate(classes):
                 chosen = rng.permutation(len(files[name]))[:count]
                 for k, i in enumerate(sorted(chosen)):
                     label = c
                     if noisy and rng.random() < setup.noise:
-                        label = int((c + rng.integers(1, len(CLASSES))) % len(CLASSES))
+                        label = int((c + rng.integers(1, len(classes))) % len(classes))
                     ext, fmt, mode, options = FORMATS[k % len(FORMATS)]
                     side = int(rng.integers(40, 120))
                     image = Image.open(files[name][i]).convert("RGB")
                     image = image.resize((side, int(side * rng.uniform(0.75, 1.33))))
-                    target = os.path.join(staging, "train", CLASSES[label])
+                    target = os.path.join(staging, "train", classes[label])
                     os.makedirs(target, exist_ok=True)
                     path = os.path.join(target, f"{name}-{i:05d}.{ext}")
                     image.convert(mode).save(path, fmt, **options)
                     if noisy:
-                        final = os.path.join(root, folder, "train", CLASSES[label])
+                        final = os.path.join(root, folder, "train", classes[label])
                         truth["files"].append(os.path.join(final, os.path.basename(path)))
                         truth["given"].append(label)
                         truth["clean"].append(c)
+    truth["classes"] = list(setup.classes)
     write_json(truth_path, truth)
     return truth
 
@@ -100,21 +107,33 @@ def train_scraped(root: str, setup: ScrapedSetup, labels: str | None = None, nam
     """Trains on the scraped folder as the README says (auto warm-up, 10% held out)."""
     from keras_bmm.training import TrainConfig, train
 
-    config = TrainConfig(
+    common = dict(
         dataset="folder",
         data_dir=os.path.join(root, "scraped"),
         image_size=(setup.image_size, setup.image_size),
         val_split=0.1,
-        epochs=setup.epochs,
-        width=setup.width,
-        batch_size=setup.batch_size,
-        lr_milestones=setup.lr_milestones,
         labels=labels,
         seed=setup.seed,
         run_dir=os.path.join(root, "runs", name),
         name=f"scraped-{name}",
         verbose=2,
     )
+    if setup.backbone:  # the README's fine-tuning command
+        config = TrainConfig(
+            preset="finetune",
+            backbone=setup.backbone,
+            weights=setup.weights,
+            mixed_precision=False,
+            **common,
+        )
+    else:  # the README's CPU command from scratch
+        config = TrainConfig(
+            epochs=setup.epochs,
+            width=setup.width,
+            batch_size=setup.batch_size,
+            lr_milestones=setup.lr_milestones,
+            **common,
+        )
     from keras_bmm.training.run_folder import RunFolder
 
     resume = RunFolder(config.run_dir).holds_run()
@@ -140,7 +159,7 @@ def wrong_labels(truth: dict, manifest: str | None = None) -> int:
     if manifest is not None:
         from keras_bmm.data.manifest import read_manifest
 
-        table = read_manifest(manifest, CLASSES)
+        table = read_manifest(manifest, sorted(set(truth["classes"])))
         given.update(zip(map(os.path.realpath, table.files), table.labels))
     clean = dict(zip(map(os.path.realpath, truth["files"]), truth["clean"]))
     return int(sum(given[f] != clean[f] for f in clean))
