@@ -159,6 +159,8 @@ class TrainResult:
         )
         if known:
             line += f"; truly {100 * self.noise.achieved_rate:.1f}%"
+        if self.config.method == "ce":
+            line += " (cross-entropy fits wrong labels too: this is a floor)"
         return [line]
 
     def _bootstrapping_lines(self) -> list:
