@@ -162,7 +162,7 @@ def test_open_set_default_leaves_out_as_few_last_classes_as_the_rate_needs():
 
 def test_open_set_dataset_drops_the_outside_classes_from_the_test_split():
     from keras_bmm.data.digits import load_digits
-    from keras_bmm.data.open_set import with_open_set
+    from keras_bmm.noise.open_set import with_open_set
 
     data = load_digits()
     mixed = with_open_set(data, 0.2, seed=1)

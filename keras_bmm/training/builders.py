@@ -33,7 +33,7 @@ def dataset_of(config):
         labels=config.labels,
     )
     if config.noise_type == "open-set" and config.noise > 0:
-        from keras_bmm.data.open_set import with_open_set
+        from keras_bmm.noise.open_set import with_open_set
 
         data = with_open_set(data, config.noise, seed=config.noise_seed)
     return data
