@@ -343,9 +343,9 @@ def test_keras_hub_presets_listed_exist_in_keras_hub():
 
 
 def test_keras_hub_backbone_without_keras_hub_names_the_extra(monkeypatch):
-    from keras_bmm.backbones import catalog
+    from keras_bmm.training import backbone_settings
 
-    monkeypatch.setattr(catalog, "hub_installed", lambda: False)
+    monkeypatch.setattr(backbone_settings, "hub_installed", lambda: False)
     with pytest.raises(ConfigError, match=r"keras-hub is not installed.*keras-bmm\[hub\]"):
         TrainConfig(backbone="resnet_50_imagenet").resolved()
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 
-from keras_bmm.benchmarks.common import finished_row, read_row, settings_suffix, start_epoch
+from keras_bmm.benchmarks.common import read_row, settings_suffix, start_epoch, train_or_read
 from keras_bmm.bootstrapping.methods import METHODS
 
 COLUMNS = [
@@ -79,9 +78,7 @@ def accuracy_run(
         the end of the warm-up and at the end, epochs, the epochs' summed
         time (`train_min`, resumed runs included) and this invocation's wall time.
     """
-    from keras_bmm.atomic import write_json
-    from keras_bmm.training import TrainConfig, train
-    from keras_bmm.training.run_folder import RunFolder
+    from keras_bmm.training import TrainConfig
 
     config = TrainConfig(
         preset="cpu",
@@ -97,36 +94,32 @@ def accuracy_run(
     name = run_name(method, noise, fast, noise_seed, overrides)
     run_dir = os.path.join(run_root, name)
     config = dataclasses.replace(config, name=name, run_dir=run_dir)
-    row = finished_row(config, run_dir, RESULT_FILE)
-    if row is not None:
-        return row
-    resume = RunFolder(run_dir).holds_run()
-    start = time.time()
-    result = train(config, export=False, resume=resume)
-    seconds = result.history.get("epoch_seconds")
-    row = {
-        "noise": noise,
-        "method": method,
-        "mode": ("one pass" if method == "ce" else "fast") if fast else "reference",
-        "noise_seed": noise_seed,
-        "settings": dict(overrides or {}),
-        "wrong_labels_%": 100 * result.noise.achieved_rate,
-        "best_%": 100 * result.best_test_accuracy,
-        "last_%": 100 * result.last_test_accuracy,
-        "auc_warmup": result.auc_after_warmup,
-        "start_epoch": start_epoch(result.history, method),
-        "auc_last": result.auc_last,
-        "epochs": len(result.history.get("loss", [])),
-        # Summed over every epoch, whichever invocation ran it; wall_min is
-        # this invocation's time (start-up, data and report included).
-        # (None for runs from before the history recorded epoch times.)
-        "train_min": sum(seconds) / 60 if seconds else None,
-        "wall_min": (time.time() - start) / 60,
-        "resumed": resume,
-        "run_dir": run_dir,
-    }
-    write_json(os.path.join(run_dir, RESULT_FILE), row)
-    return row
+
+    def row_of(result, wall_seconds, resume):
+        seconds = result.history.get("epoch_seconds")
+        return {
+            "noise": noise,
+            "method": method,
+            "mode": ("one pass" if method == "ce" else "fast") if fast else "reference",
+            "noise_seed": noise_seed,
+            "settings": dict(overrides or {}),
+            "wrong_labels_%": 100 * result.noise.achieved_rate,
+            "best_%": 100 * result.best_test_accuracy,
+            "last_%": 100 * result.last_test_accuracy,
+            "auc_warmup": result.auc_after_warmup,
+            "start_epoch": start_epoch(result.history, method),
+            "auc_last": result.auc_last,
+            "epochs": len(result.history.get("loss", [])),
+            # Summed over every epoch, whichever invocation ran it; wall_min is
+            # this invocation's time (start-up, data and report included).
+            # (None for runs from before the history recorded epoch times.)
+            "train_min": sum(seconds) / 60 if seconds else None,
+            "wall_min": wall_seconds / 60,
+            "resumed": resume,
+            "run_dir": run_dir,
+        }
+
+    return train_or_read(config, run_dir, RESULT_FILE, row_of)
 
 
 def collect(run_root: str = os.path.join("runs", "benchmark")) -> list[dict]:

@@ -80,6 +80,33 @@ def finished_row(config, run_dir: str, result_file: str) -> dict | None:
     return read_row(done) if os.path.exists(done) else None
 
 
+def train_or_read(config, run_dir: str, result_file: str, row_of) -> dict:
+    """A run's row: read back when finished, else trained (or resumed) and written.
+
+    Args:
+        config: the run's `TrainConfig` (its `run_dir` is `run_dir`).
+        run_dir: the run folder.
+        result_file: the row's file in `run_dir`.
+        row_of: `row_of(result, seconds, resumed)` makes the row of a
+            `TrainResult`, `seconds` this invocation's wall time.
+    """
+    import time
+
+    from keras_bmm.atomic import write_json as write
+    from keras_bmm.training import train
+    from keras_bmm.training.run_folder import RunFolder
+
+    row = finished_row(config, run_dir, result_file)
+    if row is not None:
+        return row
+    resume = RunFolder(run_dir).holds_run()
+    start = time.time()
+    result = train(config, export=False, resume=resume)
+    row = row_of(result, time.time() - start, resume)
+    write(os.path.join(run_dir, result_file), row)
+    return row
+
+
 def read_row(path: str) -> dict:
     """A finished run's row, as its benchmark wrote it."""
     with open(path) as f:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import statistics
-import time
 
 #: Noise kinds and rates of each dataset's grid (`noise_type`, rate).
 GRID = {
@@ -105,23 +104,14 @@ def cells(datasets, methods, seeds=None, noises=None, ceiling: bool = True) -> l
 
 def run_cell(cell: Cell, run_root: str, archive: str | None = None, verbose: int = 0) -> dict:
     """Trains (or resumes, or reads back) one cell; returns its row."""
-    from keras_bmm.atomic import write_json
-    from keras_bmm.benchmarks.common import finished_row
+    from keras_bmm.benchmarks.common import train_or_read
     from keras_bmm.benchmarks.realistic_configs import cell_config
-    from keras_bmm.training import train
-    from keras_bmm.training.run_folder import RunFolder
 
     run_dir = os.path.join(run_root, cell.dataset, cell.name)
     config = cell_config(cell, run_dir, run_root, archive, verbose)
-    row = finished_row(config, run_dir, RESULT_FILE)
-    if row is not None:
-        return row
-    resume = RunFolder(run_dir).holds_run()
-    start = time.time()
-    result = train(config, export=False, resume=resume)
-    row = cell_row(cell, result, time.time() - start)
-    write_json(os.path.join(run_dir, RESULT_FILE), row)
-    return row
+    return train_or_read(
+        config, run_dir, RESULT_FILE, lambda result, seconds, _: cell_row(cell, result, seconds)
+    )
 
 
 def cell_row(cell: Cell, result, seconds: float) -> dict:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 
-from keras_bmm.benchmarks.common import finished_row, read_row, settings_suffix, start_epoch
+from keras_bmm.benchmarks.common import read_row, settings_suffix, start_epoch, train_or_read
 from keras_bmm.bootstrapping.methods import METHODS
 
 #: Pretraining classes and fine-tuning classes of CIFAR-10.
@@ -255,42 +254,34 @@ def _asymmetric_labels(data_dir: str, setup: TransferSetup, rate: float, run_roo
 
 def _run(config, init: str, label: str, run_dir: str, overrides=None, finish=None) -> dict:
     """Trains (or resumes, or reads back) one run of the benchmark."""
-    from keras_bmm.atomic import write_json
-    from keras_bmm.training import train
-    from keras_bmm.training.run_folder import RunFolder
 
     config = dataclasses.replace(config, name=os.path.basename(run_dir), run_dir=run_dir)
-    row = finished_row(config, run_dir, RESULT_FILE)
-    if row is not None:
-        return row
-    resume = RunFolder(run_dir).holds_run()
-    start = time.time()
-    result = train(config, export=False, resume=resume)
-    seconds = result.history.get("epoch_seconds")
-    aucs = result.history.get("bmm_auc", [])
-    row = {
-        "init": init,
-        "noise": label,
-        "method": result.config.method,
-        "settings": dict(overrides or {}),
-        "wrong_%": 100 * result.noise.achieved_rate,
-        "best_%": 100 * result.best_test_accuracy,
-        "last_%": 100 * result.last_test_accuracy,
-        "auc_epoch1": aucs[0] if aucs else None,
-        "start_epoch": start_epoch(result.history, result.config.method),
-        "auc_start": result.auc_after_warmup,
-        "auc_last": aucs[-1] if aucs else None,
-        "epochs": len(result.history.get("loss", [])),
-        "train_min": sum(seconds) / 60 if seconds else None,
-        "wall_min": (time.time() - start) / 60,
-        "resumed": resume,
-        "run_dir": run_dir,
-        "backbone": result.config.backbone,
-    }
-    if finish is not None:
-        row = finish(result, row)
-    write_json(os.path.join(run_dir, RESULT_FILE), row)
-    return row
+
+    def row_of(result, wall_seconds, resume):
+        seconds = result.history.get("epoch_seconds")
+        aucs = result.history.get("bmm_auc", [])
+        row = {
+            "init": init,
+            "noise": label,
+            "method": result.config.method,
+            "settings": dict(overrides or {}),
+            "wrong_%": 100 * result.noise.achieved_rate,
+            "best_%": 100 * result.best_test_accuracy,
+            "last_%": 100 * result.last_test_accuracy,
+            "auc_epoch1": aucs[0] if aucs else None,
+            "start_epoch": start_epoch(result.history, result.config.method),
+            "auc_start": result.auc_after_warmup,
+            "auc_last": aucs[-1] if aucs else None,
+            "epochs": len(result.history.get("loss", [])),
+            "train_min": sum(seconds) / 60 if seconds else None,
+            "wall_min": wall_seconds / 60,
+            "resumed": resume,
+            "run_dir": run_dir,
+            "backbone": result.config.backbone,
+        }
+        return row if finish is None else finish(result, row)
+
+    return train_or_read(config, run_dir, RESULT_FILE, row_of)
 
 
 def collect(run_root: str = os.path.join("runs", "transfer")) -> list[dict]:
