@@ -62,7 +62,8 @@ class BootstrappingModel(SoftTargetModel):
         reg_weight: weight of the class-balance regulariser.
         warmup_epochs: epochs of plain mixup before bootstrapping starts, or
             a rule that chooses the start during training: `"auto"` (once the
-            network's predictions have settled and beat chance) or
+            network's predictions have settled and learned the labels they
+            can) or
             `"label-wave"` (Label Wave's minimum of prediction changes).
         auto_warmup: the `AutoWarmup` (or its config dict) of that rule;
             default `AutoWarmup(rule=warmup_epochs)`.

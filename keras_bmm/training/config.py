@@ -113,8 +113,9 @@ class TrainConfig:
     epochs: int | None = setting("number of epochs", type=int)
     warmup_epochs: int | str | None = setting(
         "epochs of plain mixup before bootstrapping, or auto: start once the network's "
-        "predictions have settled and beat chance (default for image folders and --preset "
-        "finetune), or label-wave: at Label Wave's first minimum of prediction changes",
+        "predictions have settled and learned the labels they can (default for image "
+        "folders and --preset finetune), or label-wave: at Label Wave's first minimum of "
+        "prediction changes",
         type=int_or_auto,
         metavar="N|auto|label-wave",
     )
