@@ -60,6 +60,8 @@ def test_options_and_compile_failures():
     setup = DeviceSetup.from_options({"xla": ["off", "on"], "backbone": "none", "json": "x"})
     assert setup.xla == (False, True) and setup.backbone is None
     assert [m[0] for m in setup.models()] == ["preact_resnet18"]
+    backbone_alone = DeviceSetup.from_options({"network": "none"}).models()
+    assert backbone_alone == [("MobileNetV3Small", "MobileNetV3Small 224px", 224, 64)]
     error = RuntimeError(
         "Detected unsupported operations when trying to compile graph: StatelessRandomGammaV3 "
         "(No registered 'StatelessRandomGammaV3' OpKernel for XLA_GPU_JIT devices)"

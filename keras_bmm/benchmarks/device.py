@@ -43,12 +43,14 @@ class DeviceSetup:
 
     Attributes:
         network: the CIFAR network (`"preact_resnet18"`; `"small_cnn"` and
-            `"tiny_cnn"` make quick tests).
+            `"tiny_cnn"` make quick tests), or `None` for the backbone alone.
         width: its width (64: the paper's PreAct ResNet-18).
         image_size: its image size (square).
         batch_size: its batch size.
         backbone: a `keras.applications` class name (random weights: nothing
             is downloaded), or `None` for the network alone.
+        pipeline_batches: batches of the input pipeline's timed epoch (at
+            least `steps`), so that its start-up cost does not dominate.
         backbone_size: the backbone's image size (square).
         backbone_batch_size: the backbone's batch size.
         steps: train steps per timed round (one epoch of `steps` batches).
@@ -68,6 +70,7 @@ class DeviceSetup:
     backbone_batch_size: int = 64
     steps: int = 20
     repeats: int = 3
+    pipeline_batches: int = 20
     methods: tuple = ("ce", "mixup", "m-dyr-h", "md-dyr-sh")
     precisions: tuple = ("float32", "mixed_float16")
     xla: tuple = (False, True)
@@ -76,17 +79,21 @@ class DeviceSetup:
     @classmethod
     def from_options(cls, options: dict) -> DeviceSetup:
         """The setup of command-line options: the fields' names, `xla` as `"on"`/`"off"`,
-        `backbone` `"none"` for none; other keys are ignored."""
+        `network` and `backbone` `"none"` for none; other keys are ignored."""
         fields = {f.name for f in dataclasses.fields(cls)}
         setup = cls(**{key: value for key, value in options.items() if key in fields})
         xla = tuple(x in (True, "on") for x in setup.xla)
-        backbone = None if str(setup.backbone).lower() == "none" else setup.backbone
-        return dataclasses.replace(setup, xla=xla, backbone=backbone)
+        network, backbone = (
+            None if str(v).lower() == "none" else v for v in (setup.network, setup.backbone)
+        )
+        return dataclasses.replace(setup, xla=xla, network=network, backbone=backbone)
 
     def models(self) -> list[tuple[str, str, int, int]]:
         """`(model, label, image size, batch size)` of each model timed."""
-        size = self.image_size
-        models = [(self.network, f"{self.network} w{self.width} {size}px", size, self.batch_size)]
+        size, models = self.image_size, []
+        if self.network:
+            label = f"{self.network} w{self.width} {size}px"
+            models.append((self.network, label, size, self.batch_size))
         if self.backbone:
             label = f"{self.backbone} {self.backbone_size}px"
             models.append((self.backbone, label, self.backbone_size, self.backbone_batch_size))
@@ -222,20 +229,16 @@ def time_group(runs: dict, repeats: int, tolerate: bool) -> dict:
     return {**times, **failed}
 
 
-def cached_batches(size: int, batch: int, steps: int, seed: int = 0):
-    """`(dataset, images, labels)`: `steps` augmented batches of `steps * batch` random
-    images, held in memory and repeated (so that the steps, not the pipeline, are
-    timed), and the images and labels they were made from."""
+def cached_batches(images, labels, batch: int, steps: int, seed: int = 0):
+    """The first `steps` augmented batches of `(images, labels)`, held in memory and
+    repeated, as a `tf.data.Dataset` (so that the steps, not the pipeline, are timed)."""
     import tensorflow as tf
 
-    from keras_bmm.benchmarks.step import benchmark_images
     from keras_bmm.data import train_pipeline
 
-    images, labels = benchmark_images(None, steps * batch, seed=seed, size=size)
     batches = list(train_pipeline(images, labels, batch, seed=seed, augment=True).take(steps))
     stacked = tf.nest.map_structure(lambda *parts: tf.stack(parts), *batches)
-    dataset = tf.data.Dataset.from_tensor_slices(stacked).repeat().prefetch(tf.data.AUTOTUNE)
-    return dataset, images, labels
+    return tf.data.Dataset.from_tensor_slices(stacked).repeat().prefetch(tf.data.AUTOTUNE)
 
 
 def train_row(label: str, method: str, variant: tuple, seconds, reference: dict) -> dict:
@@ -299,6 +302,7 @@ def device_benchmark(setup: DeviceSetup | None = None) -> list[dict]:
 
     from keras_bmm.backbones.catalog import canonical_name, check_image_size
     from keras_bmm.benchmarks.pipeline import pipeline_rate
+    from keras_bmm.benchmarks.step import benchmark_images
 
     setup = setup or DeviceSetup()
     if setup.backbone:  # an unknown name fails now, not after the network's timings
@@ -306,12 +310,14 @@ def device_benchmark(setup: DeviceSetup | None = None) -> list[dict]:
         check_image_size(setup.backbone, (setup.backbone_size, setup.backbone_size))
     rows = []
     for model, label, size, batch in setup.models():
-        dataset, images, labels = cached_batches(size, batch, setup.steps)
+        count = max(setup.steps, setup.pipeline_batches) * batch
+        images, labels = benchmark_images(None, count, size=size)
         feed = pipeline_rate(images, labels, batch, setup.repeats)
+        n = setup.steps * batch
+        dataset = cached_batches(images[:n], labels[:n], batch, setup.steps)
         rows.append(
             {"kind": "pipeline", "model": label, "method": "input pipeline", "images_per_s": feed}
         )
-        n = len(labels)
         for variant in itertools.product(setup.precisions, setup.xla, setup.steps_per_execution):
             runs = {
                 method: epoch_runner(

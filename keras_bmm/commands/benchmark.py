@@ -178,7 +178,10 @@ def add_device_parser(sub) -> None:
     setup = DeviceSetup()
     device = sub.add_parser("device", help="each method's images/s on this device")
     device.add_argument(
-        "--network", choices=("preact_resnet18", "small_cnn", "tiny_cnn"), default=setup.network
+        "--network",
+        choices=("preact_resnet18", "small_cnn", "tiny_cnn", "none"),
+        default=setup.network,
+        help="the CIFAR-size network, or none",
     )
     device.add_argument("--width", type=int, default=setup.width)
     device.add_argument("--image-size", type=int, default=setup.image_size)
@@ -190,6 +193,7 @@ def add_device_parser(sub) -> None:
     device.add_argument("--backbone-batch-size", type=int, default=setup.backbone_batch_size)
     device.add_argument("--steps", type=int, default=setup.steps, help="steps per timed round")
     device.add_argument("--repeats", type=int, default=setup.repeats)
+    device.add_argument("--pipeline-batches", type=int, default=setup.pipeline_batches)
     device.add_argument("--methods", nargs="+", choices=tuple(METHODS), default=setup.methods)
     device.add_argument(
         "--precision", nargs="+", choices=PRECISIONS, default=setup.precisions, dest="precisions"
