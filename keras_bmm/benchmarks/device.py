@@ -15,6 +15,8 @@ import dataclasses
 import itertools
 import re
 import statistics
+import sys
+import time
 
 COLUMNS = [
     "model",
@@ -319,6 +321,7 @@ def device_benchmark(setup: DeviceSetup | None = None) -> list[dict]:
             {"kind": "pipeline", "model": label, "method": "input pipeline", "images_per_s": feed}
         )
         for variant in itertools.product(setup.precisions, setup.xla, setup.steps_per_execution):
+            start = time.perf_counter()
             runs = {
                 method: epoch_runner(
                     build_variant(setup, model, size, method, variant, n), dataset, setup.steps
@@ -335,6 +338,8 @@ def device_benchmark(setup: DeviceSetup | None = None) -> list[dict]:
             }
             for method in setup.methods:
                 rows.append(train_row(label, method, variant, timed[method], reference))
+            seconds = time.perf_counter() - start
+            print(f"device: {label}, {variant}: {seconds:.0f} s", file=sys.stderr, flush=True)
             del runs
             keras.backend.clear_session()
     return rows
