@@ -69,3 +69,17 @@ def test_options_and_compile_failures():
     reason = "did not compile: no XLA_GPU_JIT kernel for StatelessRandomGammaV3"
     assert compile_failure(error) == reason
     assert compile_failure(ValueError("first line\nmore")) == "did not compile: first line"
+
+
+def test_device_info_names_the_first_gpu_when_there_is_one(monkeypatch):
+    import tensorflow as tf
+
+    from keras_bmm.benchmarks.device import device_info
+
+    gpu = tf.config.PhysicalDevice(name="/physical_device:GPU:0", device_type="GPU")
+    details = {"device_name": "NVIDIA A100-SXM4-40GB", "compute_capability": (8, 0)}
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [gpu])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda device: details)
+    info = device_info()
+    assert info["device"] == "NVIDIA A100-SXM4-40GB" and info["gpus"][0]["compute_capability"]
+    assert info["cpu"] and info["keras"] == keras.__version__

@@ -107,15 +107,15 @@ def device_info() -> dict:
     import keras
     import tensorflow as tf
 
-    cpu = None
+    cpu = "unknown"
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
-        cpu = next((line.split(":", 1)[1].strip() for line in f if "model name" in line), None)
+        cpu = next((line.split(":", 1)[1].strip() for line in f if "model name" in line), cpu)
     gpus = [
-        tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+        {"name": gpu.name, **tf.config.experimental.get_device_details(gpu)}
         for gpu in tf.config.list_physical_devices("GPU")
     ]
     return {
-        "device": gpus[0] if gpus else f"CPU: {cpu or 'unknown'}",
+        "device": gpus[0].get("device_name", gpus[0]["name"]) if gpus else f"CPU: {cpu}",
         "gpus": gpus,
         "cpu": cpu,
         "logical_devices": [d.name for d in tf.config.list_logical_devices()],
@@ -239,7 +239,8 @@ def cached_batches(images, labels, batch: int, steps: int, seed: int = 0):
     from keras_bmm.data import train_pipeline
 
     batches = list(train_pipeline(images, labels, batch, seed=seed, augment=True).take(steps))
-    stacked = tf.nest.map_structure(lambda *parts: tf.stack(parts), *batches)
+    with tf.device("/CPU:0"):  # host memory, as a pipeline's batches (not the GPU's)
+        stacked = tf.nest.map_structure(lambda *parts: tf.stack(parts), *batches)
     return tf.data.Dataset.from_tensor_slices(stacked).repeat().prefetch(tf.data.AUTOTUNE)
 
 
