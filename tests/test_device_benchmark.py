@@ -16,7 +16,8 @@ def test_device_benchmark_writes_a_row_per_method_and_variant_with_ratios_to_ce(
     # A tiny network (tracing PreAct ResNet-18 or a keras.applications backbone
     # takes 20-40 s a variant here); XLA on and off, two steps per execution.
     argv = ["device", "--network", "tiny_cnn", "--width", "4", "--batch-size", "8"]
-    argv += ["--backbone", "none", "--steps", "2", "--repeats", "1", "--methods", *METHODS]
+    argv += ["--backbone", "none", "--steps", "2", "--repeats", "1", "--pipeline-batches", "2"]
+    argv += ["--methods", *METHODS]
     argv += ["--precision", "float32", "--xla", "off", "on", "--steps-per-execution", "2"]
     rows = main([*argv, "--json", str(path)])
     saved = json.loads(path.read_text())
