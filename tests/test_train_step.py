@@ -236,3 +236,40 @@ def test_running_out_of_data_warns_only_when_steps_were_asked_for():
 
     assert ran_out(epochs=2) == 0
     assert ran_out(epochs=1, steps_per_epoch=STEPS + 1) >= 1
+
+
+def test_jit_compile_draws_mixup_outside_xla_and_trains_as_without():
+    """XLA has no kernel for mixup's Beta sampling: with `jit_compile=True` the draws
+    run before the compiled rest of the step, which trains as the uncompiled step
+    (the same draws; weights equal up to float rounding), and the saved compile
+    config keeps `jit_compile=True`."""
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(N, 8)).astype(np.float32)
+    labels = rng.integers(0, C, N)
+    trained = {}
+    for jit in (False, True):
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((8,))
+        model = BootstrappingModel(
+            keras.Model(inputs, keras.layers.Dense(C)(inputs)),
+            method="m-dyr-h",
+            num_samples=N,
+            warmup_epochs=1,
+            seed=0,
+        )
+        model.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=jit)
+        model.fit(
+            train_pipeline(images, labels, BATCH, seed=0, augment=False, epochs=2),
+            epochs=2,
+            steps_per_epoch=STEPS,
+            callbacks=[BMMCallback()],
+            verbose=0,
+        )
+        state = model.mixup_sampler.seed_generator.state.numpy()
+        trained[jit] = [w.numpy() for w in model.trainable_weights] + [state]
+    for uncompiled, compiled in zip(trained[False], trained[True]):
+        np.testing.assert_allclose(compiled, uncompiled, rtol=1e-5, atol=1e-6)
+    assert model.get_compile_config()["jit_compile"] is True
+    clone = BootstrappingModel.from_config(model.get_config())
+    clone.compile_from_config(model.get_compile_config())
+    assert clone.get_compile_config()["jit_compile"] is True

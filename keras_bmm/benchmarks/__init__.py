@@ -6,6 +6,8 @@ reference code against keras-bmm).
 
 - `step`: training throughput of every method, as ratios to cross-entropy.
 - `pipeline`: input pipeline throughput against the training step's.
+- `device`: each method's images/s on this device by precision, XLA and
+  `steps_per_execution`, against cross-entropy and the input pipeline.
 - `bmm`: the mixture fit and posteriors against the numpy reference.
 - `accuracy`: the `cpu` preset on the real CIFAR-10, one run per method.
 """

@@ -126,15 +126,22 @@ def machine() -> dict:
     }
 
 
-def write_json(path: str | None, benchmark: str, rows: list[dict], settings: dict) -> None:
-    """Writes `{"benchmark", "meta", "settings", "rows"}` to `path` (atomically)."""
+def write_json(
+    path: str | None, benchmark: str, rows: list[dict], settings: dict, meta: dict | None = None
+) -> None:
+    """Writes `{"benchmark", "meta", "settings", "rows"}` to `path` (atomically).
+
+    `meta` is the machine (`machine()`), the TensorFlow and Keras versions,
+    and the entries of `meta` (e.g. the device).
+    """
     if not path:
         return
+    import keras
     import tensorflow as tf
 
     from keras_bmm.atomic import write_json as write
 
-    meta = dict(machine(), tensorflow=tf.__version__)
+    meta = {**machine(), "tensorflow": tf.__version__, "keras": keras.__version__, **(meta or {})}
     write(path, {"benchmark": benchmark, "meta": meta, "settings": settings, "rows": rows})
 
 

@@ -27,8 +27,9 @@ VARIANTS = (
 )
 
 
-def benchmark_images(data_dir: str | None, num_images: int, seed: int = 0):
-    """`(images, labels)`: the first images of a folder dataset, or random uint8 ones."""
+def benchmark_images(data_dir: str | None, num_images: int, seed: int = 0, size: int = 32):
+    """`(images, labels)`: the first images of a folder dataset, or random uint8 ones
+    (`size` x `size` pixels)."""
     if data_dir:
         from keras_bmm.data import extracted_folder, load_image_folder
 
@@ -36,7 +37,7 @@ def benchmark_images(data_dir: str | None, num_images: int, seed: int = 0):
         data = load_image_folder(extracted_folder(data_dir), per_class=per_class)
         return data.train_images[:num_images], data.train_labels[:num_images]
     rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, (num_images, 32, 32, 3), dtype=np.uint8)
+    images = rng.integers(0, 256, (num_images, size, size, 3), dtype=np.uint8)
     return images, rng.integers(0, 10, num_images).astype(np.int32)
 
 

@@ -80,6 +80,14 @@ def tiny_cnn(num_classes: int, input_shape, width: int = 16):
     return keras.Model(inputs, keras.layers.Dense(num_classes)(x), name="tiny_cnn")
 
 
+def network(name: str):
+    """The builder `(num_classes, input_shape=..., width=...) -> keras.Model` of a network
+    by name: `"preact_resnet18"`, `"small_cnn"`, else `tiny_cnn`."""
+    from keras_bmm.networks import preact_resnet18, small_cnn
+
+    return {"preact_resnet18": preact_resnet18, "small_cnn": small_cnn}.get(name, tiny_cnn)
+
+
 def measure(settings: dict) -> dict:
     """One configuration, in this process: the pipeline, an epoch and its peak RSS, a step.
 
@@ -100,7 +108,6 @@ def measure(settings: dict) -> dict:
 
     from keras_bmm import BMMCallback, BootstrappingModel
     from keras_bmm.data import PipelineEpoch, load_dataset
-    from keras_bmm.networks import preact_resnet18, small_cnn
 
     keras.utils.set_random_seed(0)
     size, batch = tuple(settings["image_size"]), int(settings["batch_size"])
@@ -113,7 +120,7 @@ def measure(settings: dict) -> dict:
     pipeline_rate = seen / (time.perf_counter() - start)
 
     def build(name, width):
-        make = {"preact_resnet18": preact_resnet18, "small_cnn": small_cnn}.get(name, tiny_cnn)
+        make = network(name)
         inputs = keras.Input(data.image_shape)
         normalized = keras.layers.Normalization(
             mean=list(data.mean), variance=[s * s for s in data.std]

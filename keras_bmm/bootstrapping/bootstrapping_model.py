@@ -159,6 +159,7 @@ class BootstrappingModel(SoftTargetModel):
             name="noise_state",
         )
         self.mixup_sampler = MixupSampler(mixup_alpha, seed, name="mixup_sampler")
+        self._draws_apart = False  # see `compile`
 
     @property
     def uses_bmm(self) -> bool:
@@ -222,8 +223,42 @@ class BootstrappingModel(SoftTargetModel):
     # ------------------------------------------------------------------
     # Steps.
 
+    def compile(self, *args, jit_compile=False, **kwargs):
+        """`SoftTargetModel.compile`; `jit_compile=True` compiles all but mixup's draws.
+
+        XLA has no kernel for the Beta sampling of mixup's `lam`: with
+        `jit_compile=True`, a method that mixes draws `lam` and the
+        permutation first, and the rest of its train step runs as one
+        XLA-compiled function (Keras's own `jit_compile` then reads False;
+        the saved compile config keeps True). On one replica only: a nested
+        compiled function cannot aggregate across replicas.
+        """
+        self._draws_apart = jit_compile is True and self.method != "ce"
+        replicas = self.distribute_strategy.num_replicas_in_sync
+        if self._draws_apart and replicas > 1:
+            raise ValueError(
+                f"jit_compile=True with method={self.method!r} compiles the train step apart "
+                "from mixup's Beta sampling (XLA has no kernel for it), which works on one "
+                f"replica only; this strategy has {replicas}: pass jit_compile=False."
+            )
+        super().compile(*args, jit_compile=False if self._draws_apart else jit_compile, **kwargs)
+
+    def get_compile_config(self):
+        config = super().get_compile_config()
+        if config and self._draws_apart:
+            config["jit_compile"] = True
+        return config
+
     def train_step(self, data):
         images, index, labels, sample_weight = passes.unpack_batch(data)
+        draws = None
+        if self.method != "ce":
+            draws = self.mixup_sampler.draw(tf.shape(labels)[0])
+        step = tf.function(self._step, jit_compile=True) if self._draws_apart else self._step
+        return step(images, index, labels, sample_weight, draws)
+
+    def _step(self, images, index, labels, sample_weight, draws):
+        """The train step after mixup's draws `(lam, permutation)` (`None` for `ce`)."""
         num_classes = self._num_classes(images)
         checks = [
             guards.check_images(images, index),
@@ -237,7 +272,7 @@ class BootstrappingModel(SoftTargetModel):
         state = self.noise_state
         phase = self.schedule.phase(state.epoch, state.is_fitted(), state.start_epoch)
         batch = tf.shape(labels)[0]
-        lam, permutation = self.mixup_sampler.draw(batch)
+        lam, permutation = draws
         target_lam = lam
         predictions = None
         if self.fast:

@@ -55,7 +55,8 @@ class SoftTargetModel(keras.Model):
         name is refused: `"categorical_crossentropy"` would read the logits
         as probabilities. The model tracks `loss` and `accuracy` itself, so
         `metrics` may only be `None` or `["accuracy"]`. `jit_compile`
-        defaults to False: XLA cannot compile the Beta sampling of mixup.
+        defaults to False (XLA has no kernel for the Beta sampling of mixup;
+        `BootstrappingModel.compile` compiles the rest of a mixup step).
         """
         if isinstance(loss, str):
             raise ValueError(

@@ -11,6 +11,8 @@ Sub-benchmarks:
     stream    streamed vs in-memory data: pipeline images/s and a training epoch's peak memory
     realistic the automatic decisions on realistic noise: datasets x noise kinds x methods
     digits    every method on the embedded digits over seeds (medians)
+    device    each method's images/s on this device (GPU or CPU): precision, XLA,
+              steps per execution, against cross-entropy and the input pipeline
 
 The CIFAR-10 JPEG archive comes from --data-dir or $KERAS_BMM_CIFAR10_ARCHIVE.
 
@@ -26,6 +28,7 @@ Examples:
     python scripts/benchmark.py realistic --dataset digits
     python scripts/benchmark.py digits --noise 0.8 --seeds 0 1 2
     python scripts/benchmark.py realistic --dataset digits --table --markdown
+    python scripts/benchmark.py device --json device.json
 """
 
 from __future__ import annotations
@@ -114,6 +117,7 @@ def build_parser(prog: str = "benchmark.py") -> argparse.ArgumentParser:
     )
     add_transfer_parser(sub)
     add_realistic_parser(sub)
+    add_device_parser(sub)
     digits = sub.add_parser("digits", help="every method on the digits, over seeds")
     digits.add_argument("--noise", type=float, default=0.8)
     digits.add_argument("--noise-type", default="symmetric")
@@ -164,7 +168,40 @@ def add_transfer_parser(sub) -> None:
 
 
 #: Sub-commands whose parsers are added by their own functions.
-EXTRA = ("transfer", "realistic")
+EXTRA = ("transfer", "realistic", "device")
+
+
+def add_device_parser(sub) -> None:
+    """The `device` sub-command's flags (defaults: `benchmarks.device.DeviceSetup`)."""
+    from keras_bmm.benchmarks.device import METHODS, PRECISIONS, DeviceSetup
+
+    setup = DeviceSetup()
+    device = sub.add_parser("device", help="each method's images/s on this device")
+    device.add_argument(
+        "--network",
+        choices=("preact_resnet18", "small_cnn", "tiny_cnn", "none"),
+        default=setup.network,
+        help="the CIFAR-size network, or none",
+    )
+    device.add_argument("--width", type=int, default=setup.width)
+    device.add_argument("--image-size", type=int, default=setup.image_size)
+    device.add_argument("--batch-size", type=int, default=setup.batch_size)
+    device.add_argument(
+        "--backbone", default=setup.backbone, help="keras.applications class (random), or none"
+    )
+    device.add_argument("--backbone-size", type=int, default=setup.backbone_size)
+    device.add_argument("--backbone-batch-size", type=int, default=setup.backbone_batch_size)
+    device.add_argument("--steps", type=int, default=setup.steps, help="steps per timed round")
+    device.add_argument("--repeats", type=int, default=setup.repeats)
+    device.add_argument("--pipeline-batches", type=int, default=setup.pipeline_batches)
+    device.add_argument("--methods", nargs="+", choices=tuple(METHODS), default=setup.methods)
+    device.add_argument(
+        "--precision", nargs="+", choices=PRECISIONS, default=setup.precisions, dest="precisions"
+    )
+    device.add_argument("--xla", nargs="+", choices=("off", "on"), default=["off", "on"])
+    device.add_argument(
+        "--steps-per-execution", nargs="+", type=int, default=setup.steps_per_execution
+    )
 
 
 def add_realistic_parser(sub) -> None:
@@ -214,6 +251,7 @@ def main(argv=None, prog: str = "benchmark.py") -> list[dict]:
     """Runs one sub-benchmark and prints its table; returns its rows."""
     args = build_parser(prog).parse_args(argv)
     settings = {k: v for k, v in vars(args).items() if k not in ("json", "benchmark", "markdown")}
+    meta = None
     if args.benchmark == "step":
         from keras_bmm.benchmarks.step import COLUMNS, step_benchmark
 
@@ -244,6 +282,10 @@ def main(argv=None, prog: str = "benchmark.py") -> list[dict]:
         rows = collect(args.run_root) if args.table else transfer_benchmark(args)
     elif args.benchmark == "realistic":
         COLUMNS, rows = realistic(args)
+    elif args.benchmark == "device":
+        from keras_bmm.benchmarks.device import COLUMNS, DeviceSetup, device_benchmark, device_info
+
+        rows, meta = device_benchmark(DeviceSetup.from_options(settings)), device_info()
     elif args.benchmark == "digits":
         from keras_bmm.benchmarks.digits import COLUMNS, digits_runs, digits_table
 
@@ -285,5 +327,5 @@ def main(argv=None, prog: str = "benchmark.py") -> list[dict]:
                 )
         rows = collect(args.run_root)
     print(format_table(rows, COLUMNS, markdown=args.markdown))
-    write_json(args.json, args.benchmark, rows, settings)
+    write_json(args.json, args.benchmark, rows, settings, meta)
     return rows
