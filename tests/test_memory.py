@@ -144,3 +144,24 @@ def test_undecodable_first_files_stream(tmp_path, monkeypatch):
     (tmp_path / "a.jpg").write_bytes(b"not an image")
     train = FileTable((str(tmp_path / "a.jpg"),), np.zeros(1, int), ("a", "b"))
     assert catalog._too_big_for_memory(train, None, None) is True
+
+
+def test_pipelines_hold_their_images_and_free_them_after():
+    """A pipeline reads images it alone holds (even through a later `map`); dropped, they go."""
+    import gc
+    import weakref
+
+    from keras_bmm.data import eval_pipeline, train_pipeline
+
+    images = np.arange(10 * 4 * 4 * 3, dtype=np.uint8).reshape(10, 4, 4, 3)
+    gone = weakref.ref(images)
+    ds = train_pipeline(images, np.arange(10) % 2, 4, epochs=1).map(lambda x, y: (x, y))
+    evaluated = eval_pipeline(images.copy(), np.arange(10) % 2, 3)
+    del images
+    gc.collect()
+    seen = sorted(int(i) for x, _ in ds for i in x["index"])
+    assert seen == list(range(10)) and gone() is not None
+    assert sum(int(y.shape[0]) for _, y in evaluated) == 10
+    del ds
+    gc.collect()
+    assert gone() is None

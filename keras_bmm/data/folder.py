@@ -104,7 +104,7 @@ def decode_images(
     done = 0
     try:
         with tqdm(total=len(paths), desc=desc, unit="img", disable=len(paths) < 1000) as bar:
-            for _, (batch, batch_fits), ok in ds.batch(512):
+            for _, (batch, batch_fits), ok in ds.batch(128):
                 n = int(batch_fits.shape[0])
                 images[done : done + n] = batch.numpy()
                 fits[done : done + n] = batch_fits.numpy()
