@@ -243,20 +243,14 @@ def source_ordered_batches(
     labels = np.asarray(labels)
     indices = np.arange(len(labels)) if source.valid is None else np.asarray(source.valid)
     labels_t = tf.constant(labels.astype(np.int32))
-    indices = tf.data.Dataset.from_tensor_slices(indices.astype(np.int32))
+    ds = _images(tf.data.Dataset.from_tensor_slices(indices.astype(np.int32)), source)
 
     def prepare(index, image):
         image = tf.cast(image, tf.float32)
-        return ({"image": image, "index": index} if indexed else image), tf.gather(labels_t, index)
+        return ({"image": image, "index": index} if indexed else image), labels_t[index]
 
-    if source.read_rows is not None:  # in memory: a batch's images read and cast at once
-        ds = indices.batch(batch_size).map(
-            lambda i: prepare(i, source.read_rows(i)), num_parallel_calls=tf.data.AUTOTUNE
-        )
-    else:
-        ds = _images(indices, source).map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-        ds = ds.batch(batch_size)
-    ds = ds.prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     ds.held_images = source.held  # what its reading function holds weakly
     return ds
 
