@@ -5,9 +5,11 @@ varying sizes), each data path (streamed from the files, or decoded into
 memory) is measured in a fresh process, so that peak resident memory
 figures are comparable: the augmented training pipeline alone (images/s),
 one training epoch with a small backbone (seconds) and the process's peak
-resident memory (`resource.getrusage`, `ru_maxrss`, read after the epoch);
-then the training step of a (larger) backbone alone on one cached batch
-(images/s), which the pipeline must outrun.
+resident memory (`resource.getrusage`, `ru_maxrss`, read after the epoch),
+against its base (resident memory once TensorFlow and keras-bmm are
+imported) and the decoded size of the training images; then the training
+step of a (larger) backbone alone on one cached batch (images/s), which the
+pipeline must outrun.
 """
 
 from __future__ import annotations
@@ -30,9 +32,13 @@ COLUMNS = [
     "pipeline_vs_step",
     "epoch_s",
     "peak_rss_mb",
+    "base_rss_mb",
+    "decoded_mb",
+    "above_base_vs_decoded",
 ]
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: The checkout holding `keras_bmm`, which the measuring process imports.
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DONE = ".complete"
 
 
@@ -91,6 +97,8 @@ def network(name: str):
 def measure(settings: dict) -> dict:
     """One configuration, in this process: the pipeline, an epoch and its peak RSS, a step.
 
+    Memory figures are in MiB.
+
     Args:
         settings: `root`, `stream`, `image_size`, `batch_size`, `model` and
             `width` (the epoch's backbone), `step_model` and `step_width`
@@ -108,7 +116,9 @@ def measure(settings: dict) -> dict:
 
     from keras_bmm import BMMCallback, BootstrappingModel
     from keras_bmm.data import PipelineEpoch, load_dataset
+    from keras_bmm.data.memory import decoded_bytes, resident_bytes
 
+    base = resident_bytes() / 2**20
     keras.utils.set_random_seed(0)
     size, batch = tuple(settings["image_size"]), int(settings["batch_size"])
     data = load_dataset("folder", settings["root"], image_size=size, stream=settings["stream"])
@@ -145,6 +155,7 @@ def measure(settings: dict) -> dict:
     epoch_s = time.perf_counter() - start
     # The high-water mark so far: loading, the pipeline alone and one epoch.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
+    decoded = decoded_bytes(data.num_train, size) / 2**20
     step_model = build(settings["step_model"], settings["step_width"])
     x, y = next(iter(data.train_batches(labels, batch, augment=True, epochs=1)))
     step_model.train_on_batch(x, y)
@@ -161,6 +172,9 @@ def measure(settings: dict) -> dict:
         "pipeline_vs_step": pipeline_rate / step_rate,
         "epoch_s": epoch_s,
         "peak_rss_mb": peak,
+        "base_rss_mb": base,
+        "decoded_mb": decoded,
+        "above_base_vs_decoded": (peak - base) / decoded,
     }
 
 
@@ -190,6 +204,8 @@ def stream_benchmark(
     step_width: int = 16,
     root: str | None = None,
     paths=("streamed", "in memory"),
+    jpeg_size: int = 256,
+    jitter: int = 48,
 ) -> list[dict]:
     """Rows for each collection size and data path, each measured in a fresh process.
 
@@ -208,6 +224,8 @@ def stream_benchmark(
         root: where the collections are written and kept; default a temporary
             folder, deleted afterwards.
         paths: which data paths to measure.
+        jpeg_size: the generated images' side, in pixels (`make_collection`).
+        jitter: how much each image's height and width differ from it, at most.
 
     Returns:
         One dict per (size, path) with the keys of `COLUMNS`.
@@ -217,7 +235,10 @@ def stream_benchmark(
     rows = []
     try:
         for count in sizes:
-            folder = make_collection(os.path.join(root, f"jpeg-{count}"), int(count))
+            name = f"jpeg-{count}"
+            if (jpeg_size, jitter) != (256, 48):
+                name += f"-{jpeg_size}px-{jitter}"
+            folder = make_collection(os.path.join(root, name), int(count), jpeg_size, jitter)
             for path in paths:
                 settings = {
                     "root": folder,

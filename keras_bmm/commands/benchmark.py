@@ -112,6 +112,8 @@ def build_parser(prog: str = "benchmark.py") -> argparse.ArgumentParser:
     )
     stream.add_argument("--step-width", type=int, default=16)
     stream.add_argument("--root", help="keep the generated JPEGs here (default: a temp folder)")
+    stream.add_argument("--jpeg-size", type=int, default=256, help="the JPEGs' side in pixels")
+    stream.add_argument("--jitter", type=int, default=48, help="their sides vary by this much")
     stream.add_argument(
         "--paths", nargs="+", choices=("streamed", "in memory"), default=["streamed", "in memory"]
     )
@@ -308,6 +310,8 @@ def main(argv=None, prog: str = "benchmark.py") -> list[dict]:
             args.step_width,
             args.root,
             args.paths,
+            args.jpeg_size,
+            args.jitter,
         )
     else:
         from keras_bmm.benchmarks.accuracy import COLUMNS, accuracy_run, collect

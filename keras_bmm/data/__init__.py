@@ -1,7 +1,9 @@
 """Datasets and indexed input pipelines.
 
-- `catalog`: `load_dataset` by name, in memory or streamed;
-- `dataset`: `ImageDataset`, images held in memory;
+- `catalog`: `load_dataset` by name, in memory or streamed (`memory`: which,
+  by the in-memory path's measured cost);
+- `dataset`: `ImageDataset`, images held in memory (`image_rows`: a subset's
+  images, `ImageRows`, without a copy);
 - `streamed`: `StreamedDataset`, images read from their files during training;
 - `interface`: `DatasetPipelines`, the pipelines and splits both offer;
 - `file_table`, `listing`, `manifest`, `clothing1m`: file tables and their

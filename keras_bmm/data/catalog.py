@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-#: File-backed datasets whose decoded images would take more bytes than this are streamed.
-IN_MEMORY_LIMIT = 2 * 1024**3
-
 
 def load_dataset(
     name: str,
@@ -35,8 +32,9 @@ def load_dataset(
         label_set: CIFAR-N label set (see `CIFAR_N_LABEL_SETS`).
         stream: for image files, read the images from their files during
             training (`StreamedDataset`) instead of decoding them all into
-            memory (`ImageDataset`); `None` streams when the decoded images
-            would exceed `IN_MEMORY_LIMIT` bytes.
+            memory (`ImageDataset`); `None` streams when the in-memory path's
+            estimated peak would not fit in the memory available
+            (`keras_bmm.data.memory.fits_in_memory`).
         skip_bad_files: leave out image files that do not decode (named in
             `dataset.bad_files`) instead of stopping with their path.
         labels: a manifest whose labels replace those of the training files
@@ -84,7 +82,7 @@ def _file_dataset(train, test, title, image_size, stream, skip_bad_files, labels
         print(f"Labels from {labels}: {changed} of {len(new)} training labels replaced.")
         train = FileTable(train.files, new, train.class_names, train.source)
     if stream is None:
-        stream = _too_big_for_memory(train, image_size)
+        stream = _too_big_for_memory(train, test, image_size)
     if stream:
         from keras_bmm.data.streamed import streamed_dataset
 
@@ -94,8 +92,10 @@ def _file_dataset(train, test, title, image_size, stream, skip_bad_files, labels
     return in_memory_dataset(title, train, test, image_size, skip_bad_files=skip_bad_files)
 
 
-def _too_big_for_memory(train, image_size) -> bool:
-    """Whether the decoded training images would exceed `IN_MEMORY_LIMIT` bytes."""
+def _too_big_for_memory(train, test, image_size) -> bool:
+    """Whether the decoded images of both splits would not fit in memory (see `memory`)."""
+    from keras_bmm.data.memory import decoded_bytes, fits_in_memory
+
     if image_size is None:
         from keras_bmm.data.decoding import DECODE_ERRORS, read_image
 
@@ -107,4 +107,5 @@ def _too_big_for_memory(train, image_size) -> bool:
                 continue
         else:
             return True
-    return len(train) * int(image_size[0]) * int(image_size[1]) * 3 > IN_MEMORY_LIMIT
+    count = len(train) + (0 if test is None else len(test))
+    return not fits_in_memory(decoded_bytes(count, image_size))

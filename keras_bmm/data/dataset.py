@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 
+from keras_bmm.data.image_rows import ImageRows
 from keras_bmm.data.interface import DatasetPipelines
 from keras_bmm.data.labels import validate_labels
 
@@ -20,7 +21,8 @@ class ImageDataset(DatasetPipelines):
     Attributes:
         name: the dataset's name.
         train_images: array `(N, H, W, C)` of raw pixels (uint8 for real
-            images, float32 for the embedded digits).
+            images, float32 for the embedded digits); after `subset`, the
+            `ImageRows` of the parent's array.
         train_labels: int64 array `(N,)`, the labels as given: the clean
             labels of a benchmark dataset, or the human labels of CIFAR-N.
         test_images: array `(M, H, W, C)`, or `None` without a test split.
@@ -107,7 +109,11 @@ class ImageDataset(DatasetPipelines):
         return array_source(self.test_images)
 
     def subset(self, indices) -> ImageDataset:
-        """The training samples at `indices` (sorted), with the same test split."""
+        """The training samples at `indices` (sorted), with the same test split.
+
+        Its `train_images` are `ImageRows` of this dataset's: they share the
+        decoded images instead of copying them.
+        """
         indices = np.asarray(indices, dtype=np.int64)
         valid = None
         if self.valid is not None:
@@ -115,7 +121,7 @@ class ImageDataset(DatasetPipelines):
         clean = self.train_clean_labels
         return dataclasses.replace(
             self,
-            train_images=self.train_images[indices],
+            train_images=ImageRows(self.train_images, indices),  # no copy
             train_labels=self.train_labels[indices],
             train_clean_labels=None if clean is None else clean[indices],
             train_files=None
@@ -126,16 +132,31 @@ class ImageDataset(DatasetPipelines):
         )
 
 
-def channel_stats(images: np.ndarray, chunk: int = 4096) -> tuple:
-    """Per-channel mean and standard deviation of raw pixels, in chunks."""
+def channel_stats(images: np.ndarray, rows=None, chunk_values: int = 2**22) -> tuple:
+    """Per-channel mean and standard deviation of raw pixels, a few images at a time.
+
+    Args:
+        images: array `(N, H, W, C)` (or `ImageRows`).
+        rows: the indices of the images to use; `None`: all.
+        chunk_values: pixel values converted to float64 at once (the memory
+            this takes is 8 bytes each, twice).
+
+    Returns:
+        `(mean, std)`, tuples of C floats (std at least 1e-3).
+    """
     channels = images.shape[-1]
+    count = len(images) if rows is None else len(rows)
+    per_image = max(1, int(np.prod(images.shape[1:])))
+    step = max(1, int(chunk_values) // per_image)
     total = np.zeros(channels)
     squares = np.zeros(channels)
-    for start in range(0, len(images), chunk):
-        block = images[start : start + chunk].reshape(-1, channels).astype(np.float64)
+    for start in range(0, count, step):
+        stop = min(start + step, count)
+        block = images[start:stop] if rows is None else images[np.asarray(rows)[start:stop]]
+        block = block.reshape(-1, channels).astype(np.float64)
         total += block.sum(axis=0)
         squares += np.square(block).sum(axis=0)
-    count = images.size / channels
-    mean = total / count
-    std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
+    pixels = count * per_image / channels
+    mean = total / pixels
+    std = np.sqrt(np.maximum(squares / pixels - mean**2, 0.0))
     return tuple(mean), tuple(np.maximum(std, 1e-3))

@@ -98,18 +98,22 @@ def decode_images(
             lambda i: (i, _decode(table[i], channels, size, resize), True),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
-    chunks, fits, decoded = [], [], []
+    # One array, filled batch by batch: no second copy of the images.
+    images = np.empty((len(paths), *size, channels), np.uint8)
+    fits, decoded = np.zeros(len(paths), bool), np.zeros(len(paths), bool)
+    done = 0
     try:
         with tqdm(total=len(paths), desc=desc, unit="img", disable=len(paths) < 1000) as bar:
-            for _, (images, batch_fits), ok in ds.batch(512):
-                chunks.append(images.numpy())
-                fits.append(batch_fits.numpy())
-                decoded.append(np.broadcast_to(ok.numpy(), batch_fits.shape))
-                bar.update(len(chunks[-1]))
+            for _, (batch, batch_fits), ok in ds.batch(128):
+                n = int(batch_fits.shape[0])
+                images[done : done + n] = batch.numpy()
+                fits[done : done + n] = batch_fits.numpy()
+                decoded[done : done + n] = ok.numpy()
+                done += n
+                bar.update(n)
     except DECODE_ERRORS:
         raise_undecodable({split: paths}, name, channels)
         raise  # every file decodes when checked again: TensorFlow's error
-    fits = np.concatenate(fits)
     if not fits.all():
         bad = paths[int(np.flatnonzero(~fits)[0])]
         shape = tuple(read_image(bad, channels).shape)
@@ -117,7 +121,6 @@ def decode_images(
             f"Image {bad!r} has shape {shape}, but {paths[0]!r} has {(*size, channels)}; "
             "pass image_size (--image-size H W) to resize all images."
         )
-    images, decoded = np.concatenate(chunks), np.concatenate(decoded)
     if skip_bad_files and not decoded.any():
         raise none_decode(split, paths, name, channels)
     return (images, decoded) if skip_bad_files else images
@@ -200,8 +203,10 @@ def in_memory_dataset(
         test_images, ok = decoded if skip_bad_files else (decoded, np.ones(len(test), bool))
         for i in np.flatnonzero(~ok):
             bad.note("test", int(i), test.files[i])
-        test_images, test_labels = test_images[ok], test.labels[ok]
-    mean, std = channel_stats(images if valid is None else images[valid])
+        test_labels = test.labels
+        if not ok.all():  # a mask copies, even one that keeps all
+            test_images, test_labels = test_images[ok], test_labels[ok]
+    mean, std = channel_stats(images, valid)
     return ImageDataset(
         name=name,
         train_images=images,

@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bmm.data.augment import CROP_PADDING, augment_image  # noqa: F401 (public here too)
-from keras_bmm.data.source import SampleSource, array_source
+from keras_bmm.data.source import ROWS_PER_READ, SampleSource, array_source
 
 
 def steps_per_epoch(num_samples: int, batch_size: int) -> int:
@@ -104,8 +104,35 @@ def worker_parts(
     return np.concatenate(positions).astype(np.int64), np.asarray(sizes, np.int64)
 
 
-def _images(indices: tf.data.Dataset, source: SampleSource, load) -> tf.data.Dataset:
-    """`(index, image)` in order; with `source.skips`, failed files are noted and left out."""
+def _images(indices: tf.data.Dataset, source: SampleSource, key=None) -> tf.data.Dataset:
+    """`(index, image)` in order; with `source.skips`, failed files are noted and left out.
+
+    With `key` (an int64 `(2,)` seed), each image gets the training
+    augmentation, seeded by `key` folded with its index. Images in memory
+    are read a chunk of indices at a time (`source.read_rows`).
+    """
+
+    def seed(index):
+        return tf.random.experimental.stateless_fold_in(key, tf.cast(index, tf.int64))
+
+    if source.read_rows is not None:
+        ds = indices.batch(ROWS_PER_READ).map(
+            lambda i: (i, source.read_rows(i)), num_parallel_calls=tf.data.AUTOTUNE
+        )
+        ds = ds.unbatch()
+        if key is None:
+            return ds
+        return ds.map(
+            lambda i, image: (i, source.augment(image, seed(i))),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    if key is None:
+        load = source.load
+    else:
+
+        def load(index):
+            return source.load_augmented(index, seed(index))
+
     if not source.skips:
         return indices.map(lambda i: (i, load(i)), num_parallel_calls=tf.data.AUTOTUNE)
     from keras_bmm.data.decoding import flagged
@@ -169,14 +196,7 @@ def source_train_batches(
         if distributed:
             order = tf.gather(order, positions_t)
         key = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
-
-        def load(index):
-            if augment:
-                fold = tf.random.experimental.stateless_fold_in(key, tf.cast(index, tf.int64))
-                return source.load_augmented(index, fold)
-            return source.load(index)
-
-        ds = _images(tf.data.Dataset.from_tensor_slices(order), source, load)
+        ds = _images(tf.data.Dataset.from_tensor_slices(order), source, key if augment else None)
         ds = ds.map(
             lambda i, image: ({"image": tf.cast(image, tf.float32), "index": i}, labels_t[i]),
             num_parallel_calls=tf.data.AUTOTUNE,
@@ -212,6 +232,7 @@ def source_train_batches(
         ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
     ds = ds.prefetch(tf.data.AUTOTUNE)
     ds.epoch_variable = variable
+    ds.held_images = source.held  # what its reading function holds weakly
     return ds
 
 
@@ -222,14 +243,16 @@ def source_ordered_batches(
     labels = np.asarray(labels)
     indices = np.arange(len(labels)) if source.valid is None else np.asarray(source.valid)
     labels_t = tf.constant(labels.astype(np.int32))
-    ds = _images(tf.data.Dataset.from_tensor_slices(indices.astype(np.int32)), source, source.load)
+    ds = _images(tf.data.Dataset.from_tensor_slices(indices.astype(np.int32)), source)
 
     def prepare(index, image):
         image = tf.cast(image, tf.float32)
         return ({"image": image, "index": index} if indexed else image), labels_t[index]
 
     ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds.held_images = source.held  # what its reading function holds weakly
+    return ds
 
 
 def train_pipeline(
@@ -309,16 +332,9 @@ def eval_pipeline(images, labels, batch_size: int, indexed: bool = False) -> tf.
 
     With `indexed=True`, batches are `({"image", "index"}, label)`, as
     `BMMCallback(data=...)` takes them to track the training set's losses.
+    The images are read from the array batch by batch (no copy of it).
     """
-    labels = tf.cast(labels, tf.int32)
-    ds = tf.data.Dataset.from_tensor_slices((images, labels, tf.range(tf.shape(labels)[0])))
-
-    def prepare(image, label, index):
-        image = tf.cast(image, tf.float32)
-        return ({"image": image, "index": index} if indexed else image), label
-
-    return (
-        ds.batch(batch_size)
-        .map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    labels = np.asarray(labels)
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels.")
+    return source_ordered_batches(array_source(images), labels, batch_size, indexed)

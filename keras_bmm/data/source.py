@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Callable
 
+import numpy as np
 import tensorflow as tf
 
 from keras_bmm.data.augment import augment_image, random_resized_crop, uses_resized_crop
 from keras_bmm.data.bad_files import BadFiles
 from keras_bmm.data.decoding import decode_resized, read_image
+
+#: Images an in-memory source reads at once (one `tf.numpy_function` call).
+ROWS_PER_READ = 64
 
 
 @dataclasses.dataclass
@@ -32,6 +37,12 @@ class SampleSource:
             streamed one under several replicas, those found before training).
         sample_ids: the index `bad_files` notes for each sample (its index in
             the full training set), or `None` for its position.
+        read_rows: for images in memory, `indices -> images`, the images of
+            a chunk of indices at once; the pipelines read them so (and
+            augment them with `augment`) instead of with `load`. `None`: files.
+        augment: `(image, seed) -> image`, the training augmentation of an
+            image that `read_rows` gave.
+        held: what `read_rows` reads (the array), which the pipelines hold.
     """
 
     load: Callable
@@ -43,6 +54,9 @@ class SampleSource:
     split: str = "train"
     valid: object = None
     sample_ids: object = None
+    read_rows: Callable | None = None
+    augment: Callable | None = None
+    held: object = None
 
     @property
     def skips(self) -> bool:
@@ -51,27 +65,67 @@ class SampleSource:
 
 
 def array_source(images, valid=None) -> SampleSource:
-    """A source over images held in memory, `(N, H, W, C)`.
+    """A source over images held in memory, `(N, H, W, C)` (an array or `ImageRows`).
+
+    The images are read a chunk of indices at a time by numpy
+    (`tf.numpy_function`): TensorFlow makes no copy of the whole array (as it
+    would of a constant). The pipelines hold the array; the reading function
+    holds it weakly, so that it is freed with them.
 
     Training augmentation: the paper's padded crop and flip, or for images
     of at least `LARGE_IMAGE_SIDE` pixels a random-resized crop and flip.
     """
-    images = tf.convert_to_tensor(images)
-    shape = tuple(images.shape[1:])
+    if not hasattr(images, "shape") or not hasattr(images, "dtype"):
+        images = np.asarray(images)
+    if isinstance(images, tf.Tensor):
+        images = images.numpy()
+    shape = tuple(int(s) for s in images.shape[1:])
+    dtype = tf.as_dtype(images.dtype)
+    read = _row_reader(images)
+
+    def read_rows(indices):
+        rows = tf.numpy_function(read, [indices], dtype, stateful=False)
+        return tf.ensure_shape(rows, (None, *shape))
 
     def load(index):
-        return tf.gather(images, index)
+        return read_rows(tf.reshape(index, [1]))[0]
 
     if uses_resized_crop(shape[:2]):
 
-        def load_augmented(index, seed):
-            return random_resized_crop(load(index), shape[:2], seed)
+        def augment(image, seed):
+            return random_resized_crop(image, shape[:2], seed)
     else:
+        augment = augment_image
 
-        def load_augmented(index, seed):
-            return augment_image(load(index), seed)
+    def load_augmented(index, seed):
+        return augment(load(index), seed)
 
-    return SampleSource(load, load_augmented, shape, images.dtype, valid=valid)
+    return SampleSource(
+        load,
+        load_augmented,
+        shape,
+        dtype,
+        valid=valid,
+        read_rows=read_rows,
+        augment=augment,
+        held=images,
+    )
+
+
+def _row_reader(images):
+    """`indices -> images[indices]` (a numpy array), holding `images` weakly."""
+    held = weakref.ref(images)
+
+    def read(indices):
+        found = held()
+        if found is None:
+            raise RuntimeError(
+                "The images of this pipeline were freed: keep the pipeline (or the dataset "
+                "it was made of) while reading it."
+            )
+        return np.ascontiguousarray(found[indices])
+
+    return read
 
 
 def file_source(

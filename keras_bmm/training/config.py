@@ -66,7 +66,8 @@ class TrainConfig:
     )
     stream: bool | None = setting(
         "read images from their files during training instead of decoding them all into "
-        "memory (folder, manifest, clothing1m; default: when they would take over 2 GiB)",
+        "memory (folder, manifest, clothing1m; default: when decoding them would take over "
+        "half the memory available, see docs/data.md)",
         type=bool,
     )
     skip_bad_files: bool | None = setting(

@@ -1,0 +1,99 @@
+"""In memory or streamed: the in-memory path's measured cost against the memory available."""
+
+from __future__ import annotations
+
+import os
+
+#: Peak resident memory of the in-memory path above the process's base (TensorFlow
+#: and keras-bmm imported), per byte of decoded images: decoding, the normalisation
+#: statistics and a training epoch (measured: docs/data.md, "In memory or streamed").
+IN_MEMORY_FACTOR = 1.5
+
+#: The share of the memory available that the in-memory path may take: the rest is
+#: left for the estimate's error, the model and other processes.
+MEMORY_MARGIN = 0.5
+
+
+def decoded_bytes(num_images: int, image_size, channels: int = 3) -> int:
+    """Bytes of `num_images` decoded uint8 images.
+
+    Args:
+        num_images: the number of images.
+        image_size: `(H, W)` of each.
+        channels: channels per pixel.
+
+    Returns:
+        `num_images * H * W * channels`.
+    """
+    return int(num_images) * int(image_size[0]) * int(image_size[1]) * int(channels)
+
+
+def resident_bytes() -> int:
+    """This process's resident memory now (its base), in bytes; 0 where unknown.
+
+    Returns:
+        `VmRSS` of `/proc/self/status`, or 0 without `/proc`.
+    """
+    return _proc_field("/proc/self/status", "VmRSS") or 0
+
+
+def available_bytes() -> int:
+    """The memory other processes leave available, in bytes.
+
+    Returns:
+        `MemAvailable` of `/proc/meminfo`; without it, the free physical
+        pages (`os.sysconf`).
+    """
+    found = _proc_field("/proc/meminfo", "MemAvailable")
+    if found is not None:
+        return found
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def in_memory_peak(decoded: int, base: int | None = None) -> int:
+    """The in-memory path's estimated peak resident memory, in bytes.
+
+    Args:
+        decoded: bytes of the decoded images (`decoded_bytes`).
+        base: the process's resident memory before loading (default: now).
+
+    Returns:
+        `base + IN_MEMORY_FACTOR * decoded`.
+    """
+    base = resident_bytes() if base is None else int(base)
+    return base + int(IN_MEMORY_FACTOR * decoded)
+
+
+def fits_in_memory(decoded: int, available: int | None = None, base: int | None = None) -> bool:
+    """Whether the in-memory path's peak stays within the memory it may take.
+
+    The process may grow from its base (`base`, resident now) by
+    `MEMORY_MARGIN` of the memory available (`available`): the path fits
+    when its estimated peak (`in_memory_peak`) is at most
+    `base + MEMORY_MARGIN * available`.
+
+    Args:
+        decoded: bytes of the decoded images.
+        available: bytes available to the process beyond its base
+            (default: `available_bytes()`).
+        base: the process's resident memory (default: now).
+
+    Returns:
+        True to decode into memory, False to stream.
+    """
+    base = resident_bytes() if base is None else int(base)
+    available = available_bytes() if available is None else int(available)
+    return in_memory_peak(decoded, base) <= base + MEMORY_MARGIN * available
+
+
+def _proc_field(path: str, field: str) -> int | None:
+    """A `kB` field of a `/proc` file, in bytes, or `None`."""
+    try:
+        with open(path) as lines:
+            for line in lines:
+                name, _, value = line.partition(":")
+                if name == field:
+                    return int(value.split()[0]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
