@@ -299,3 +299,21 @@ def test_reference_arrangement_skips_bad_files_in_its_tracking_pass(tmp_path):
     np.testing.assert_array_equal(np.flatnonzero(~fit.seen), [5])
     bad = read_csv(os.path.join(result.run_dir, "bad_files.csv"))
     assert [(int(r["index"]), r["path"]) for r in bad] == [(5, table[5])]
+
+
+def test_a_resumed_run_reads_its_images_as_it_started(tmp_path, monkeypatch):
+    """In memory or streamed is chosen by the memory free when a run starts: the run
+    saves that choice, and a resume keeps it whatever is free then."""
+    from keras_bmm.data import memory
+
+    root = write_folder(tmp_path / "scraped", ["ant", "bee"], per_class=6)
+    settings = dict(stream=None, epochs=1, method="ce", warmup_epochs=0)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 0)  # nothing free: streamed
+    first = train(config(tmp_path / "run", root, **settings), export=False)
+    with open(tmp_path / "run" / "config.json") as f:
+        assert json.load(f)["stream"] is True and first.config.stream is True
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1 << 40)  # plenty: in memory
+    again = train(config(tmp_path / "run", root, **settings), export=False, resume=True)
+    assert again.config.stream is True
+    fresh = train(config(tmp_path / "other", root, **settings), export=False)
+    assert fresh.config.stream is False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -57,6 +58,16 @@ class RunFolder:
         """The settings the run was started with (`config.json`)."""
         with open(self.file("config.json")) as f:
             return json.load(f)
+
+    def choices_of(self, config):
+        """`config` with the unset settings the saved run chose at its start (`stream`)."""
+        saved = self.saved_settings()
+        chosen = {
+            key: saved[key]
+            for key in _CHOSEN_AT_START
+            if getattr(config, key) is None and saved.get(key) is not None
+        }
+        return dataclasses.replace(config, **chosen) if chosen else config
 
     def settings_differ(self, config) -> list[str]:
         """The settings in which `config` differs from the saved run, sorted.
@@ -246,6 +257,11 @@ _DERIVED = {
 }
 
 
+#: Settings that, left unset, are chosen when a run starts (here: in memory or
+#: streamed, by the memory free then): unset on a resume, the saved choice holds.
+_CHOSEN_AT_START = ("stream",)
+
+
 def _differences(before: dict, config) -> list[str]:
     """The settings of `config` that differ from the saved `before` (see `settings_differ`)."""
     current = config.as_dict()
@@ -256,6 +272,8 @@ def _differences(before: dict, config) -> list[str]:
         a, b = before.get(key), current[key]
         if key in paths and isinstance(a, str) and isinstance(b, str):
             return os.path.realpath(a) == os.path.realpath(b)
+        if key in _CHOSEN_AT_START and b is None:
+            return True  # the resumed run keeps the saved run's choice (`choices_of`)
         if key in _DERIVED and a == _DERIVED[key](before) and b == _DERIVED[key](current):
             return True  # each follows its own run's setting, which is compared itself
         return a == b
