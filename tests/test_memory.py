@@ -165,3 +165,16 @@ def test_pipelines_hold_their_images_and_free_them_after():
     del ds
     gc.collect()
     assert gone() is None
+
+
+def test_available_memory_without_proc_or_sysconf(monkeypatch):
+    """Without /proc (macOS, Windows) and without the sysconf name, a fixed figure."""
+    monkeypatch.setattr(memory, "_proc_field", lambda path, field: None)
+
+    def missing(name):
+        raise ValueError(f"unrecognized configuration name {name!r}")
+
+    monkeypatch.setattr(memory.os, "sysconf", missing)
+    assert memory.available_bytes() == 4 * 1024**3
+    monkeypatch.delattr(memory.os, "sysconf")
+    assert memory.available_bytes() == 4 * 1024**3

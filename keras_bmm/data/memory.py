@@ -13,6 +13,10 @@ IN_MEMORY_FACTOR = 1.5
 #: left for the estimate's error, the model and other processes.
 MEMORY_MARGIN = 0.5
 
+#: The memory taken as available where the system does not say (4 GiB: up to
+#: 2 GiB of images in memory, the fixed limit keras-bmm used before).
+UNKNOWN_AVAILABLE = 4 * 1024**3
+
 
 def decoded_bytes(num_images: int, image_size, channels: int = 3) -> int:
     """Bytes of `num_images` decoded uint8 images.
@@ -42,12 +46,15 @@ def available_bytes() -> int:
 
     Returns:
         `MemAvailable` of `/proc/meminfo`; without it, the free physical
-        pages (`os.sysconf`).
+        pages (`os.sysconf`); where neither exists, `UNKNOWN_AVAILABLE`.
     """
     found = _proc_field("/proc/meminfo", "MemAvailable")
     if found is not None:
         return found
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name (macOS)
+        return UNKNOWN_AVAILABLE
 
 
 def in_memory_peak(decoded: int, base: int | None = None) -> int:
