@@ -20,7 +20,6 @@ from keras_bmm.callbacks.held_out_evaluation import HeldOutEvaluation
 from keras_bmm.callbacks.history_logger import HistoryLogger, read_history
 from keras_bmm.callbacks.plot_callback import PlotCallback
 from keras_bmm.data.pipeline_epoch import PipelineEpoch
-from keras_bmm.data.streamed import StreamedDataset
 from keras_bmm.distribute import is_chief, make_strategy
 from keras_bmm.export import check_model_folder, export_classifier
 from keras_bmm.extras import require
@@ -93,7 +92,7 @@ def train(
     data = dataset_of(config)
     if config.stream is None and getattr(data, "train_files", None) is not None:
         # Chosen by the memory free now: saved with the run, so a resume reads alike.
-        config = dataclasses.replace(config, stream=isinstance(data, StreamedDataset))
+        config = dataclasses.replace(config, stream=bool(data.streams))
     if export:  # before training: a model of other classes may not replace the served one
         check_model_folder(os.path.join(config.output, config.name), data.class_names)
     noise = labels_of_run(config, data, folder, resume)
