@@ -66,8 +66,9 @@ class TrainConfig:
     )
     stream: bool | None = setting(
         "read images from their files during training instead of decoding them all into "
-        "memory (folder, manifest, clothing1m; default: when decoding them would take over "
-        "half the memory available, see docs/data.md)",
+        "memory (folder, manifest, clothing1m; default: streamed when the decoded images, "
+        "times 1.5 for the copies made while loading, would take over half the memory "
+        "available at the run's start; --resume keeps the first choice; see docs/data.md)",
         type=bool,
     )
     skip_bad_files: bool | None = setting(
