@@ -105,21 +105,29 @@ def test_auto_starts_when_predictions_settle_and_beat_chance_on_two_epochs():
     assert "settled" in decision.reason and "kappa per clean-looking label 0.40" in decision.reason
 
 
-def test_auto_watches_the_epochs_after_the_learning_rates_first_drop():
-    """Before a drop that leaves the rule room to fire after it, predictions at the
-    higher rate do not count, however settled they look."""
-    changes = [NAN] + [0.05] * 29
+def test_auto_counts_a_plateau_only_after_the_learning_rates_first_drop():
+    """At the higher rate the share of changes falls for many epochs: each epoch is
+    the fewest so far, which is no plateau. Before a drop that leaves the rule room
+    to fire after it, only the absolute level counts."""
     kappas = [0.5] * 30
+    falling = [NAN] + [0.5 - 0.02 * e for e in range(10)] + [0.3] * 19  # drop at epoch 10
     rule = AutoWarmup(lr_drops=(10, 20))
-    # 30 epochs: latest start 18; the first drop (epoch 10) leaves room; the
-    # epoch after it compares with the higher rate's: watched from 11, start 13.
-    assert rule.watched_from(30) == 11 and rule.earliest(30) == 13
-    assert first_start(rule, signals(changes, kappas), epochs=30) == 13
-    assert "after the learning rate's drop" in rule.decide(signals(changes, kappas), 12, 30).reason
-    # A drop too late to fire after (10 epochs: latest 6) is not waited for.
-    assert first_start(AutoWarmup(lr_drops=(6,)), signals(changes, kappas), epochs=10) == 3
+    assert rule.drop(30) == 10 and rule.watched_from(30) == 1 and rule.earliest(30) == 3
+    # Falling but above 15% before the drop: no start; after it, epochs 11 and 12
+    # stay within 1.1 times the fewest since the drop: start 13.
+    assert first_start(rule, signals(falling, kappas), epochs=30) == 13
+    assert "after the learning rate's drop" in rule.decide(signals(falling, kappas), 12, 30).reason
+    # Without a drop the same fall is a plateau from its second epoch (as before).
+    assert first_start(AutoWarmup(), signals(falling, kappas), epochs=30) == 3
+    # Settled below 15% before the drop: no waiting for it.
+    low = [NAN] + [0.05] * 29
+    assert first_start(rule, signals(low, kappas), epochs=30) == 3
+    assert "drop" not in rule.decide(signals(low, kappas), 2, 30).reason
+    # A drop too late to fire after (10 epochs: latest 6) is no boundary.
+    assert AutoWarmup(lr_drops=(6,)).drop(10) is None
+    assert first_start(AutoWarmup(lr_drops=(6,)), signals(falling, kappas), epochs=10) == 3
     # Label Wave, the published rule, ignores the schedule.
-    assert AutoWarmup(rule="label-wave", lr_drops=(10,)).watched_from(30) == 1
+    assert AutoWarmup(rule="label-wave", lr_drops=(10,)).drop(30) is None
 
 
 def test_auto_bounds_head_only_epochs_and_giving_up():

@@ -40,10 +40,10 @@ class AutoWarmup:
 
     - **the predictions have settled**: the share of samples whose arg-max
       class changed since the previous epoch (`warmup_signals.prediction_changes`,
-      Label Wave's signal) is at most `changes`, or no more than `plateau`
-      times the fewest seen so far: it is not rising. A rising share (a
-      spike, or a network thrown about by its learning rate) starts
-      nothing; and
+      Label Wave's signal) is at most `changes`, or, after the learning
+      rate's first drop, no more than `plateau` times the fewest seen since
+      it: it is not rising. A rising share (a spike, or a network thrown
+      about by its learning rate) starts nothing; and
     - **the network has learned the labels it can**: Cohen's kappa of its
       arg-max against the given labels (`warmup_signals.kappa`), divided by
       the share of labels the mixture finds clean (`1 - noise_fraction`,
@@ -53,13 +53,14 @@ class AutoWarmup:
       per label the mixture trusts, a network near chance stays far below
       one that has learned the classes.
 
-    **The learning-rate schedule.** When the rate drops (`lr_drops`) early
-    enough for the rule to fire after the drop, the rule watches only the
-    epochs after the first drop: at the higher rate predictions wander
-    (a third of them may change every epoch), and bootstrapping from them
-    early measurably hurt on structured noise (docs/lab/results.md). This is
-    the paper's own schedule (bootstrapping from five epochs after the first
-    drop), found from the run's signals instead of fixed.
+    **The learning-rate schedule.** At the higher rate the share of changed
+    predictions falls for many epochs, each epoch the fewest so far: that is
+    no plateau, and bootstrapping from it (as Label Wave's first minimum
+    does) locks in class-pair flips the network is still learning. So before
+    the first drop (`lr_drops`, when it comes early enough for the rule to
+    fire after it) only the absolute level `changes` counts; from the epoch
+    after it the plateau counts too. With no such drop, both count
+    throughout.
 
     The start is no earlier than `min_epochs` and than the epochs the
     signals need (`earliest`: the first epoch, head-only epochs and the
@@ -160,16 +161,24 @@ class AutoWarmup:
         self.if_unsettled = if_unsettled
 
     def watched_from(self, epochs: int | None = None, reserve: int = 1) -> int:
-        """The first epoch whose signals count: after head-only epochs, and after the
-        first drop of the learning rate when the rule can still fire after it."""
-        start = self.frozen_epochs
+        """The first epoch whose signals count: the first after the head-only epochs."""
+        return self.frozen_epochs + 1  # the first epoch after them compares with one before
+
+    def drop(self, epochs: int | None = None, reserve: int = 1) -> int | None:
+        """The first drop of the learning rate the `"auto"` rule can still fire after.
+
+        Before it, only the absolute level of `changes` counts as settled: at
+        the higher rate the share of changes falls for many epochs, and a
+        "fewest so far" along that fall is no plateau. From the epoch after
+        it (or throughout, with no such drop), the `plateau` counts too.
+        """
         latest = self.latest(epochs, reserve)
-        if self.rule == "auto":
-            for drop in self.lr_drops:
-                if drop > start and (latest is None or drop + 1 + self.patience <= latest):
-                    start = drop
-                    break
-        return start + 1  # the first epoch after them compares with one before
+        if self.rule != "auto":
+            return None
+        for drop in self.lr_drops:
+            if drop > self.frozen_epochs and (latest is None or drop + 1 + self.patience <= latest):
+                return drop
+        return None
 
     def earliest(self, epochs: int | None = None, reserve: int = 1) -> int:
         """The earliest start: after `patience` epochs of signals that count.
@@ -225,7 +234,7 @@ class AutoWarmup:
         if self.rule == "label-wave":
             decision = self._label_wave(signals, epoch, watched)
         else:
-            decision = self._settled(signals, epoch, watched)
+            decision = self._settled(signals, epoch, watched, self.drop(epochs, reserve))
         if decision.start:
             return decision
         if latest is not None and started == latest:
@@ -243,11 +252,15 @@ class AutoWarmup:
         values[:watched] = np.nan  # before the watch: head-only epochs, a higher rate
         return values
 
-    def _settled(self, signals: dict, epoch: int, watched: int) -> StartDecision:
+    def _settled(self, signals: dict, epoch: int, watched: int, drop: int | None) -> StartDecision:
         span = slice(epoch + 1 - self.patience, epoch + 1)
         changes = self._series(signals, "prediction_changes", epoch, watched)
-        fewest = np.fmin.accumulate(np.where(np.isnan(changes), np.inf, changes))
-        level = np.maximum(self.changes, self.plateau * fewest)
+        plateau_from = 0 if drop is None else drop + 1  # the epoch after the drop compares
+        after = np.where(np.arange(changes.size) >= plateau_from, changes, np.nan)
+        fewest = np.fmin.accumulate(np.where(np.isnan(after), np.inf, after))
+        level = np.where(
+            np.isfinite(after), np.maximum(self.changes, self.plateau * fewest), self.changes
+        )
         clean = 1.0 - self._series(signals, "noise_fraction", epoch, 0)
         clean = np.where(np.isfinite(clean), np.maximum(clean, 0.05), 1.0)
         kappas = (self._series(signals, "label_kappa", epoch, watched) / clean)[span]
@@ -257,7 +270,7 @@ class AutoWarmup:
         learned = bool(np.all(kappas >= self.min_kappa) and np.all(held_out >= self.min_kappa))
         recent = changes[span]
         worst = float(np.max(recent)) if np.all(np.isfinite(recent)) else float("nan")
-        after_drop = " after the learning rate's drop" if watched > self.frozen_epochs + 1 else ""
+        after_drop = " after the learning rate's drop" if drop is not None and epoch > drop else ""
         if stable and learned:
             reason = (
                 f"the predictions settled{after_drop} (at most {worst:.1%} changed per epoch on "
