@@ -184,8 +184,8 @@ class AutoWarmup:
         """The earliest start: after `patience` epochs of signals that count.
 
         The first epoch has no previous one to compare with, nor the first
-        after the head-only epochs (`frozen_epochs`) or after the learning
-        rate's first drop: their signals do not count.
+        after the head-only epochs (`frozen_epochs`): their signals do not
+        count.
         """
         wait = self.patience if self.rule == "auto" else self.window + 1
         return max(self.min_epochs, self.watched_from(epochs, reserve) + wait)
