@@ -107,16 +107,16 @@ def test_in_memory_path_holds_no_second_copy(tmp_path):
 GIB = 1024**3
 
 
-def test_fits_in_memory_by_the_measured_factor():
-    """The in-memory path is taken while its estimated growth fits the margin of what is free."""
-    decoded = 2 * GIB
-    need = memory.IN_MEMORY_FACTOR * decoded
-    assert memory.in_memory_peak(decoded, base=GIB) == GIB + int(need)
-    assert memory.fits_in_memory(decoded, available=int(need / memory.MEMORY_MARGIN) + 1, base=0)
-    assert not memory.fits_in_memory(
-        decoded, available=int(need / memory.MEMORY_MARGIN) - 1024, base=0
-    )
+def test_fits_in_memory_at_the_boundary():
+    """2 GiB of decoded images grow the process by 1.5 x 2 GiB = 3 GiB, which is half
+    of 6 GiB available: in memory with 6 GiB, streamed with a byte less, whatever the base."""
+    assert memory.in_memory_peak(2 * GIB, base=GIB) == 4 * GIB
+    assert memory.in_memory_peak(1000, base=7) == 1507
+    for base in (0, 5 * GIB):
+        assert memory.fits_in_memory(2 * GIB, available=6 * GIB, base=base)
+        assert not memory.fits_in_memory(2 * GIB, available=6 * GIB - 1, base=base)
     assert memory.decoded_bytes(16_000, (128, 128)) == 786_432_000
+    assert memory.decoded_bytes(10, (4, 5), channels=1) == 200
 
 
 def test_memory_figures_of_this_machine():
