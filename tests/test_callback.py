@@ -306,6 +306,16 @@ def test_bad_input_is_refused_under_xla(method, bad, message):
         np.testing.assert_array_equal(new.numpy(), old)
 
 
+@pytest.mark.parametrize("method", ["ce", "mixup"])
+def test_index_out_of_range_is_refused_under_xla(method):
+    """The sample index is checked outside XLA too (a scatter there drops it silently)."""
+    x, y = toy_data()
+    model = BootstrappingModel(backbone(), method=method, num_samples=N - 1, seed=0)
+    model.compile(optimizer=keras.optimizers.SGD(0.05), jit_compile=True)
+    with pytest.raises(Exception, match="Sample index out of range"):
+        model.fit(train_pipeline(x, y, 64), epochs=1, verbose=0)
+
+
 def test_step_compiled_apart_on_one_replica_and_mixing_refused_on_several():
     assert compiles_apart("ce", True, 1) and compiles_apart("mixup", True, 1)
     assert not compiles_apart("ce", True, 2)  # Keras compiles the whole step

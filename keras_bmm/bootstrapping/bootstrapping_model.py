@@ -160,7 +160,7 @@ class BootstrappingModel(SoftTargetModel):
             name="noise_state",
         )
         self.mixup_sampler = MixupSampler(mixup_alpha, seed, name="mixup_sampler")
-        self._compiled_apart = False  # see `compile`
+        self._compiled_apart, self.xla_step = False, None  # see `compile`
 
     @property
     def uses_bmm(self) -> bool:
@@ -232,10 +232,12 @@ class BootstrappingModel(SoftTargetModel):
         batch's labels and pixels (see `guards`) and draws mixup's `lam` and
         permutation first, and the rest runs as one XLA-compiled function
         (Keras's own `jit_compile` then reads False; the saved compile config
-        keeps True). See `methods.compiles_apart` for several replicas.
+        keeps True; `xla_step` is that function, else None). See
+        `methods.compiles_apart` for several replicas.
         """
         replicas = self.distribute_strategy.num_replicas_in_sync
         self._compiled_apart = compiles_apart(self.method, jit_compile, replicas)
+        self.xla_step = tf.function(self._step, jit_compile=True) if self._compiled_apart else None
         super().compile(*args, jit_compile=False if self._compiled_apart else jit_compile, **kwargs)
 
     def get_compile_config(self):
@@ -252,12 +254,11 @@ class BootstrappingModel(SoftTargetModel):
             draws = self.mixup_sampler.draw(tf.shape(labels)[0])
         if not self._compiled_apart:
             return self._step(images, index, labels, sample_weight, draws)
-        # XLA drops the asserts of `_step`: check the input here, uncompiled, first.
+        # XLA drops the asserts of `_step`: check the input (and index) here, uncompiled.
         checks = guards.check_inputs(images, labels, self._num_classes(images), index)
-        with tf.control_dependencies(checks):
+        with tf.control_dependencies(checks + self.noise_state.index_checks(index)):
             images, labels = tf.identity(images), tf.identity(labels)
-        step = tf.function(self._step, jit_compile=True)
-        return step(images, index, labels, sample_weight, draws)
+        return self.xla_step(images, index, labels, sample_weight, draws)
 
     def _step(self, images, index, labels, sample_weight, draws):
         """The train step after mixup's draws `(lam, permutation)` (`None` for `ce`)."""
