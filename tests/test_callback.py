@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from keras_bmm import BMMCallback, BootstrappingModel
+from keras_bmm.bootstrapping.methods import compiles_apart
 from keras_bmm.data import train_pipeline
 from keras_bmm.mixture import loss_bounds
 
@@ -275,6 +276,52 @@ def test_label_out_of_range_is_named(method):
         model.fit({"image": x, "index": np.arange(N)}, y, epochs=1, shuffle=False, verbose=0)
     with pytest.raises(ValueError, match=rf"^keras-bmm: label {C} at batch position 5"):
         model.evaluate(x, y, batch_size=N, verbose=0)
+
+
+@pytest.mark.parametrize("method", ["ce", "mixup"])
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        ("label", rf"^keras-bmm: label {C} of sample 5 is not a class index from 0 to {C - 1}"),
+        ("pixel", r"^keras-bmm: the input image of sample 5 has NaN or infinite pixels\.$"),
+    ],
+    ids=["label", "pixel"],
+)
+def test_bad_input_is_refused_under_xla(method, bad, message):
+    """XLA drops `tf.debugging.Assert`: with `jit_compile=True` the step still
+    refuses a bad label or a NaN pixel, with the message of the uncompiled step,
+    before any weight changes."""
+    x, y = toy_data()
+    if bad == "label":
+        y[5] = C
+    else:
+        x[5, 2] = np.nan
+    model = BootstrappingModel(backbone(), method=method, num_samples=N, seed=0)
+    model.compile(optimizer=keras.optimizers.SGD(0.05), jit_compile=True)
+    model.build((None, 6))
+    before = [w.numpy() for w in model.trainable_weights]
+    with pytest.raises(ValueError, match=message):
+        model.fit({"image": x, "index": np.arange(N)}, y, batch_size=N, shuffle=False, verbose=0)
+    for old, new in zip(before, model.trainable_weights):
+        np.testing.assert_array_equal(new.numpy(), old)
+
+
+@pytest.mark.parametrize("method", ["ce", "mixup"])
+def test_index_out_of_range_is_refused_under_xla(method):
+    """The sample index is checked outside XLA too (a scatter there drops it silently)."""
+    x, y = toy_data()
+    model = BootstrappingModel(backbone(), method=method, num_samples=N - 1, seed=0)
+    model.compile(optimizer=keras.optimizers.SGD(0.05), jit_compile=True)
+    with pytest.raises(Exception, match="Sample index out of range"):
+        model.fit(train_pipeline(x, y, 64), epochs=1, verbose=0)
+
+
+def test_step_compiled_apart_on_one_replica_and_mixing_refused_on_several():
+    assert compiles_apart("ce", True, 1) and compiles_apart("mixup", True, 1)
+    assert not compiles_apart("ce", True, 2)  # Keras compiles the whole step
+    assert not compiles_apart("mixup", False, 2) and not compiles_apart("mixup", "auto", 1)
+    with pytest.raises(ValueError, match="replica only; this strategy has 2"):
+        compiles_apart("m-dyr-h", True, 2)
 
 
 def test_index_out_of_range_is_named():

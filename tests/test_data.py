@@ -415,3 +415,24 @@ def test_undecodable_files_are_named_in_plain_words(message, reason):
     node = "__wrapped__DecodeImage_device_/job:localhost/replica:0/task:0/device:CPU:0"
     wrapped = f"{{{{function_node {node}}}}} {message} [Op:DecodeImage] name: "
     assert plain_reason(wrapped).startswith(reason)
+
+
+def test_ordered_pipelines_know_their_number_of_batches(tmp_path):
+    """Evaluation and tracking pipelines, read from memory in chunks or streamed from
+    files, tell tf.data (and so Keras) their number of batches: 130 images in batches
+    of 32 are 5 batches, 12 in batches of 5 are 3; a pipeline that may leave out bad
+    files does not know it."""
+    from helpers.images import write_folder
+
+    images = np.zeros((130, 4, 4, 3), np.uint8)
+    for indexed in (False, True):
+        ds = eval_pipeline(images, np.zeros(130, int), 32, indexed=indexed)
+        assert int(ds.cardinality()) == 5 and sum(1 for _ in ds) == 5
+    root = write_folder(tmp_path / "ds", ["a", "b"], per_class=6, splits=("train", "test"))
+    for stream in (False, True):
+        data = load_dataset("folder", root, image_size=(8, 8), stream=stream)
+        for ds in (data.tracking_batches(data.train_labels, 5), data.eval_batches(5)):
+            assert int(ds.cardinality()) == 3 and sum(1 for _ in ds) == 3
+    skipping = load_dataset("folder", root, image_size=(8, 8), stream=True, skip_bad_files=True)
+    ds = skipping.tracking_batches(skipping.train_labels, 5)
+    assert int(ds.cardinality()) == tf.data.UNKNOWN_CARDINALITY and sum(1 for _ in ds) == 3

@@ -107,16 +107,16 @@ def test_in_memory_path_holds_no_second_copy(tmp_path):
 GIB = 1024**3
 
 
-def test_fits_in_memory_by_the_measured_factor():
-    """The in-memory path is taken while its estimated growth fits the margin of what is free."""
-    decoded = 2 * GIB
-    need = memory.IN_MEMORY_FACTOR * decoded
-    assert memory.in_memory_peak(decoded, base=GIB) == GIB + int(need)
-    assert memory.fits_in_memory(decoded, available=int(need / memory.MEMORY_MARGIN) + 1, base=0)
-    assert not memory.fits_in_memory(
-        decoded, available=int(need / memory.MEMORY_MARGIN) - 1024, base=0
-    )
+def test_fits_in_memory_at_the_boundary():
+    """2 GiB of decoded images grow the process by 1.5 x 2 GiB = 3 GiB, which is half
+    of 6 GiB available: in memory with 6 GiB, streamed with a byte less, whatever the base."""
+    assert memory.in_memory_peak(2 * GIB, base=GIB) == 4 * GIB
+    assert memory.in_memory_peak(1000, base=7) == 1507
+    for base in (0, 5 * GIB):
+        assert memory.fits_in_memory(2 * GIB, available=6 * GIB, base=base)
+        assert not memory.fits_in_memory(2 * GIB, available=6 * GIB - 1, base=base)
     assert memory.decoded_bytes(16_000, (128, 128)) == 786_432_000
+    assert memory.decoded_bytes(10, (4, 5), channels=1) == 200
 
 
 def test_memory_figures_of_this_machine():
@@ -178,3 +178,54 @@ def test_available_memory_without_proc_or_sysconf(monkeypatch):
     assert memory.available_bytes() == 4 * 1024**3
     monkeypatch.delattr(memory.os, "sysconf")
     assert memory.available_bytes() == 4 * 1024**3
+
+
+def _cgroup(root, limit=None, usage=None, stat=None, version=2):
+    """Fake files of a cgroup's memory under `root` (an unset figure: no file)."""
+    root.mkdir(parents=True, exist_ok=True)
+    names = ("memory.max", "memory.current") if version == 2 else ("limit", "usage")
+    files = memory.CgroupFiles(
+        str(root / names[0]),
+        str(root / names[1]),
+        str(root / "memory.stat"),
+        "inactive_file" if version == 2 else "total_inactive_file",
+    )
+    for path, text in zip(files[:3], (limit, usage, stat)):
+        if text is not None:
+            with open(path, "w") as file:
+                file.write(text + "\n")
+    return files
+
+
+@pytest.mark.parametrize(
+    "v2, v1, expected",
+    [
+        # No cgroup files: MemAvailable (8,000,000 kB).
+        (dict(), dict(), 8_192_000_000),
+        # v2, 4 GiB limit, 1 GiB used of which 256 MiB page cache: 3.25 GiB left.
+        (
+            dict(limit="4294967296", usage="1073741824", stat="anon 1\ninactive_file 268435456"),
+            dict(),
+            3_489_660_928,
+        ),
+        # v2 without a limit; v1 limits 2 GiB and 1.5 GiB are used: 512 MiB.
+        (dict(limit="max", usage="5"), dict(limit="2147483648", usage="1610612736"), 536_870_912),
+        # v1 "unlimited" (its largest page count): MemAvailable.
+        (dict(), dict(limit="9223372036854771712", usage="1073741824"), 8_192_000_000),
+        # A limit larger than MemAvailable leaves MemAvailable.
+        (dict(limit="17179869184", usage="0"), dict(), 8_192_000_000),
+        # Over the limit (usage above it): nothing.
+        (dict(limit="1000", usage="2000"), dict(), 0),
+        # A limit whose usage cannot be read, or garbage: ignored.
+        (dict(limit="1000"), dict(limit="lots", usage="1"), 8_192_000_000),
+    ],
+)
+def test_available_memory_is_capped_by_the_cgroup_limit(tmp_path, monkeypatch, v2, v1, expected):
+    """Fake /proc/meminfo and cgroup v2 and v1 files: the least of MemAvailable and
+    what each limit leaves (limit - usage + reclaimable page cache)."""
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       16000000 kB\nMemAvailable:    8000000 kB\n")
+    monkeypatch.setattr(memory, "MEMINFO", str(meminfo))
+    cgroups = (_cgroup(tmp_path / "v2", **v2), _cgroup(tmp_path / "v1", **v1, version=1))
+    monkeypatch.setattr(memory, "CGROUPS", cgroups)
+    assert memory.available_bytes() == expected

@@ -317,3 +317,25 @@ def test_a_resumed_run_reads_its_images_as_it_started(tmp_path, monkeypatch):
     assert again.config.stream is True
     fresh = train(config(tmp_path / "other", root, **settings), export=False)
     assert fresh.config.stream is False
+
+
+def test_a_run_saved_without_its_choice_keeps_the_first_resumes(tmp_path, monkeypatch):
+    """A run saved before runs recorded the choice (`"stream": null` in its config.json)
+    chooses once, at its next resume, and writes that choice back: later resumes keep
+    it whatever memory is free then."""
+    from keras_bmm.data import memory
+
+    root = write_folder(tmp_path / "scraped", ["ant", "bee"], per_class=6)
+    settings = dict(stream=None, epochs=1, method="ce", warmup_epochs=0)
+    path = tmp_path / "run" / "config.json"
+    train(config(tmp_path / "run", root, **settings), export=False)
+    old = json.loads(path.read_text())
+    path.write_text(json.dumps({**old, "stream": None}))  # as an older keras-bmm saved it
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1 << 40)  # plenty: in memory
+    first = train(config(tmp_path / "run", root, **settings), export=False, resume=True)
+    assert first.config.stream is False
+    assert json.loads(path.read_text()) == {**old, "stream": False}
+    monkeypatch.setattr(memory, "available_bytes", lambda: 0)  # nothing free: would stream
+    again = train(config(tmp_path / "run", root, **settings), export=False, resume=True)
+    assert again.config.stream is False
+    assert json.loads(path.read_text())["stream"] is False

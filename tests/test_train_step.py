@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from helpers.xla import assert_step_compiled_by_xla
 
 from keras_bmm import BMMCallback, BootstrappingModel
 from keras_bmm.data import eval_pipeline, train_pipeline
@@ -267,6 +268,9 @@ def test_jit_compile_draws_mixup_outside_xla_and_trains_as_without():
         )
         state = model.mixup_sampler.seed_generator.state.numpy()
         trained[jit] = [w.numpy() for w in model.trainable_weights] + [state]
+        if jit:  # compiled by XLA indeed: without it, the weights would agree as well
+            index = np.arange(BATCH, dtype=np.int32)
+            assert_step_compiled_by_xla(model, images[:BATCH], labels[:BATCH], index)
     for uncompiled, compiled in zip(trained[False], trained[True]):
         np.testing.assert_allclose(compiled, uncompiled, rtol=1e-5, atol=1e-6)
     assert model.get_compile_config()["jit_compile"] is True

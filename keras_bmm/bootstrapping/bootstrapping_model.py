@@ -13,6 +13,7 @@ from keras_bmm.bootstrapping.methods import (
     check_dynamic_targets,
     check_method,
     check_method_settings,
+    compiles_apart,
     uses_mixture,
 )
 from keras_bmm.bootstrapping.mixup_sampler import MixupSampler
@@ -159,7 +160,7 @@ class BootstrappingModel(SoftTargetModel):
             name="noise_state",
         )
         self.mixup_sampler = MixupSampler(mixup_alpha, seed, name="mixup_sampler")
-        self._draws_apart = False  # see `compile`
+        self._compiled_apart, self.xla_step = False, None  # see `compile`
 
     @property
     def uses_bmm(self) -> bool:
@@ -224,28 +225,25 @@ class BootstrappingModel(SoftTargetModel):
     # Steps.
 
     def compile(self, *args, jit_compile=False, **kwargs):
-        """`SoftTargetModel.compile`; `jit_compile=True` compiles all but mixup's draws.
+        """`SoftTargetModel.compile`; `jit_compile=True` compiles the step after its input checks.
 
-        XLA has no kernel for the Beta sampling of mixup's `lam`: with
-        `jit_compile=True`, a method that mixes draws `lam` and the
-        permutation first, and the rest of its train step runs as one
-        XLA-compiled function (Keras's own `jit_compile` then reads False;
-        the saved compile config keeps True). On one replica only: a nested
-        compiled function cannot aggregate across replicas.
+        XLA drops `tf.debugging.Assert` and has no kernel for the Beta sampling
+        of mixup's `lam`: with `jit_compile=True` the train step checks the
+        batch's labels and pixels (see `guards`) and draws mixup's `lam` and
+        permutation first, and the rest runs as one XLA-compiled function
+        (Keras's own `jit_compile` then reads False; the saved compile config
+        keeps True; `xla_step` is that function, else None). See
+        `methods.compiles_apart` for several replicas.
         """
-        self._draws_apart = jit_compile is True and self.method != "ce"
         replicas = self.distribute_strategy.num_replicas_in_sync
-        if self._draws_apart and replicas > 1:
-            raise ValueError(
-                f"jit_compile=True with method={self.method!r} compiles the train step apart "
-                "from mixup's Beta sampling (XLA has no kernel for it), which works on one "
-                f"replica only; this strategy has {replicas}: pass jit_compile=False."
-            )
-        super().compile(*args, jit_compile=False if self._draws_apart else jit_compile, **kwargs)
+        self._compiled_apart = compiles_apart(self.method, jit_compile, replicas)
+        self.xla_step = tf.function(self._step, jit_compile=True) if self._compiled_apart else None
+        super().compile(*args, jit_compile=False if self._compiled_apart else jit_compile, **kwargs)
 
     def get_compile_config(self):
+        """The compile config, with `jit_compile=True` when the step is compiled apart."""
         config = super().get_compile_config()
-        if config and self._draws_apart:
+        if config and self._compiled_apart:
             config["jit_compile"] = True
         return config
 
@@ -254,16 +252,18 @@ class BootstrappingModel(SoftTargetModel):
         draws = None
         if self.method != "ce":
             draws = self.mixup_sampler.draw(tf.shape(labels)[0])
-        step = tf.function(self._step, jit_compile=True) if self._draws_apart else self._step
-        return step(images, index, labels, sample_weight, draws)
+        if not self._compiled_apart:
+            return self._step(images, index, labels, sample_weight, draws)
+        # XLA drops the asserts of `_step`: check the input (and index) here, uncompiled.
+        checks = guards.check_inputs(images, labels, self._num_classes(images), index)
+        with tf.control_dependencies(checks + self.noise_state.index_checks(index)):
+            images, labels = tf.identity(images), tf.identity(labels)
+        return self.xla_step(images, index, labels, sample_weight, draws)
 
     def _step(self, images, index, labels, sample_weight, draws):
         """The train step after mixup's draws `(lam, permutation)` (`None` for `ce`)."""
         num_classes = self._num_classes(images)
-        checks = [
-            guards.check_images(images, index),
-            guards.check_labels(labels, num_classes, index),
-        ]
+        checks = guards.check_inputs(images, labels, num_classes, index)
         with tf.control_dependencies(checks):  # nothing reads a label before its check
             labels = tf.identity(labels)
         if self.method == "ce":

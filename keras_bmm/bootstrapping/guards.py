@@ -67,6 +67,11 @@ def check_images(images, index=None):
     )
 
 
+def check_inputs(images, labels, num_classes, index=None) -> list:
+    """The checks of a batch's input: finite images, labels in `[0, num_classes)`."""
+    return [check_images(images, index), check_labels(labels, num_classes, index)]
+
+
 def check_losses(losses, index=None):
     """Asserts every per-sample loss is finite (inputs already checked: divergence)."""
     bad = tf.logical_not(tf.math.is_finite(losses))

@@ -87,3 +87,32 @@ def check_method_settings(
         raise ValueError(f"temperature_epochs must be >= 1, got {temperature_epochs}.")
     if not 0 < final_temperature <= 1:
         raise ValueError(f"final_temperature must be in (0, 1], got {final_temperature}.")
+
+
+def compiles_apart(method: str, jit_compile: bool | str, replicas: int) -> bool:
+    """Whether `BootstrappingModel` XLA-compiles its train step apart from the step's start.
+
+    The start (input checks, mixup's draws) stays uncompiled: XLA drops
+    asserts and has no kernel for Beta sampling. A nested compiled function
+    cannot aggregate across replicas, so `ce` on several replicas is left to
+    Keras's whole-step compilation and the mixing methods are refused.
+
+    Args:
+        method: one of `METHODS`.
+        jit_compile: the `jit_compile` given to `compile`.
+        replicas: replicas of the distribution strategy.
+
+    Returns:
+        True when the step after its start is compiled on its own.
+
+    Raises:
+        ValueError: for `jit_compile=True` with a mixing method on several replicas.
+    """
+    apart = jit_compile is True and (method != "ce" or replicas == 1)
+    if apart and replicas > 1:
+        raise ValueError(
+            f"jit_compile=True with method={method!r} compiles the train step apart "
+            "from mixup's Beta sampling (XLA has no kernel for it), which works on one "
+            f"replica only; this strategy has {replicas}: pass jit_compile=False."
+        )
+    return apart

@@ -286,15 +286,7 @@ class NoiseModelState(keras.layers.Layer):
         if index is None or self.record_table is None:
             return
         index = tf.reshape(tf.cast(index, tf.int32), [-1])
-        checks = [
-            tf.debugging.assert_non_negative(index, message="Sample index below 0."),
-            tf.debugging.assert_less(
-                index,
-                self.num_samples,
-                message=f"Sample index out of range: must be < num_samples={self.num_samples}.",
-            ),
-        ]
-        with tf.control_dependencies(checks):
+        with tf.control_dependencies(self.index_checks(index)):
             losses = tf.cast(losses, tf.float32)
             if logits is None:
                 hits, predicted, given = tf.zeros_like(losses), -tf.ones_like(losses), None
@@ -307,6 +299,20 @@ class NoiseModelState(keras.layers.Layer):
             rows = tf.stack([losses, tf.ones_like(losses), hits, predicted, given], 1)
             # The backend variable's sparse update: O(batch), summed across replicas.
             self.record_table.value.scatter_add(tf.IndexedSlices(rows, index))
+
+    def index_checks(self, index) -> list:
+        """The asserts that `index` lies in `[0, num_samples)`; none when nothing is recorded."""
+        if index is None or self.record_table is None:
+            return []
+        index = tf.reshape(tf.cast(index, tf.int32), [-1])
+        return [
+            tf.debugging.assert_non_negative(index, message="Sample index below 0."),
+            tf.debugging.assert_less(
+                index,
+                self.num_samples,
+                message=f"Sample index out of range: must be < num_samples={self.num_samples}.",
+            ),
+        ]
 
     def recorded_losses(self):
         """Returns `(losses, counts)` recorded since the last reset, as numpy arrays.

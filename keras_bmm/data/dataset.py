@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from keras_bmm.data.image_rows import ImageRows
+from keras_bmm.data.image_rows import ImageRows, row_index
 from keras_bmm.data.interface import DatasetPipelines
 from keras_bmm.data.labels import validate_labels
 
@@ -109,12 +109,12 @@ class ImageDataset(DatasetPipelines):
         return array_source(self.test_images)
 
     def subset(self, indices) -> ImageDataset:
-        """The training samples at `indices` (sorted), with the same test split.
+        """The training samples at `indices` (sorted; or a boolean mask), with the same test split.
 
         Its `train_images` are `ImageRows` of this dataset's: they share the
         decoded images instead of copying them.
         """
-        indices = np.asarray(indices, dtype=np.int64)
+        indices = row_index(indices, len(self.train_labels))
         valid = None
         if self.valid is not None:
             valid = np.flatnonzero(np.isin(indices, self.valid))

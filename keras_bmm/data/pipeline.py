@@ -249,8 +249,12 @@ def source_ordered_batches(
         image = tf.cast(image, tf.float32)
         return ({"image": image, "index": index} if indexed else image), labels_t[index]
 
-    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+    if not source.skips:  # known, though a chunked read (`unbatch`) hides it from tf.data
+        ds = ds.apply(
+            tf.data.experimental.assert_cardinality(steps_per_epoch(len(indices), batch_size))
+        )
+    ds = ds.prefetch(tf.data.AUTOTUNE)
     ds.held_images = source.held  # what its reading function holds weakly
     return ds
 

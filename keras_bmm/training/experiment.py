@@ -93,6 +93,8 @@ def train(
     if config.stream is None and getattr(data, "train_files", None) is not None:
         # Chosen by the memory free now: saved with the run, so a resume reads alike.
         config = dataclasses.replace(config, stream=bool(data.streams))
+        if resume and folder.holds_run():
+            folder.record_choices(config)  # a run that saved no choice keeps this one
     if export:  # before training: a model of other classes may not replace the served one
         check_model_folder(os.path.join(config.output, config.name), data.class_names)
     noise = labels_of_run(config, data, folder, resume)

@@ -69,6 +69,25 @@ class RunFolder:
         }
         return dataclasses.replace(config, **chosen) if chosen else config
 
+    def record_choices(self, config) -> None:
+        """Writes into `config.json` the choices of `config` the saved run left unset.
+
+        A run saved before it recorded its choices (`"stream": null`) would
+        choose again at every resume; the choice this resume made is written
+        back (atomically), so that later resumes keep it.
+
+        Args:
+            config: the resumed run's `TrainConfig`, with its choices made.
+        """
+        saved = self.saved_settings()
+        chosen = {
+            key: getattr(config, key)
+            for key in _CHOSEN_AT_START
+            if saved.get(key) is None and getattr(config, key) is not None
+        }
+        if chosen:
+            write_json(self.file("config.json"), {**saved, **chosen})
+
     def settings_differ(self, config) -> list[str]:
         """The settings in which `config` differs from the saved run, sorted.
 
