@@ -2,13 +2,24 @@
 epoch the workers agree to resume from, and the error naming a lost worker."""
 
 import json
+import os
+import re
+import signal
 import socket
+import subprocess
+import sys
+import time
 
 import keras
 import numpy as np
 import pytest
 
 from keras_bmm.training.recovery import agree_on_epoch, lost_worker_message
+
+HELPER = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "helpers", "multiworker_fault_run.py"
+)
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
 
 
 def free_port():
@@ -121,3 +132,82 @@ def test_auto_resume_and_resume_exclude_each_other(capsys):
         parse_args(["--resume", "--auto-resume"])
     assert "not allowed with argument" in capsys.readouterr().err
     assert parse_args(["--auto-resume"])[1]["auto_resume"]
+
+
+#: Worker 1 kills itself after batch 10 (of 22) of epoch 2 (of 3), while bootstrapping.
+KILL_EPOCH, KILL_BATCH = 2, 10
+#: Seconds within which the surviving worker must fail, naming the lost one.
+DETECTION_BOUND = 60
+
+
+def start(tmp_path, workers, index, name, kill=None):
+    log = open(tmp_path / f"{name}.log", "w")
+    command = [sys.executable, HELPER, str(tmp_path / name), str(tmp_path / name.split("-")[0])]
+    return subprocess.Popen(
+        command + ([f"{KILL_EPOCH}:{KILL_BATCH}"] if kill else []),
+        env=dict(ENV, TF_CONFIG=tf_config(workers, index)),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stamp(tmp_path, name, word):
+    """`(time, rest of the line)` of the helper's line `WORD <time> ...` in a log."""
+    found = re.search(rf"^{word} ([\d.]+)(.*)$", (tmp_path / f"{name}.log").read_text(), re.M)
+    assert found, (tmp_path / f"{name}.log").read_text()[-3000:]
+    return float(found[1]), found[2].strip()
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_epoch_rejoins_and_the_run_ends_as_an_uninterrupted_one(tmp_path):
+    """SIGKILL to worker 1 in the middle of a bootstrapping epoch: worker 0 fails at
+    its next collective, naming worker 1, within DETECTION_BOUND seconds; both are
+    restarted (as a supervisor would) and resume from the epoch all saved, and the
+    run ends with the uninterrupted run's weights, optimizer and noise-model state,
+    noise report and losses, every sample's loss recorded once in each epoch."""
+    whole_workers = [f"127.0.0.1:{free_port()}" for _ in range(2)]
+    workers = [f"127.0.0.1:{free_port()}" for _ in range(2)]
+    procs = [start(tmp_path, whole_workers, i, f"whole-{i}") for i in range(2)]
+    faulty = [start(tmp_path, workers, i, f"faulty-{i}", kill=i == 1) for i in range(2)]
+    procs += faulty
+    try:
+        assert faulty[1].wait(timeout=900) == -signal.SIGKILL
+        killed, _ = stamp(tmp_path, "faulty-1", "KILLED")
+        assert faulty[0].wait(timeout=DETECTION_BOUND) == 1
+        failed = time.time()
+        log = (tmp_path / "faulty-0.log").read_text()
+        assert f"worker: error: Worker 0 lost worker 1 ({workers[1]})" in log, log[-3000:]
+        restarted = [start(tmp_path, workers, i, f"faulty-{i}-restarted") for i in range(2)]
+        procs += restarted
+        for p in [*procs[:2], *restarted]:
+            p.wait(timeout=900)
+    finally:
+        for p in procs:  # bounded: never leave a worker behind
+            p.kill()
+    logs = {p.args[2]: open(p.args[2] + ".log").read()[-3000:] for p in procs}
+    assert all(p.returncode == 0 for p in [*procs[:2], *restarted]), logs
+    resumed = [stamp(tmp_path, f"faulty-{i}-restarted", "TRAINING") for i in range(2)]
+    assert {epoch for _, epoch in resumed} == {f"epoch {KILL_EPOCH}"}  # not from scratch
+    print(
+        f"\nworker 0 exited {failed - killed:.1f} s after the kill; training resumed "
+        f"{max(t for t, _ in resumed) - killed:.1f} s after it"
+    )
+    for i in range(2):
+        whole = np.load(tmp_path / f"whole-{i}.npz")
+        faulted = np.load(tmp_path / f"faulty-{i}-restarted.npz")
+        assert len(whole.files) == len(faulted.files) > 10
+        for key in whole.files:
+            np.testing.assert_array_equal(faulted[key], whole[key], err_msg=key)
+        counts = json.loads((tmp_path / f"whole-{i}.json").read_text())["counts"]
+        assert counts == [[1, 1, 1347]] * 3
+        counts = json.loads((tmp_path / f"faulty-{i}-restarted.json").read_text())["counts"]
+        assert counts == [[1, 1, 1347]]  # the epoch redone from its start
+    for folder in ("", "worker-1"):
+        report = (tmp_path / "whole" / folder / "noise_report.csv").read_text()
+        assert (tmp_path / "faulty" / folder / "noise_report.csv").read_text() == report
+    histories = [
+        json.loads((tmp_path / r / "history.json").read_text()) for r in ("whole", "faulty")
+    ]
+    assert set(histories[1]) == set(histories[0])
+    for key in set(histories[0]) - {"epoch_seconds"}:
+        np.testing.assert_equal(histories[1][key], histories[0][key], err_msg=key)
