@@ -92,7 +92,9 @@ def test_the_lost_worker_is_named_from_the_error_or_its_closed_port():
         listening.bind(("127.0.0.1", int(workers[1].rsplit(":")[1])))
         listening.listen()
         text = (
-            "Graph execution error:\n\nCollective ops is aborted by: Error reported from "
+            "Graph execution error:\n\n{{function_node __wrapped__CollectiveReduceV2_Nordering"
+            "_token_1_device_/job:worker/replica:0/task:0/device:CPU:0}} "
+            "Collective ops is aborted by: Error reported from "
             "/job:worker/task:1: The following tasks are unhealthy (stopped sending "
             "heartbeats):\n/job:worker/replica:0/task:1\nThe tasks have crashed."
         )

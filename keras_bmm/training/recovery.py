@@ -70,9 +70,15 @@ def lost_worker_message(error: Exception, tf_config: str | None) -> str:
     )
 
 
+#: The function TensorFlow names before an error's text: `{{function_node __wrapped__...}}`.
+_NODE = re.compile(r"\{\{function_node [^}]*\}\}")
+
+
 def _reason(text: str) -> str:
-    """TensorFlow's line that says what happened (without the graph's trace)."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    """TensorFlow's line that says what happened (without the graph's trace and the
+    `{{function_node ...}}` that may lead it)."""
+    lines = [_NODE.sub("", line).strip() for line in text.splitlines()]
+    lines = [line for line in lines if line]
     for line in lines:
         if "aborted by" in line or "unhealthy" in line or "incarnation" in line:
             return line.rstrip(".:")
