@@ -109,7 +109,7 @@ def make_strategy(name: str = "default", cluster_timeout: float = 120.0):
     # until every worker has joined. faulthandler's C-level timer bounds that
     # wait: past `cluster_timeout` it ends the process, after the message below.
     others = [w for i, w in enumerate(info["workers"]) if i != info["task_index"]]
-    missing = [w for w in others if not _reachable(w)]
+    missing = unreachable_workers(others)
     sys.stderr.write(
         f"keras-bmm: worker {info['task_index']} joining the cluster {info['workers']}"
         + (f"; not reachable yet: {missing}" if missing else "")
@@ -127,6 +127,15 @@ def make_strategy(name: str = "default", cluster_timeout: float = 120.0):
     finally:
         faulthandler.cancel_dump_traceback_later()
     return strategy
+
+
+def unreachable_workers(addresses: list[str]) -> list[str]:
+    """The `host:port` addresses nothing listens at (tried for 1 s each).
+
+    Args:
+        addresses: workers' addresses, as in `TF_CONFIG`.
+    """
+    return [address for address in addresses if not _reachable(address)]
 
 
 def _reachable(address: str) -> bool:

@@ -106,7 +106,13 @@ def test_good_arguments_resolve_defaults(script):
     config, options = script.parse_args(["--noise", "0.8", "--method", "ce"])
     assert config.epochs > config.warmup_epochs and config.name == "digits-ce-0.8"
     assert config.run_dir == os.path.join("runs", "digits-ce-0.8")
-    assert options == {"resume": False, "overwrite": False, "no_export": False, "plots": False}
+    assert options == {
+        "resume": False,
+        "auto_resume": False,
+        "overwrite": False,
+        "no_export": False,
+        "plots": False,
+    }
 
 
 def test_flags_override_the_preset(script):

@@ -17,7 +17,7 @@ from keras_bmm.training.cli import (
 )
 from keras_bmm.training.run_folder import RunFolder
 
-OPTIONS = ("resume", "overwrite", "no_export", "plots")
+OPTIONS = ("resume", "auto_resume", "overwrite", "no_export", "plots")
 
 
 def build_parser(prog: str = "train.py") -> ArgumentParser:
@@ -30,7 +30,14 @@ def build_parser(prog: str = "train.py") -> ArgumentParser:
     )
     add_config_arguments(parser)
     add = parser.add_argument
-    add("--resume", action="store_true", help="continue the run in --run-dir")
+    resuming = parser.add_mutually_exclusive_group()
+    resuming.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    resuming.add_argument(
+        "--auto-resume",
+        action="store_true",
+        help="resume the run in --run-dir if it holds one, else start it (the one command "
+        "for a supervisor that restarts failed workers)",
+    )
     add("--overwrite", action="store_true", help="replace an existing run")
     add("--no-export", action="store_true", help="skip the SavedModel export")
     add("--plots", action="store_true", help="write PNG plots to <run-dir>/plots/")
@@ -60,19 +67,26 @@ def main(argv=None, prog: str = "train.py"):
     """Parses the flags (before TensorFlow is imported), trains, prints the summary."""
     config, options = parse_args(argv, prog)
     quiet_tensorflow()
+    resume = options["resume"]
+    if options["auto_resume"]:
+        resume = "auto"
     try:
         if config.strategy != "multiworker":  # a worker's folder is known once it runs
             # The run folder refuses a resume or a second start before TensorFlow loads.
-            RunFolder(config.run_dir).check(config, options["resume"], options["overwrite"])
+            folder = RunFolder(config.run_dir)
+            checked = folder.holds_run() if resume == "auto" else resume
+            folder.check(config, checked, options["overwrite"])
         from keras_bmm.training import train  # imports TensorFlow
+        from keras_bmm.training.recovery import exit_when_lost
 
-        result = train(
-            config,
-            export=not options["no_export"],
-            resume=options["resume"],
-            overwrite=options["overwrite"],
-            plots=options["plots"],
-        )
+        with exit_when_lost(prog):  # a lost worker: the message, and exit at once
+            result = train(
+                config,
+                export=not options["no_export"],
+                resume=resume,
+                overwrite=options["overwrite"],
+                plots=options["plots"],
+            )
     except CLEAR_ERRORS as error:
         sys.exit(f"{prog}: error: {error}")
     print(result.summary())

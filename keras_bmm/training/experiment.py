@@ -25,6 +25,7 @@ from keras_bmm.export import check_model_folder, export_classifier
 from keras_bmm.extras import require
 from keras_bmm.noise_estimate import estimate_noise
 from keras_bmm.training.builders import build_model, dataset_of, uses_mixed_precision
+from keras_bmm.training.recovery import agree_on_epoch, gather_epochs, worker_faults
 from keras_bmm.training.result import TrainResult
 from keras_bmm.training.run_folder import RunFolder
 from keras_bmm.training.saved_run import (
@@ -38,7 +39,7 @@ from keras_bmm.training.saved_run import (
 def train(
     config,
     export: bool = True,
-    resume: bool = False,
+    resume: bool | str = False,
     overwrite: bool = False,
     callbacks: list | None = None,
     plots: bool = False,
@@ -61,12 +62,20 @@ def train(
         resume: continue the run in `config.run_dir` from its last completed
             epoch, with the same labels; the settings must match. A finished
             run is neither trained nor exported again (to the same `output`).
+            `"auto"`: resume if the folder holds a run, else start it (the one
+            command for a supervisor that restarts a failed worker). Under
+            `"multiworker"` every worker resumes from the last epoch all
+            workers saved; with none, all start afresh.
         overwrite: replace an existing run in `config.run_dir`.
         callbacks: extra Keras callbacks.
         plots: write PNG plots to `<run_dir>/plots/` (the `plots` extra).
 
     Returns:
         A `TrainResult`.
+
+    Raises:
+        WorkerLost: under `"multiworker"`, when another worker stopped (or
+            restarted) during the run; the message names it.
 
     Example:
 
@@ -80,12 +89,26 @@ def train(
         require("matplotlib", "plots")  # before any training, not at the first plot
     # A multi-worker strategy must exist before TensorFlow runs anything else.
     strategy = make_strategy(config.strategy)
+    with worker_faults(config.strategy):  # a lost worker: an error naming it
+        return _train(config, strategy, export, resume, overwrite, callbacks, plots)
+
+
+def _train(config, strategy, export, resume, overwrite, callbacks, plots):
+    """`train` once the strategy exists."""
     if not is_chief(config.strategy):
         worker = f"worker-{strategy.cluster_resolver.task_id}"
         config = dataclasses.replace(config, run_dir=os.path.join(config.run_dir, worker))
         export = False
     folder = RunFolder(config.run_dir)
+    if resume == "auto":
+        resume = folder.holds_run()
     initial_epoch = folder.check(config, resume, overwrite)
+    if config.strategy == "multiworker":
+        # Every worker resumes from the last epoch all of them saved (a collective).
+        initial_epoch = agree_on_epoch(
+            initial_epoch, gather_epochs(strategy, initial_epoch), folder.backup_dir
+        )
+        resume = resume and initial_epoch > 0  # none all saved: every worker starts afresh
     if resume and folder.holds_run():
         config = folder.choices_of(config)  # e.g. streamed, as when it started
     keras.utils.set_random_seed(config.seed)
@@ -155,7 +178,13 @@ def _run(config, data, noise, folder, strategy, initial_epoch, callbacks, plots)
         *([plot_callback] if plots else []),
         EpochTimer(),  # after the mixture fit, before the history is written
         HistoryLogger(folder.history_path),  # before the checkpoint: see HistoryLogger
-        keras.callbacks.BackupAndRestore(folder.backup_dir, delete_checkpoint=False),
+        keras.callbacks.BackupAndRestore(
+            folder.backup_dir,
+            delete_checkpoint=False,
+            # The checkpoint before the last, for a worker ahead of the others
+            # after a fault (see `agree_on_epoch`).
+            double_checkpoint=config.strategy == "multiworker",
+        ),
         keras.callbacks.TensorBoard(folder.file("tensorboard")),
         EpochLine(),  # the few figures a person reads; all go to the history
         *(callbacks or []),
