@@ -30,6 +30,27 @@ FORMATS = (
 )
 
 
+#: The finished case's row, in its folder.
+CASE_FILE = "case.json"
+
+#: The table's columns (`scraped_case`'s row).
+COLUMNS = [
+    "init",
+    "seed",
+    "start",
+    "start_reason",
+    "estimate",
+    "true_wrong",
+    "wrong_given",
+    "wrong_corrected",
+    "suggested",
+    "true_accuracy_first",
+    "true_accuracy_relabelled",
+    "held_out_first",
+    "held_out_relabelled",
+]
+
+
 @dataclasses.dataclass
 class ScrapedSetup:
     """The scraped folder (1,500 images, 30% wrong) and the README's CPU command for it."""
@@ -166,19 +187,30 @@ def wrong_labels(truth: dict, manifest: str | None = None) -> int:
 
 
 def scraped_case(archive: str, root: str, setup: ScrapedSetup | None = None) -> dict:
-    """The whole case: folder, first run, relabelled run; returns its row."""
+    """The whole case: folder, first run, relabelled run; returns its row.
+
+    A finished case (its `root/case.json`) is read back, not trained again.
+    """
+    from keras_bmm.atomic import write_json
+
+    done = os.path.join(root, CASE_FILE)
+    if os.path.exists(done):
+        with open(done) as f:
+            return json.load(f)
     setup = setup or ScrapedSetup()
     truth = make_scraped_folder(archive, root, setup)
     first = train_scraped(root, setup)
     corrected = first.corrected_labels_path
     second = train_scraped(root, setup, labels=corrected, name="relabelled")
     history = first.history
-    return {
+    row = {
+        "init": "pretrained" if setup.backbone else "scratch",
+        "seed": setup.seed,
         "start": _start(first),
         "start_reason": first.start_reason,
         "agreement_at_start": _at_start(history, "label_kappa", first),
         "changes_at_start": _at_start(history, "prediction_changes", first),
-        "estimate": first.noise_estimate,
+        "estimate": _interval(first.noise_estimate),
         "true_wrong": float(np.mean(np.array(truth["given"]) != np.array(truth["clean"]))),
         "wrong_given": wrong_labels(truth),
         "wrong_corrected": wrong_labels(truth, corrected) if corrected else None,
@@ -189,6 +221,53 @@ def scraped_case(archive: str, root: str, setup: ScrapedSetup | None = None) -> 
         "held_out_first": first.last_noisy_val_accuracy,
         "held_out_relabelled": second.last_noisy_val_accuracy,
     }
+    write_json(done, row)
+    return row
+
+
+def pretrained_setup(archive: str, transfer_root: str, seed: int, verbose: int = 2):
+    """The fine-tuning case: the transfer benchmark's backbone on its five other classes.
+
+    The backbone is pretrained (once, in `transfer_root`) on the clean images
+    of five CIFAR-10 classes; the scraped folder holds the five others, as a
+    user's scraped classes differ from the backbone's pretraining ones.
+    """
+    from keras_bmm.benchmarks.transfer import (
+        FINETUNE_CLASSES,
+        TransferSetup,
+        backbone_name,
+        pretrain,
+    )
+
+    transfer = TransferSetup()
+    weights = pretrain(archive, transfer_root, transfer, verbose)["weights"]
+    return ScrapedSetup(
+        classes=FINETUNE_CLASSES,
+        per_class=300,
+        image_size=transfer.image_size[0],
+        seed=seed,
+        backbone=backbone_name(transfer, transfer_root),
+        weights=weights,
+    )
+
+
+def scraped_benchmark(archive: str, root: str, inits, seeds, transfer_root: str) -> list[dict]:
+    """Runs (or reads back) the case for each of `inits` x `seeds`; returns the rows."""
+    rows = []
+    for init in inits:
+        for seed in seeds:
+            if init == "pretrained":
+                setup = pretrained_setup(archive, os.path.realpath(transfer_root), seed)
+            else:
+                setup = ScrapedSetup(seed=seed)
+            rows.append(scraped_case(archive, os.path.join(root, f"{init}-seed{seed}"), setup))
+    return rows
+
+
+def _interval(estimate) -> str | None:
+    if not estimate:
+        return None
+    return f"{estimate['estimate']:.2f} ({estimate['low']:.2f}-{estimate['high']:.2f})"
 
 
 def _start(result):

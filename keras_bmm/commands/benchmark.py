@@ -11,6 +11,8 @@ Sub-benchmarks:
     stream    streamed vs in-memory data: pipeline images/s and a training epoch's peak memory
     realistic the automatic decisions on realistic noise: datasets x noise kinds x methods
     digits    every method on the embedded digits over seeds (medians)
+    scraped   a scraped-looking folder trained as the README says, then relabelled
+              from its corrected_labels.csv: start, estimate, wrong labels, true accuracy
     device    each method's images/s on this device (GPU or CPU): precision, XLA,
               steps per execution, against cross-entropy and the input pipeline
 
@@ -29,6 +31,7 @@ Examples:
     python scripts/benchmark.py digits --noise 0.8 --seeds 0 1 2
     python scripts/benchmark.py realistic --dataset digits --table --markdown
     python scripts/benchmark.py device --json device.json
+    python scripts/benchmark.py scraped --init pretrained --seeds 0 1
 """
 
 from __future__ import annotations
@@ -38,17 +41,16 @@ import os
 
 from keras_bmm.benchmarks.common import cifar10_archive, format_table, write_json
 from keras_bmm.bootstrapping.methods import METHODS
+from keras_bmm.commands.benchmark_flags import (
+    add_device_parser,
+    add_realistic_parser,
+    add_scraped_parser,
+    add_transfer_parser,
+    parse_setting,
+)
 
-
-def parse_setting(text: str):
-    """`KEY=VALUE` as a `TrainConfig` setting, the value read as JSON when it can be."""
-    import json
-
-    key, _, value = text.partition("=")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+#: Sub-commands whose parsers are added by their own functions.
+EXTRA = ("transfer", "realistic", "device", "scraped")
 
 
 def build_parser(prog: str = "benchmark.py") -> argparse.ArgumentParser:
@@ -120,6 +122,7 @@ def build_parser(prog: str = "benchmark.py") -> argparse.ArgumentParser:
     add_transfer_parser(sub)
     add_realistic_parser(sub)
     add_device_parser(sub)
+    add_scraped_parser(sub)
     digits = sub.add_parser("digits", help="every method on the digits, over seeds")
     digits.add_argument("--noise", type=float, default=0.8)
     digits.add_argument("--noise-type", default="symmetric")
@@ -130,99 +133,6 @@ def build_parser(prog: str = "benchmark.py") -> argparse.ArgumentParser:
         p.add_argument("--json", help="write the rows to this JSON file")
         p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     return parser
-
-
-def add_transfer_parser(sub) -> None:
-    """The `transfer` sub-command's flags (defaults: `benchmarks.transfer.TransferSetup`)."""
-    from keras_bmm.benchmarks.transfer import TransferSetup
-
-    setup = TransferSetup()
-    transfer = sub.add_parser("transfer", help="fine-tuning a pretrained backbone, and scratch")
-    transfer.add_argument("--method", nargs="*", choices=METHODS, dest="methods", default=[])
-    transfer.add_argument(
-        "--noise",
-        nargs="*",
-        default=["sym:0.5", "sym:0.8", "asym:0.4"],
-        help="noise settings TYPE:RATE, TYPE sym or asym",
-    )
-    transfer.add_argument(
-        "--init", nargs="*", choices=("pretrained", "scratch"), default=["pretrained", "scratch"]
-    )
-    transfer.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        type=parse_setting,
-        metavar="KEY=VALUE",
-        help="another TrainConfig setting for the fine-tuning runs (repeatable), e.g. "
-        "warmup_epochs=auto",
-    )
-    transfer.add_argument("--backbone", default=setup.backbone)
-    transfer.add_argument("--image-size", type=int, nargs=2, default=setup.image_size)
-    transfer.add_argument("--pretrain-per-class", type=int, default=setup.pretrain_per_class)
-    transfer.add_argument("--pretrain-epochs", type=int, default=setup.pretrain_epochs)
-    transfer.add_argument("--per-class", type=int, default=setup.per_class)
-    transfer.add_argument("--epochs", type=int, default=None, help="default: the finetune preset's")
-    transfer.add_argument("--data-dir", default=None, help="default: $KERAS_BMM_CIFAR10_ARCHIVE")
-    transfer.add_argument("--run-root", default=os.path.join("runs", "transfer"))
-    transfer.add_argument("--verbose", type=int, default=2)
-    transfer.add_argument("--table", action="store_true", help="only print the finished runs")
-
-
-#: Sub-commands whose parsers are added by their own functions.
-EXTRA = ("transfer", "realistic", "device")
-
-
-def add_device_parser(sub) -> None:
-    """The `device` sub-command's flags (defaults: `benchmarks.device.DeviceSetup`)."""
-    from keras_bmm.benchmarks.device import METHODS, PRECISIONS, DeviceSetup
-
-    setup = DeviceSetup()
-    device = sub.add_parser("device", help="each method's images/s on this device")
-    device.add_argument(
-        "--network",
-        choices=("preact_resnet18", "small_cnn", "tiny_cnn", "none"),
-        default=setup.network,
-        help="the CIFAR-size network, or none",
-    )
-    device.add_argument("--width", type=int, default=setup.width)
-    device.add_argument("--image-size", type=int, default=setup.image_size)
-    device.add_argument("--batch-size", type=int, default=setup.batch_size)
-    device.add_argument(
-        "--backbone", default=setup.backbone, help="keras.applications class (random), or none"
-    )
-    device.add_argument("--backbone-size", type=int, default=setup.backbone_size)
-    device.add_argument("--backbone-batch-size", type=int, default=setup.backbone_batch_size)
-    device.add_argument("--steps", type=int, default=setup.steps, help="steps per timed round")
-    device.add_argument("--repeats", type=int, default=setup.repeats)
-    device.add_argument("--pipeline-batches", type=int, default=setup.pipeline_batches)
-    device.add_argument("--methods", nargs="+", choices=tuple(METHODS), default=setup.methods)
-    device.add_argument(
-        "--precision", nargs="+", choices=PRECISIONS, default=setup.precisions, dest="precisions"
-    )
-    device.add_argument("--xla", nargs="+", choices=("off", "on"), default=["off", "on"])
-    device.add_argument(
-        "--steps-per-execution", nargs="+", type=int, default=setup.steps_per_execution
-    )
-
-
-def add_realistic_parser(sub) -> None:
-    """The `realistic` sub-command's flags (the grid: `keras_bmm.benchmarks.realistic.GRID`)."""
-    from keras_bmm.benchmarks.realistic import GRID, METHODS
-
-    real = sub.add_parser("realistic", help="automatic decisions on realistic noise")
-    real.add_argument("--dataset", nargs="+", choices=tuple(GRID), default=["digits"])
-    real.add_argument("--method", nargs="+", choices=tuple(METHODS), default=list(METHODS))
-    real.add_argument("--noise", nargs="*", default=None, help="TYPE:RATE (default: the grid)")
-    real.add_argument(
-        "--seeds", nargs="+", type=int, default=None, help="default: the report seeds"
-    )
-    real.add_argument("--design", action="store_true", help="the design seeds instead")
-    real.add_argument("--no-ceiling", action="store_true", help="skip the 0%%-noise runs")
-    real.add_argument("--data-dir", default=None, help="default: $KERAS_BMM_CIFAR10_ARCHIVE")
-    real.add_argument("--run-root", default=os.path.join("runs", "realistic"))
-    real.add_argument("--verbose", type=int, default=0)
-    real.add_argument("--table", action="store_true", help="only print the finished cells")
 
 
 def realistic(args) -> tuple:
@@ -288,6 +198,12 @@ def main(argv=None, prog: str = "benchmark.py") -> list[dict]:
         from keras_bmm.benchmarks.device import COLUMNS, DeviceSetup, device_benchmark, device_info
 
         rows, meta = device_benchmark(DeviceSetup.from_options(settings)), device_info()
+    elif args.benchmark == "scraped":
+        from keras_bmm.benchmarks.scraped import COLUMNS, scraped_benchmark
+
+        rows = scraped_benchmark(
+            cifar10_archive(args.data_dir), args.run_root, args.init, args.seeds, args.transfer_root
+        )
     elif args.benchmark == "digits":
         from keras_bmm.benchmarks.digits import COLUMNS, digits_runs, digits_table
 
