@@ -55,8 +55,6 @@ def add_transfer_parser(sub) -> None:
     transfer.add_argument("--table", action="store_true", help="only print the finished runs")
 
 
-
-
 def add_scraped_parser(sub) -> None:
     """The `scraped` sub-command's flags (the folder: `benchmarks.scraped.ScrapedSetup`)."""
     scraped = sub.add_parser("scraped", help="a scraped folder, trained then relabelled")
