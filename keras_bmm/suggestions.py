@@ -54,6 +54,10 @@ def suggest_labels(
     A label is changed to the network's arg-max class `k` only when all hold:
 
     - the mixture finds the given label likely wrong: `p_noisy >= min_p_noisy`;
+    - the change is more likely to fix the label than to break it: the
+      chance that the label is wrong and `k` is right, `p_noisy * p(k)`,
+      exceeds the chance that the label is right, `1 - p_noisy` (a weak
+      network's uncertain predictions then change fewer labels);
     - the network is confident in `k`: its probability is at least
       `min_confidence` and at least the network's mean probability of `k` on
       the samples labelled `k` (confident learning's per-class threshold,
@@ -105,6 +109,7 @@ def suggest_labels(
     chosen = (
         (predicted != given)
         & (p_noisy >= min_p_noisy)
+        & (p_noisy * confidence > 1.0 - p_noisy)
         & (confidence >= np.maximum(min_confidence, thresholds[predicted]))
     )
     supported = bool(value == value and value >= min_kappa)
@@ -118,9 +123,10 @@ def suggest_labels(
     else:
         reason = (
             f"{int(chosen.sum())} label changes are suggested where the mixture finds the "
-            f"label likely wrong (p_noisy >= {min_p_noisy:g}) and the network is confident in "
-            f"another class (kappa {raw:.2f} on the {judged_on}, {value:.2f} per label "
-            "estimated right)"
+            f"label likely wrong (p_noisy >= {min_p_noisy:g}), the network is confident in "
+            "another class, and the change is more likely to fix the label than to break it "
+            f"(p_noisy x p(new class) > 1 - p_noisy; kappa {raw:.2f} on the {judged_on}, "
+            f"{value:.2f} per label estimated right)"
         )
     for row, change, p, k in zip(rows, chosen, p_noisy * confidence, predicted):
         row["corrected_label"] = int(k) if change else row["given_label"]

@@ -36,28 +36,57 @@ def random_report(n=600, classes=4, seed=0, accuracy=0.8):
 def test_a_label_changes_only_where_every_condition_holds():
     report = random_report()
     rows = rows_of(*report)
-    verdict = suggest_labels(rows, 4, min_p_noisy=0.6, min_confidence=0.55, min_kappa=0.2)
+    verdict = suggest_labels(rows, 4, min_p_noisy=0.5, min_confidence=0.45, min_kappa=0.2)
     given, predicted, confidence, p_given, p_noisy = report
     # Oracle: the rule sample by sample, the class thresholds summed by hand.
     threshold = {}
     for c in range(4):
         own = [p_given[i] for i in range(len(given)) if given[i] == c]
         threshold[c] = sum(own) / len(own)
-    changed = 0
+    changed = kept_by_the_gain = 0
+
+    def strong_before_the_gain(i):
+        return (
+            predicted[i] != given[i]
+            and p_noisy[i] >= 0.5
+            and confidence[i] >= max(0.45, threshold[predicted[i]])
+        )
+
     for i, row in enumerate(rows):
         strong = (
             predicted[i] != given[i]
-            and p_noisy[i] >= 0.6
-            and confidence[i] >= max(0.55, threshold[predicted[i]])
+            and p_noisy[i] >= 0.5
+            # more likely to fix than to break: P(wrong and new right) > P(right)
+            and p_noisy[i] * confidence[i] > 1 - p_noisy[i]
+            and confidence[i] >= max(0.45, threshold[predicted[i]])
         )
         assert row["corrected_label"] == (predicted[i] if strong else given[i])
+        if strong_before_the_gain(i) and not strong:
+            kept_by_the_gain += 1
         if strong:
             changed += 1
             assert row["suggestion_confidence"] == pytest.approx(p_noisy[i] * confidence[i])
         else:
             assert row["suggestion_confidence"] == ""
     assert verdict.supported and verdict.count == changed > 0
+    assert kept_by_the_gain > 0  # the data exercise the expected-gain condition
     assert verdict.judged_on == "training samples" and f"{changed} label changes" in verdict.reason
+
+
+def test_a_change_must_be_likelier_to_fix_the_label_than_to_break_it():
+    # Labels 0 and predictions 1; class 1's threshold (its samples' mean p_given) is 0.45.
+    given = [0, 0, 0, 0, 1, 1]
+    predicted = [1, 1, 1, 1, 1, 1]
+    confidence = [0.6, 0.6, 0.9, 0.45, 0.4, 0.5]
+    p_given = [0.1, 0.1, 0.05, 0.2, 0.4, 0.5]
+    p_noisy = [0.6, 0.7, 0.55, 0.95, 0.0, 0.0]
+    rows = rows_of(given, predicted, confidence, p_given, p_noisy)
+    suggest_labels(rows, 2, held_out_kappa=0.9, min_confidence=0.4)
+    # 0.6 x 0.6 = 0.36 < 0.40: breaking is likelier; 0.7 x 0.6 = 0.42 > 0.30;
+    # 0.55 x 0.9 = 0.495 > 0.45; 0.95 x 0.45 = 0.4275 > 0.05.
+    assert [r["corrected_label"] for r in rows] == [0, 1, 1, 1, 1, 1]
+    assert rows[0]["suggestion_confidence"] == ""
+    assert [r["suggestion_confidence"] for r in rows[1:4]] == pytest.approx([0.42, 0.495, 0.4275])
 
 
 def test_a_network_near_chance_suggests_nothing_and_says_why():
