@@ -15,9 +15,11 @@ MIN_P_NOISY = 0.5
 MIN_CONFIDENCE = 0.4
 
 #: The least kappa of the network against the noisy labels (held out when there are
-#: some), per share of labels estimated right, for a run to suggest anything: below
-#: it, the network is too close to chance to correct labels.
-MIN_KAPPA = 0.5
+#: some), per share of labels estimated right, for a run to suggest anything: the
+#: bar at which the automatic warm-up trusts the network's predictions as targets
+#: (`AutoWarmup`'s `min_kappa`); below it, they are too close to chance to correct
+#: labels.
+MIN_KAPPA = 0.35
 
 
 @dataclasses.dataclass
@@ -117,8 +119,8 @@ def suggest_labels(
         chosen[:] = False
         reason = (
             f"no label changes are suggested: the network agrees with the labels of the "
-            f"{judged_on} little beyond chance (kappa {raw:.2f}, {value:.2f} per label estimated "
-            f"right, below {min_kappa:g}), so its predictions cannot correct them"
+            f"{judged_on} too little beyond chance for its predictions to correct them (kappa "
+            f"{raw:.2f}, {value:.2f} per label estimated right, below the {min_kappa:g} needed)"
         )
     else:
         reason = (
