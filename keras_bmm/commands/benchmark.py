@@ -31,7 +31,7 @@ Examples:
     python scripts/benchmark.py digits --noise 0.8 --seeds 0 1 2
     python scripts/benchmark.py realistic --dataset digits --table --markdown
     python scripts/benchmark.py device --json device.json
-    python scripts/benchmark.py scraped --init pretrained --seeds 2 3
+    python scripts/benchmark.py scraped --init pretrained --seeds 3 4 5
 """
 
 from __future__ import annotations
