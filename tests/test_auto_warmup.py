@@ -258,6 +258,26 @@ def test_the_rule_reads_neither_the_noise_mask_nor_test_data(capsys):
         np.testing.assert_allclose(wa.numpy(), wb.numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_a_resumed_run_gives_the_reason_the_rule_gave_when_it_chose():
+    """A callback that did not see the start chosen (a resumed run's) asks the
+    rule again of the signals the model keeps, and gets the printed sentence."""
+    x, y, mask = toy()
+    model = auto_model()
+    heard = BMMCallback()
+    model.fit(train_pipeline(x, y, 32, seed=0), epochs=8, callbacks=[heard], verbose=0)
+    assert model.noise_state.chosen_start() is not None
+    assert heard.start_reason.startswith("the predictions settled")
+    resumed = BMMCallback()
+    resumed.set_model(model)
+    resumed.set_params({"epochs": 8, "verbose": 0})
+    assert resumed.start_reason is None
+    assert resumed.replay_start_reason() == heard.start_reason
+    fresh = auto_model()
+    unstarted = BMMCallback()
+    unstarted.set_model(fresh)
+    assert unstarted.replay_start_reason() is None
+
+
 def test_an_unready_network_keeps_the_warmup_to_the_end():
     """When the rule never fires by the latest start, the run is the warm-up
     throughout: the same weights as a fixed warm-up longer than the run, for

@@ -225,7 +225,11 @@ def _run(config, data, noise, folder, strategy, initial_epoch, callbacks, plots)
         )
     result.report_rows = rows
     result.noise_estimate = estimate_noise(rows, data.num_classes, history)
-    result.start_reason = mixture_fit.start_reason or model.noise_state.start_description()
+    result.start_reason = (
+        mixture_fit.start_reason
+        or mixture_fit.replay_start_reason()
+        or model.noise_state.start_description()
+    )
     result.corrected_labels_path = write_corrected_labels(
         rows, data.class_names, folder.file("corrected_labels.csv")
     )
