@@ -272,9 +272,13 @@ def test_a_resumed_run_gives_the_reason_the_rule_gave_when_it_chose():
     resumed.set_params({"epochs": 8, "verbose": 0})
     assert resumed.start_reason is None
     assert resumed.replay_start_reason() == heard.start_reason
-    fresh = auto_model()
+    # Without `fit`, the run's epochs are given.
+    finished = BMMCallback()
+    finished.set_model(model)
+    assert finished.replay_start_reason(epochs=8) == heard.start_reason
+    assert BMMCallback().replay_start_reason() is None  # no model
     unstarted = BMMCallback()
-    unstarted.set_model(fresh)
+    unstarted.set_model(auto_model())
     assert unstarted.replay_start_reason() is None
 
 

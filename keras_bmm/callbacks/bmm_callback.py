@@ -262,23 +262,28 @@ class BMMCallback(keras.callbacks.Callback):
         if logs is not None:
             logs.update(entries)
 
-    def replay_start_reason(self) -> str | None:
+    def replay_start_reason(self, epochs: int | None = None) -> str | None:
         """Why the start rule chose the model's start, asked again of the signals it keeps.
 
         A resumed run chose its start before it stopped, so this callback
         never heard the reason; the rule is a function of the signals the
         model keeps, and asking it again gives the same sentence.
 
+        Args:
+            epochs: the run's epochs (default: those `fit` was given).
+
         Returns:
-            The sentence, or `None` when no rule chose the start or its
-            signals are no longer kept.
+            The sentence, or `None` when no model is set, no rule chose the
+            start or its signals are no longer kept.
         """
+        if self.model is None:
+            return None
         state, rule = self.state, self.state.warmup_rule
         start = state.chosen_start()
         if rule is None or start is None:
             return None
         epoch = start - 1  # the rule chose at the end of the last warm-up epoch
-        epochs = (self.params or {}).get("epochs")
+        epochs = epochs or (self.params or {}).get("epochs")
         decision = rule.decide(state.signal_history(epoch), epoch, epochs, state.reserve_epochs)
         return decision.reason if decision.start else None
 

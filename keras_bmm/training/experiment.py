@@ -225,9 +225,11 @@ def _run(config, data, noise, folder, strategy, initial_epoch, callbacks, plots)
         )
     result.report_rows = rows
     result.noise_estimate = estimate_noise(rows, data.num_classes, history)
+    if mixture_fit.model is None:  # a finished run, read back without fitting
+        mixture_fit.set_model(model)
     result.start_reason = (
         mixture_fit.start_reason
-        or mixture_fit.replay_start_reason()
+        or mixture_fit.replay_start_reason(config.epochs)
         or model.noise_state.start_description()
     )
     result.corrected_labels_path = write_corrected_labels(
