@@ -71,9 +71,19 @@ def test_bmm_benchmark_rows(tmp_path):
 
 
 def test_step_benchmark_rows():
-    variants = (("ce", True, False), ("m-dyr-h", False, False), ("m-dyr-h", True, False))
+    variants = (
+        ("ce", True, False),
+        ("m-dyr-h", False, False),
+        ("m-dyr-h", True, False),
+        ("pass", True, False),
+    )
     rows = step_benchmark(num_images=64, width=4, batch_size=32, repeats=1, variants=variants)
-    assert [r["variant"] for r in rows] == ["ce", "m-dyr-h (reference passes)", "m-dyr-h (fast)"]
+    assert [r["variant"] for r in rows] == [
+        "ce",
+        "m-dyr-h (reference passes)",
+        "m-dyr-h (fast)",
+        "un-mixed pass alone",
+    ]
     assert rows[0]["epoch_vs_ce"] == 1.0
     for row in rows:
         assert row["epoch_s"] >= row["train_s"] > 0 and row["images_per_s"] > 0

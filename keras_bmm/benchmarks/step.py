@@ -24,7 +24,12 @@ VARIANTS = (
     ("m-dyr-h", True, False),
     ("md-dyr-sh", True, False),
     ("ce", True, True),
+    ("pass", True, False),
 )
+
+#: The pseudo-method that times the fast step's extra pass alone: one
+#: training-mode forward pass per batch, without gradient.
+PASS = "pass"
 
 
 def benchmark_images(data_dir: str | None, num_images: int, seed: int = 0, size: int = 32):
@@ -42,6 +47,8 @@ def benchmark_images(data_dir: str | None, num_images: int, seed: int = 0, size:
 
 
 def variant_name(method: str, fast: bool, jit: bool) -> str:
+    if method == PASS:
+        return "un-mixed pass alone"
     if method == "ce":
         return "ce (XLA)" if jit else "ce"
     return f"{method} ({'fast' if fast else 'reference passes'})"
@@ -67,6 +74,8 @@ def prepare_variant(method, fast, jit, images, labels, width, batch_size):
     keras.utils.set_random_seed(0)
     n = len(labels)
     steps = steps_per_epoch(n, batch_size)
+    if method == PASS:
+        return _pass_alone(images, labels, width, batch_size, steps)
     # In-memory batches fed with train_on_batch: on this machine, fit() over a
     # tf.data iterator showed epoch times bunched at ~0.5 s multiples (waits in
     # the iterator), which would swamp the differences between the steps.
@@ -166,3 +175,26 @@ def step_benchmark(
             }
         )
     return rows
+
+
+def _pass_alone(images, labels, width, batch_size, steps):
+    """`epoch` for the fast step's un-mixed pass alone (training mode, no gradient)."""
+    from keras_bmm.networks import preact_resnet18
+
+    network = preact_resnet18(10, width=width, input_shape=images.shape[1:])
+    batches = [
+        x["image"] if isinstance(x, dict) else x
+        for x, _ in train_pipeline(images, labels, batch_size, seed=0, augment=True).take(steps)
+    ]
+
+    @tf.function
+    def forward(x):
+        return tf.stop_gradient(network(x, training=True))
+
+    def epoch() -> float:
+        start = time.perf_counter()
+        for x in batches:
+            forward(x)
+        return time.perf_counter() - start
+
+    return epoch
