@@ -276,24 +276,28 @@ class BMMCallback(keras.callbacks.Callback):
             The sentence, or `None` when no model is set, no rule chose the
             start or its signals are no longer kept.
         """
-        if self.model is None:
+        if self.model is None or self.state.warmup_rule is None:
             return None
-        state, rule = self.state, self.state.warmup_rule
-        start = state.chosen_start()
-        if rule is None or start is None:
+        start = self.state.chosen_start()
+        if start is None:
             return None
-        epoch = start - 1  # the rule chose at the end of the last warm-up epoch
-        epochs = epochs or (self.params or {}).get("epochs")
-        decision = rule.decide(state.signal_history(epoch), epoch, epochs, state.reserve_epochs)
+        decision = self._ask_rule(start - 1, epochs)  # chosen at the last warm-up epoch's end
         return decision.reason if decision.start else None
+
+    def _ask_rule(self, epoch: int, epochs: int | None = None):
+        """The start rule's decision on the signals kept up to `epoch`."""
+        state = self.state
+        epochs = epochs or (self.params or {}).get("epochs")
+        return state.warmup_rule.decide(
+            state.signal_history(epoch), epoch, epochs, state.reserve_epochs
+        )
 
     def _decide_start(self, epoch: int) -> None:
         """Asks the model's start rule while the start is open, and says what it chose."""
         state, rule = self.state, self.state.warmup_rule
         if rule is None or state.chosen_start() is not None:
             return
-        epochs = (self.params or {}).get("epochs")
-        decision = rule.decide(state.signal_history(epoch), epoch, epochs, state.reserve_epochs)
+        decision = self._ask_rule(epoch)
         if decision.start:
             state.choose_start(epoch + 1, decision.signal, decision.value)
             self.start_reason = decision.reason
