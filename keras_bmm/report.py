@@ -63,6 +63,31 @@ def _logits_by_index(model, images, batch_size: int):
     return logits, indices
 
 
+def bootstraps(model) -> bool:
+    """Whether a `BootstrappingModel`'s targets, in its current epoch, mix in its predictions."""
+    state = model.noise_state
+    phase = model.schedule.phase(state.epoch, tf.constant(True), state.start_epoch)
+    return bool(model.uses_bmm and bool(phase.bootstrapping))
+
+
+def class_probabilities(model, images, batch_size: int = 256, sample_ids=None) -> dict:
+    """`{sample id: (C,) class probabilities}` of a model's backbone in inference mode.
+
+    Args:
+        model: a `keras_bmm.BootstrappingModel`.
+        images: as `noise_report` takes them.
+        batch_size: inference batch size (arrays).
+        sample_ids: the id of each position (default the position).
+
+    Returns:
+        The probabilities by sample id (as `noise_report` writes `index`).
+    """
+    logits, index = _logits_by_index(model, images, batch_size)
+    probabilities = tf.nn.softmax(logits).numpy()
+    ids = index if sample_ids is None else np.asarray(sample_ids)[index]
+    return {int(i): row for i, row in zip(ids, probabilities)}
+
+
 def noise_report(
     model,
     images,
@@ -146,7 +171,7 @@ def noise_report(
     targets = bootstrap_targets(
         tf.one_hot(given, num_classes, dtype=tf.float32), logits, p_noisy, mode, phase.temperature
     )
-    bootstrapped = model.uses_bmm and bool(phase.bootstrapping)
+    bootstrapped = bootstraps(model)
     target = np.argmax(targets.numpy(), axis=1) if bootstrapped else given
     predicted = np.argmax(logits, axis=1)
     probabilities = tf.nn.softmax(logits).numpy()

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 
 from keras_bmm.bootstrapping.warmup_signals import kappa
+from keras_bmm.noise_transition import flip_matrix, flipped_share, true_class_posterior
 
 #: The least p(noisy) for a suggestion: the mixture finds the given label likely wrong.
 MIN_P_NOISY = 0.5
@@ -50,6 +51,7 @@ def suggest_labels(
     min_p_noisy: float = MIN_P_NOISY,
     min_confidence: float = MIN_CONFIDENCE,
     min_kappa: float = MIN_KAPPA,
+    probabilities=None,
 ) -> Verdict:
     """Fills each report row's `corrected_label` and `suggestion_confidence`; returns the verdict.
 
@@ -69,7 +71,14 @@ def suggest_labels(
       training samples), divided by the share of labels estimated right
       (`1 - noise_estimate`: no network agrees with wrong labels), is at
       least `min_kappa`. A network near chance would relabel at random; then
-      nothing is suggested and the verdict says why.
+      nothing is suggested and the verdict says why;
+    - with `probabilities` (the class probabilities of a network that never
+      trained on its own predictions: cross-entropy, mixup, or a run whose
+      bootstrapping never started), the label-flip matrix fitted to them
+      (`keras_bmm.noise_transition.flip_matrix`) makes `k` a likelier true
+      class than the given label: a calibrated network's disagreements that
+      its own uncertainty explains (a weak network's hard images) change no
+      label.
 
     A suggestion's confidence is `p_noisy * p(k)`: the chance the given label
     is wrong times the network's probability of the new one. Rows without a
@@ -84,6 +93,8 @@ def suggest_labels(
         min_p_noisy: the least p(noisy).
         min_confidence: the least probability of the suggested class.
         min_kappa: the least kappa for any suggestion.
+        probabilities: `(N, C)` class probabilities of the rows, in their
+            order, from a network that never bootstrapped (see above).
 
     Returns:
         A `Verdict`.
@@ -114,6 +125,13 @@ def suggest_labels(
         & (p_noisy * confidence > 1.0 - p_noisy)
         & (confidence >= np.maximum(min_confidence, thresholds[predicted]))
     )
+    flipped = None
+    if probabilities is not None:
+        flips = flip_matrix(probabilities, given)
+        flipped = flipped_share(flips, given)
+        posterior = true_class_posterior(probabilities, given, flips)
+        rows_at = np.arange(given.size)
+        chosen &= posterior[rows_at, predicted] > posterior[rows_at, given]
     supported = bool(value == value and value >= min_kappa)
     if not supported:
         chosen[:] = False
@@ -130,6 +148,12 @@ def suggest_labels(
             f"(p_noisy x p(new class) > 1 - p_noisy; kappa {raw:.2f} on the {judged_on}, "
             f"{value:.2f} per label estimated right)"
         )
+        if flipped is not None:
+            reason += (
+                f"; of them, only changes to a class likelier than the given one once the "
+                f"network's own errors are accounted for (labels estimated flipped beyond "
+                f"them: {100 * flipped:.1f}%)"
+            )
     for row, change, p, k in zip(rows, chosen, p_noisy * confidence, predicted):
         row["corrected_label"] = int(k) if change else row["given_label"]
         row["suggestion_confidence"] = float(p) if change else ""

@@ -158,3 +158,39 @@ def test_the_verdict_weighs_kappa_by_the_share_of_labels_estimated_right():
     assert weighed.supported and weighed.kappa == pytest.approx(raw.kappa / 0.28)
     fixed = sum(r["corrected_label"] == t for r, t in zip(rows, true))
     assert fixed > sum(given == true) + 1000
+
+
+def calibrated_report(n, flip_rate, seed):
+    """A calibrated network (true class drawn from its probabilities) and labels flipped
+    to a random other class at `flip_rate`; p(noisy) as a mixture would give it: high
+    wherever the given label's probability is low, whatever the cause."""
+    rng = np.random.default_rng(seed)
+    probabilities = rng.dirichlet(np.full(4, 0.5), size=n)
+    true = np.array([rng.choice(4, p=row) for row in probabilities])
+    flipped = rng.random(n) < flip_rate
+    given = np.where(flipped, (true + rng.integers(1, 4, n)) % 4, true)
+    predicted = probabilities.argmax(axis=1)
+    p_given = probabilities[np.arange(n), given]
+    p_noisy = 1.0 - p_given
+    report = (given, predicted, probabilities.max(axis=1), p_given, p_noisy)
+    return rows_of(*report), probabilities, true
+
+
+def test_a_network_whose_own_errors_explain_its_disagreements_changes_no_label():
+    rows, probabilities, true = calibrated_report(3000, 0.0, seed=0)
+    alone = suggest_labels(rows, 4, min_kappa=0.0)
+    broken = sum(r["corrected_label"] != t for r, t in zip(rows, true))
+    assert alone.count > 50 and broken == alone.count  # every change breaks a right label
+    rows, probabilities, true = calibrated_report(3000, 0.0, seed=0)
+    gated = suggest_labels(rows, 4, min_kappa=0.0, probabilities=probabilities)
+    assert gated.count <= alone.count // 10
+    assert "flipped beyond them" in gated.reason
+
+
+def test_with_flipped_labels_the_gate_keeps_changes_that_fix_more_than_they_break():
+    rows, probabilities, true = calibrated_report(3000, 0.4, seed=1)
+    verdict = suggest_labels(rows, 4, min_kappa=0.0, probabilities=probabilities)
+    given = np.array([r["given_label"] for r in rows])
+    corrected = np.array([r["corrected_label"] for r in rows])
+    assert verdict.count > 100
+    assert np.sum(corrected != true) < np.sum(given != true)

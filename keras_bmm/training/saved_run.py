@@ -7,7 +7,7 @@ import os
 from keras_bmm.data.manifest import write_manifest
 from keras_bmm.noise import LabelNoise
 from keras_bmm.noise_estimate import estimate_noise
-from keras_bmm.report import noise_report, write_report
+from keras_bmm.report import bootstraps, class_probabilities, noise_report, write_report
 from keras_bmm.suggestions import suggest_labels
 from keras_bmm.training.builders import build_model, dataset_of, noise_of
 from keras_bmm.training.config import TrainConfig
@@ -40,7 +40,9 @@ def write_run_report(
     `noise` covers the full training set, indexed by `data.sample_ids`. Rows
     are indexed in the full training set; a file left out (`skip_bad_files`)
     has no row. The label changes worth making are chosen by
-    `keras_bmm.suggestions.suggest_labels` (which reads `held_out_kappa`).
+    `keras_bmm.suggestions.suggest_labels` (which reads `held_out_kappa`, and
+    the class probabilities when the network never trained on its own
+    predictions).
 
     Returns:
         `(rows, verdict)`: the report's rows and the suggestions' `Verdict`.
@@ -57,7 +59,15 @@ def write_run_report(
         sample_ids=ids,
     )
     estimate = estimate_noise(rows, data.num_classes, history)["estimate"]
-    verdict = suggest_labels(rows, data.num_classes, held_out_kappa, estimate)
+    probabilities = None
+    if not bootstraps(model):  # an independent witness: see `suggest_labels`
+        by_id = class_probabilities(
+            model, data.tracking_batches(noise.labels[ids], 256), sample_ids=ids
+        )
+        probabilities = [by_id[row["index"]] for row in rows]
+    verdict = suggest_labels(
+        rows, data.num_classes, held_out_kappa, estimate, probabilities=probabilities
+    )
     write_report(rows, path, class_names)
     return rows, verdict
 
