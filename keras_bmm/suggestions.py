@@ -150,9 +150,10 @@ def suggest_labels(
         )
         if flipped is not None:
             reason += (
-                f"; of them, only changes to a class likelier than the given one once the "
-                f"network's own errors are accounted for (labels estimated flipped beyond "
-                f"them: {100 * flipped:.1f}%)"
+                "; as this network trained on the given labels alone, a change also needs "
+                "the new class to be likelier than the given one once the disagreements its "
+                "own uncertainty explains are set aside (the flip matrix fitted to its "
+                f"probabilities: {100 * flipped:.1f}% of labels flipped)"
             )
     for row, change, p, k in zip(rows, chosen, p_noisy * confidence, predicted):
         row["corrected_label"] = int(k) if change else row["given_label"]

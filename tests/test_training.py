@@ -346,3 +346,17 @@ def test_reference_arrangement_fits_the_mixture_on_augmented_losses(tmp_path):
     other = np.concatenate([x["image"].numpy() for x, _ in tracking(2)])
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
+
+
+def test_only_a_run_that_never_bootstrapped_weighs_its_suggestions_with_the_flip_matrix(
+    tmp_path,
+):
+    """The flip-matrix condition needs probabilities of a network that trained on the
+    given labels alone: cross-entropy and mixup runs get it; a bootstrapped run does not."""
+    for method, warmup, gated in (("ce", 0, True), ("mixup", 0, True), ("m-dyr-h", 1, False)):
+        result = train(
+            config(tmp_path / f"{method}-{warmup}", epochs=3, method=method, warmup_epochs=warmup),
+            export=False,
+        )
+        assert result.suggestions.supported, result.suggestions.reason
+        assert ("flip matrix" in result.suggestions.reason) == gated, (method, warmup)
