@@ -20,9 +20,11 @@ def flip_matrix(
 
     When the network's probabilities are calibrated, its disagreements with
     the labels that its own uncertainty explains leave `T` near the
-    identity; only disagreements beyond them appear as flips. A network
-    that trained on its own predictions as targets (bootstrapping) is no
-    independent witness: its probabilities are not calibrated for this.
+    identity; only disagreements beyond them appear as flips. So does a
+    network that has learned how likely each given label is, wrong ones
+    included (one that fits the labels): it finds no flips at all. A
+    network that trained on its own predictions as targets (bootstrapping)
+    is no independent witness either way.
 
     Args:
         probabilities: `(N, C)` class probabilities, rows summing to 1.
