@@ -1,4 +1,4 @@
-"""`flip_matrix`: how labels flip, fitted by EM to a network's probabilities and the labels."""
+"""`flip_matrix` and the posteriors it gives: how labels flip, fitted by EM to a network."""
 
 from __future__ import annotations
 
@@ -35,7 +35,12 @@ def flip_matrix(
 
     Returns:
         `T`, `(C, C)`, rows summing to 1 (a class no sample is likely to be
-        keeps its starting row).
+        keeps its starting row; no samples: the start).
+
+    Raises:
+        ValueError: for shapes that do not match, labels outside the
+            classes, a probability that is not finite (naming its row), or
+            `start_rate` outside `(0, (C - 1) / C)`.
 
     Reference:
         Goldberger, Ben-Reuven. "Training deep neural-networks using a noise
@@ -59,8 +64,17 @@ def flip_matrix(
     classes = p.shape[1]
     if given.size and (given.min() < 0 or given.max() >= classes):
         raise ValueError(f"given labels must lie in [0, {classes - 1}].")
+    bad = ~np.isfinite(p).all(axis=1)
+    if bad.any():
+        raise ValueError(f"probabilities of row {int(np.flatnonzero(bad)[0])} are not finite.")
+    if classes > 1 and not 0.0 < start_rate < (classes - 1) / classes:
+        raise ValueError(
+            f"start_rate must lie in (0, {(classes - 1) / classes:g}), got {start_rate}."
+        )
     flips = np.full((classes, classes), start_rate / max(classes - 1, 1))
     np.fill_diagonal(flips, 1.0 - start_rate if classes > 1 else 1.0)
+    if not given.size:
+        return flips
     one_hot = np.eye(classes)[given]
     previous = -np.inf
     for _ in range(max_iters):
@@ -95,17 +109,20 @@ def true_class_posterior(probabilities, given, flips) -> np.ndarray:
     return np.where(total > 0, joint / np.where(total > 0, total, 1.0), uniform)
 
 
-def flipped_share(flips, given) -> float:
-    """The share of labels flipped under `flips`, weighting each class by its label count.
+def flipped_share(probabilities, given, flips) -> float:
+    """The expected share of labels that are not their sample's true class, under `flips`.
 
     Args:
-        flips: `(C, C)` label-flip matrix.
+        probabilities: `(N, C)` class probabilities.
         given: `(N,)` given labels.
+        flips: `(C, C)` label-flip matrix (`flip_matrix`).
 
     Returns:
-        `1 - sum_k w_k T[k, k]`, with `w_k` the share of labels of class `k`.
+        `1 - mean_n P(true class = y_n | x_n, y_n)`: at the EM fit, the
+        flips' rate weighted by how many samples each true class has.
     """
-    flips = np.asarray(flips, dtype=np.float64)
-    weights = np.bincount(np.asarray(given, dtype=np.int64), minlength=flips.shape[0])
-    weights = weights / max(weights.sum(), 1)
-    return float(1.0 - np.sum(weights * np.diag(flips)))
+    given = np.asarray(given, dtype=np.int64)
+    if not given.size:
+        return 0.0
+    posterior = true_class_posterior(probabilities, given, flips)
+    return float(1.0 - np.mean(posterior[np.arange(given.size), given]))

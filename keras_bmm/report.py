@@ -64,7 +64,14 @@ def _logits_by_index(model, images, batch_size: int):
 
 
 def bootstraps(model) -> bool:
-    """Whether a `BootstrappingModel`'s targets, in its current epoch, mix in its predictions."""
+    """Whether a `BootstrappingModel`'s targets, in its current epoch, mix in its predictions.
+
+    Args:
+        model: a `keras_bmm.BootstrappingModel`.
+
+    Returns:
+        `True` once bootstrapping has started (and the method bootstraps).
+    """
     state = model.noise_state
     phase = model.schedule.phase(state.epoch, tf.constant(True), state.start_epoch)
     return bool(model.uses_bmm and bool(phase.bootstrapping))

@@ -128,7 +128,7 @@ def suggest_labels(
     flipped = None
     if probabilities is not None:
         flips = flip_matrix(probabilities, given)
-        flipped = flipped_share(flips, given)
+        flipped = flipped_share(probabilities, given, flips)
         posterior = true_class_posterior(probabilities, given, flips)
         rows_at = np.arange(given.size)
         chosen &= posterior[rows_at, predicted] > posterior[rows_at, given]

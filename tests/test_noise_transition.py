@@ -42,7 +42,7 @@ def test_a_calibrated_network_on_right_labels_finds_no_flips():
     probabilities, true, _ = simulate(8000, np.eye(5), seed=1, sharpness=1.0)
     assert np.mean(probabilities.argmax(axis=1) == true) < 0.75
     fitted = flip_matrix(probabilities, true)
-    assert flipped_share(fitted, true) < 0.02
+    assert flipped_share(probabilities, true, fitted) < 0.02
 
 
 def test_the_fit_is_at_least_as_likely_as_the_truth_and_the_start():
@@ -66,10 +66,13 @@ def test_the_posterior_is_bayes_rule_sample_by_sample():
         assert posterior[n] == pytest.approx([w / sum(weights) for w in weights])
 
 
-def test_the_flipped_share_weights_each_class_by_its_labels():
-    flips = np.array([[0.5, 0.5], [0.0, 1.0]])
-    # Three labels of class 0 (half flipped), one of class 1 (none).
-    assert flipped_share(flips, [0, 0, 0, 1]) == pytest.approx(0.75 * 0.5)
+def test_the_flipped_share_is_the_share_of_labels_that_are_not_the_true_class():
+    flips = np.array([[0.6, 0.4, 0.0], [0.0, 1.0, 0.0], [0.2, 0.0, 0.8]])
+    probabilities, true, given = simulate(20000, flips, seed=4)
+    fitted = flip_matrix(probabilities, given)
+    assert flipped_share(probabilities, given, fitted) == pytest.approx(
+        np.mean(true != given), abs=0.015
+    )
 
 
 def test_bad_shapes_and_labels_are_named():
@@ -77,3 +80,10 @@ def test_bad_shapes_and_labels_are_named():
         flip_matrix(np.ones((2, 2)) / 2, [0, 1, 1])
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         flip_matrix(np.ones((2, 2)) / 2, [0, 2])
+    nan = np.ones((3, 2)) / 2
+    nan[1, 0] = np.nan
+    with pytest.raises(ValueError, match="row 1"):
+        flip_matrix(nan, [0, 1, 1])
+    with pytest.raises(ValueError, match="start_rate"):
+        flip_matrix(np.ones((2, 2)) / 2, [0, 1], start_rate=0.0)
+    assert flip_matrix(np.zeros((0, 3)), []).shape == (3, 3)  # no samples: the start

@@ -188,9 +188,15 @@ def test_a_network_whose_own_errors_explain_its_disagreements_changes_no_label()
 
 
 def test_with_flipped_labels_the_gate_keeps_changes_that_fix_more_than_they_break():
-    rows, probabilities, true = calibrated_report(3000, 0.4, seed=1)
-    verdict = suggest_labels(rows, 4, min_kappa=0.0, probabilities=probabilities)
-    given = np.array([r["given_label"] for r in rows])
-    corrected = np.array([r["corrected_label"] for r in rows])
-    assert verdict.count > 100
-    assert np.sum(corrected != true) < np.sum(given != true)
+    def wrong_after(gated):
+        rows, probabilities, true = calibrated_report(3000, 0.4, seed=1)
+        verdict = suggest_labels(
+            rows, 4, min_kappa=0.0, probabilities=probabilities if gated else None
+        )
+        corrected = np.array([r["corrected_label"] for r in rows])
+        given = np.array([r["given_label"] for r in rows])
+        return verdict.count, np.sum(corrected != true), np.sum(given != true)
+
+    count, wrong, given_wrong = wrong_after(gated=True)
+    assert count > 100 and wrong < given_wrong
+    assert wrong < wrong_after(gated=False)[1]  # the condition keeps the better changes
