@@ -64,7 +64,16 @@ def write_run_report(
         by_id = class_probabilities(
             model, data.tracking_batches(noise.labels[ids], 256), sample_ids=ids
         )
-        probabilities = [by_id[row["index"]] for row in rows]
+        probabilities = [by_id.get(row["index"]) for row in rows]
+        if any(
+            p is None or abs(p[row["given_label"]] - row["p_given"]) > 1e-4
+            for p, row in zip(probabilities, rows)
+        ):  # the same model on the same images: the passes must agree row by row
+            raise RuntimeError(
+                "The noise report's two passes over the training images disagree (did the "
+                "images change on disk?); the run's checkpoint is kept: write the report "
+                "again with scripts/report.py --run-dir <run folder>."
+            )
     verdict = suggest_labels(
         rows, data.num_classes, held_out_kappa, estimate, probabilities=probabilities
     )
