@@ -24,6 +24,7 @@ import keras
 import numpy as np
 
 from keras_bmm.atomic import atomic_write
+from keras_bmm.data.splits import held_out_seed
 from keras_bmm.bootstrapping.objectives import per_sample_cross_entropy
 from keras_bmm.callbacks.bmm_callback import BMMCallback
 from keras_bmm.extras import require
@@ -188,7 +189,7 @@ def tune(
     directory = directory or os.path.join("runs", f"tune-{name}")
     data = dataset_of(config)
     noise = noise_of(config, data)
-    train_part, held_out = data.holdout(holdout, config.seed)
+    train_part, held_out = data.holdout(holdout, held_out_seed(config.seed))
     split = (
         train_part,
         noise.labels[train_part.sample_ids],

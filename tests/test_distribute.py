@@ -272,10 +272,11 @@ def test_two_workers_skipping_bad_files_agree_on_them(tmp_path):
 
     from keras_bmm.data import load_dataset
     from keras_bmm.data.pipeline import epoch_order, worker_parts
+    from keras_bmm.data.splits import held_out_seed
 
     root = write_folder(tmp_path / "ds", ["a", "b", "c"], per_class=10)
     data = load_dataset("folder", root, image_size=(16, 16), stream=True)
-    trained, _ = data.holdout(0.2, seed=0)  # the helper's val_split and seed
+    trained, _ = data.holdout(0.2, seed=held_out_seed(0))  # the helper's val_split, seed 0
     # 4 of the files worker 1 reads in epoch 0 (batches of 8: 4 per worker and step).
     positions = worker_parts(24, 8, 1, 2, 1)[0]
     bad_ids = sorted(int(i) for i in epoch_order(24, 0, 0).numpy()[positions][:4])

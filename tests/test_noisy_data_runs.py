@@ -15,6 +15,7 @@ from helpers.images import corrupt, write_folder
 
 from keras_bmm import TrainConfig, train
 from keras_bmm.data import load_dataset, read_manifest
+from keras_bmm.data.splits import held_out_seed
 
 
 def config(run_dir, data_dir, **kwargs):
@@ -50,9 +51,10 @@ def test_val_split_without_test_folder_trains_reports_and_exports(tmp_path):
     assert np.isnan(result.best_test_accuracy) and np.isnan(result.last_test_accuracy)
     accuracy = result.history["noisy_val_accuracy"]
     assert len(accuracy) == 2 and np.isfinite(accuracy).all()
-    # Independently: the documented split (a seeded permutation, round(0.25 * 24) held
-    # out) and the final model's accuracy on those images against their noisy labels.
-    held_out = np.sort(np.random.default_rng(0).permutation(24)[:6])
+    # Independently: the documented split (a permutation seeded by the run's val_seed,
+    # round(0.25 * 24) held out) and the final model's accuracy on those images against
+    # their noisy labels.
+    held_out = np.sort(np.random.default_rng(held_out_seed(0)).permutation(24)[:6])
     memory = load_dataset("folder", root, image_size=(16, 16), stream=False)
     logits = result.model.backbone.predict(memory.train_images[held_out].astype("float32"))
     expected = np.mean(np.argmax(logits, 1) == result.noise.labels[held_out])
@@ -229,7 +231,7 @@ def test_bad_file_of_the_held_out_part_stops_the_run_with_its_path(tmp_path):
     named as a training file is."""
     root = write_folder(tmp_path / "ds", ["a", "b"], per_class=6)
     table = load_dataset("folder", root, image_size=(16, 16), stream=True).train_files
-    held_out = np.sort(np.random.default_rng(0).permutation(12)[:3])  # the documented split
+    held_out = np.sort(np.random.default_rng(held_out_seed(0)).permutation(12)[:3])  # the documented split
     bad = table[held_out[1]]
     with pytest.raises(ValueError, match=rf"(?s)do not decode:.*'{re.escape(bad)}'"):
         train(
@@ -270,7 +272,7 @@ def test_skip_bad_files_leaves_them_out_without_moving_other_samples(tmp_path, s
     assert {r["split"] for r in bad} == {"train"}
     assert result.history["skipped_files"][-1] == len(expected)
     # Indices are the full training set's, held out or not (the documented split).
-    held_out = np.random.default_rng(0).permutation(12)[:3] if val_split else []
+    held_out = np.random.default_rng(held_out_seed(0)).permutation(12)[:3] if val_split else []
     trained = sorted(set(range(12)) - set(held_out))
     rows = read_csv(result.report_path)
     assert sorted(int(r["index"]) for r in rows) == sorted(set(trained) - set(expected))

@@ -20,6 +20,7 @@ from keras_bmm.bootstrapping.methods import (
     WARMUP_RULES,
 )
 from keras_bmm.data.registry import data_dir_help, dataset_help, dataset_names
+from keras_bmm.data.splits import held_out_seed
 from keras_bmm.distribute import STRATEGIES
 from keras_bmm.networks import MODELS
 from keras_bmm.noise import NOISE_TYPES
@@ -85,6 +86,11 @@ class TrainConfig:
         "hold out this fraction of the training set (seeded); its accuracy against the "
         "noisy labels is reported at every evaluation",
         type=float,
+    )
+    val_seed: int | None = setting(
+        "seed of the val_split's draw (default: derived from seed, apart from the noise's "
+        "draw)",
+        type=int,
     )
     label_set: str | None = setting("CIFAR-N labels: aggre, random1-3, worst (10N); noisy (100N)")
     noise: float | None = setting("synthetic noise rate in [0, 1] (default 0)", type=float)
@@ -249,6 +255,8 @@ class TrainConfig:
             config.epoch_loss_pass = not config.fast
         if config.noise_seed is None:
             config.noise_seed = config.seed
+        if config.val_split and config.val_seed is None:
+            config.val_seed = held_out_seed(config.seed)
         if config.name is None:
             config.name = config.default_name()
         if config.run_dir is None:

@@ -9,6 +9,7 @@ import os
 import shutil
 
 from keras_bmm.atomic import write_json
+from keras_bmm.data.splits import held_out_seed
 
 
 class RunFolder:
@@ -60,13 +61,20 @@ class RunFolder:
             return json.load(f)
 
     def choices_of(self, config):
-        """`config` with the unset settings the saved run chose at its start (`stream`)."""
+        """`config` with the unset settings the saved run chose at its start (`stream`).
+
+        A run saved before runs recorded a `val_seed` keeps the split it was
+        drawn with: its `seed`'s.
+        """
         saved = self.saved_settings()
         chosen = {
             key: saved[key]
             for key in _CHOSEN_AT_START
             if getattr(config, key) is None and saved.get(key) is not None
         }
+        if "val_seed" not in saved and saved.get("val_split"):
+            # Saved before runs had a val_seed: its split was drawn with its seed.
+            chosen["val_seed"] = saved.get("seed")
         return dataclasses.replace(config, **chosen) if chosen else config
 
     def record_choices(self, config) -> None:
@@ -273,6 +281,9 @@ def _clear(path: str) -> None:
 _DERIVED = {
     "epoch_loss_pass": lambda settings: not settings.get("fast"),
     "noise_seed": lambda settings: settings.get("seed"),
+    "val_seed": lambda settings: (
+        held_out_seed(settings["seed"]) if settings.get("val_split") else None
+    ),
 }
 
 
@@ -291,6 +302,8 @@ def _differences(before: dict, config) -> list[str]:
         a, b = before.get(key), current[key]
         if key in paths and isinstance(a, str) and isinstance(b, str):
             return os.path.realpath(a) == os.path.realpath(b)
+        if key == "val_seed" and key not in before:
+            return True  # a run saved before it had one: `choices_of` keeps its split
         if key in _CHOSEN_AT_START and b is None:
             return True  # the resumed run keeps the saved run's choice (`choices_of`)
         if key in _DERIVED and a == _DERIVED[key](before) and b == _DERIVED[key](current):

@@ -9,6 +9,7 @@ import os
 import re
 
 from keras_bmm.data.registry import source_of
+from keras_bmm.data.splits import held_out_seed
 
 #: Settings named in the leading parts of a name, or that do not change what is trained.
 UNNAMED = (
@@ -75,7 +76,11 @@ def run_name(config, defaults: dict, ignore=()) -> str:
     if config.noisy_labels:
         parts.append("labels-" + _labels_name(config.noisy_labels))
     skip = set(UNNAMED) | set(config.resumable_fields()) | set(ignore)
-    derived = {"epoch_loss_pass": not config.fast, **_backbone_defaults(config, defaults)}
+    derived = {
+        "epoch_loss_pass": not config.fast,
+        "val_seed": held_out_seed(config.seed) if config.val_split else None,
+        **_backbone_defaults(config, defaults),
+    }
     changed = []
     for field in dataclasses.fields(config):
         value = getattr(config, field.name)

@@ -99,7 +99,7 @@ def training_split(config, data):
     """`(train_part, held_out)`: the dataset trained on and the `val_split` part (or `None`)."""
     if not config.val_split:
         return data, None
-    return data.holdout(config.val_split, config.seed)
+    return data.holdout(config.val_split, config.val_seed)
 
 
 def load_run(run_dir: str):
@@ -119,7 +119,7 @@ def load_run(run_dir: str):
     """
     folder = RunFolder(run_dir)
     weights = folder.require_checkpoint()
-    config = TrainConfig(**folder.saved_settings()).resolved()
+    config = folder.choices_of(TrainConfig(**folder.saved_settings()).resolved())
     config.run_dir = run_dir
     data = dataset_of(config)
     noise = labels_of_run(config, data, folder, resume=True)
