@@ -24,9 +24,9 @@ import keras
 import numpy as np
 
 from keras_bmm.atomic import atomic_write
-from keras_bmm.data.splits import held_out_seed
 from keras_bmm.bootstrapping.objectives import per_sample_cross_entropy
 from keras_bmm.callbacks.bmm_callback import BMMCallback
+from keras_bmm.data.splits import held_out_seed
 from keras_bmm.extras import require
 from keras_bmm.search_space import (  # noqa: F401 (re-exported)
     OBJECTIVES,

@@ -231,7 +231,8 @@ def test_bad_file_of_the_held_out_part_stops_the_run_with_its_path(tmp_path):
     named as a training file is."""
     root = write_folder(tmp_path / "ds", ["a", "b"], per_class=6)
     table = load_dataset("folder", root, image_size=(16, 16), stream=True).train_files
-    held_out = np.sort(np.random.default_rng(held_out_seed(0)).permutation(12)[:3])  # the documented split
+    # The documented split: a permutation seeded by the val_seed of seed 0.
+    held_out = np.sort(np.random.default_rng(held_out_seed(0)).permutation(12)[:3])
     bad = table[held_out[1]]
     with pytest.raises(ValueError, match=rf"(?s)do not decode:.*'{re.escape(bad)}'"):
         train(

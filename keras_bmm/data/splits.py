@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 #: Mixed into a run's seed to seed its held-out split (`held_out_seed`).
 _HELD_OUT_STREAM = 0x68656C64  # "held"
 

@@ -88,8 +88,7 @@ class TrainConfig:
         type=float,
     )
     val_seed: int | None = setting(
-        "seed of the val_split's draw (default: derived from seed, apart from the noise's "
-        "draw)",
+        "seed of the val_split's draw (default: derived from seed, apart from the noise's draw)",
         type=int,
     )
     label_set: str | None = setting("CIFAR-N labels: aggre, random1-3, worst (10N); noisy (100N)")
