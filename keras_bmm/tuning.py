@@ -141,6 +141,37 @@ class BMMHyperModel(keras_tuner.HyperModel):
         )
 
 
+def search_split(config, data, holdout: float):
+    """`(train_part, train_labels, held_out, held_out_labels)` of a search, noisy labels.
+
+    The held-out part is drawn with `held_out_seed(config.seed)`, a stream
+    apart from the noise's (symmetric noise seeded alike resamples the first
+    samples of `config.seed`'s permutation).
+
+    Args:
+        config: the search's resolved `TrainConfig`.
+        data: its dataset (`dataset_of`).
+        holdout: the share held out.
+
+    Returns:
+        The parts and their noisy labels.
+
+    Example:
+
+    ```python
+    train_part, labels, held_out, held_out_labels = search_split(config, data, 0.1)
+    ```
+    """
+    noise = noise_of(config, data)
+    train_part, held_out = data.holdout(holdout, held_out_seed(config.seed))
+    return (
+        train_part,
+        noise.labels[train_part.sample_ids],
+        held_out,
+        noise.labels[held_out.sample_ids],
+    )
+
+
 def tune(
     config: TrainConfig,
     space: dict | None = None,
@@ -162,7 +193,8 @@ def tune(
         space: ranges to override, e.g. `{"learning_rate": (0.01, 0.1)}`.
         max_trials: number of configurations to try in total.
         objective: `"noisy"` or `"clean"` (see the module docstring).
-        holdout: fraction of the (noisy) training set held out for validation.
+        holdout: fraction of the (noisy) training set held out for validation
+            (`search_split`).
         directory: the search folder; default `runs/tune-<name>`, the name
             without the searched settings (e.g. `tune-digits-m-dyr-h-0.6-epochs20`).
         overwrite: start the search afresh.
@@ -188,14 +220,7 @@ def tune(
     name = config.name if named else config.default_name(ignore=tuple(SEARCH_SPACE))
     directory = directory or os.path.join("runs", f"tune-{name}")
     data = dataset_of(config)
-    noise = noise_of(config, data)
-    train_part, held_out = data.holdout(holdout, held_out_seed(config.seed))
-    split = (
-        train_part,
-        noise.labels[train_part.sample_ids],
-        held_out,
-        noise.labels[held_out.sample_ids],
-    )
+    split = search_split(config, data, holdout)
     augment = data.augment if config.augment is None else config.augment
     hypermodel = BMMHyperModel(
         config, ranges, split, data.num_classes, data.image_shape, data.mean, data.std, augment

@@ -7,7 +7,7 @@ import pytest
 
 from keras_bmm.data.splits import held_out_seed, holdout_split
 from keras_bmm.training.builders import dataset_of, noise_of
-from keras_bmm.training.config import TrainConfig
+from keras_bmm.training.config import ConfigError, TrainConfig
 from keras_bmm.training.run_folder import RunFolder
 from keras_bmm.training.saved_run import training_split
 
@@ -69,3 +69,48 @@ def test_holdout_split_of_one_seed_is_the_permutation_it_documents():
     order = np.random.default_rng(9).permutation(50)
     np.testing.assert_array_equal(val_index, np.sort(order[:10]))
     np.testing.assert_array_equal(train_index, np.sort(order[10:]))
+
+
+def test_an_old_run_resumed_with_another_val_seed_is_told_it_differs(tmp_path):
+    config = TrainConfig(dataset="digits", val_split=0.25, seed=3, run_dir=str(tmp_path))
+    saved = config.resolved().as_dict()
+    del saved["val_seed"]  # as an older keras-bmm saved it
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    folder = RunFolder(str(tmp_path))
+    chosen = TrainConfig(dataset="digits", val_split=0.25, seed=3, val_seed=7).resolved()
+    assert folder.settings_differ(chosen) == ["val_seed"]
+    assert folder.choices_of(chosen).val_seed == 7
+    # Given the seed it was drawn with, or the derived one, it is the same run.
+    for same in (3, held_out_seed(3)):
+        again = TrainConfig(dataset="digits", val_split=0.25, seed=3, val_seed=same).resolved()
+        assert folder.settings_differ(again) == []
+        assert folder.choices_of(again).val_seed == 3
+
+
+@pytest.mark.parametrize(
+    "settings, field",
+    [
+        (dict(val_seed=4), "val_seed"),
+        (dict(seed=-1), "seed"),
+        (dict(val_split=0.1, val_seed=-2), "val_seed"),
+        (dict(noise_seed=1.5), "noise_seed"),
+    ],
+)
+def test_bad_seeds_are_named(settings, field):
+    with pytest.raises(ConfigError, match=field) as caught:
+        TrainConfig(dataset="digits", **settings).resolved()
+    assert caught.value.field == field
+
+
+def test_a_search_holds_out_as_many_wrong_labels_as_it_trains_on():
+    pytest.importorskip("keras_tuner")
+    from keras_bmm.tuning import search_split
+
+    config = TrainConfig(dataset="digits", noise=0.6, seed=0).resolved()
+    data = dataset_of(config)
+    train_part, labels, held_out, held_out_labels = search_split(config, data, 0.1)
+    truth = data.train_labels
+    trained = np.mean(labels != truth[train_part.sample_ids])
+    kept_out = np.mean(held_out_labels != truth[held_out.sample_ids])
+    # 135 held-out samples: a binomial share has a standard deviation under 0.043.
+    assert abs(kept_out - trained) < 0.13, (kept_out, trained)

@@ -111,6 +111,25 @@ def test_resumed_streamed_run_ends_like_an_uninterrupted_one(tmp_path, image_siz
         np.testing.assert_allclose(resumed.history[key], whole.history[key], rtol=1e-4)
 
 
+def test_a_run_saved_before_val_seed_resumes_on_the_split_it_trained_on(tmp_path):
+    """An older keras-bmm drew the held-out part with the run's seed and saved no
+    val_seed: resumed, the run keeps that split, and its report its samples."""
+    root = write_folder(tmp_path / "ds", ["a", "b", "c"], per_class=8)
+    settings = dict(val_split=0.25, method="ce", epochs=2)
+    legacy = dict(settings, val_seed=0)  # the seed an older keras-bmm drew with
+    with pytest.raises(KeyboardInterrupt):
+        train(config(tmp_path / "run", root, **legacy), export=False, callbacks=[Crash(1)])
+    path = tmp_path / "run" / "config.json"
+    saved = json.loads(path.read_text())
+    del saved["val_seed"]  # as an older keras-bmm saved it
+    path.write_text(json.dumps(saved))
+    resumed = train(config(tmp_path / "run", root, **settings), export=False, resume=True)
+    held_out = np.random.default_rng(0).permutation(24)[:6]  # the split it started on
+    rows = read_csv(resumed.report_path)
+    assert sorted(int(r["index"]) for r in rows) == sorted(set(range(24)) - set(held_out))
+    assert len(resumed.history["loss"]) == 2
+
+
 class CorruptAfter(keras.callbacks.Callback):
     """Breaks an image file at the end of epoch 0, as a disk or a sync job might."""
 

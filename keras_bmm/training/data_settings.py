@@ -21,6 +21,12 @@ def check_data_settings(config) -> None:
         isinstance(config.val_split, (int, float)) and 0.0 < config.val_split < 1.0
     ):
         raise ConfigError("val_split", f"val_split must be in (0, 1), got {config.val_split}.")
+    if config.val_seed is not None and not config.val_split:
+        raise ConfigError("val_seed", "val_seed seeds the val_split: give val_split too.")
+    for field in ("seed", "noise_seed", "val_seed"):
+        value = getattr(config, field)
+        if value is not None and not (isinstance(value, int) and value >= 0):
+            raise ConfigError(field, f"{field} must be a whole number >= 0, got {value!r}.")
     if config.image_size is not None:
         config.image_size = _image_size(config.image_size)
     source = source_of(config.dataset)

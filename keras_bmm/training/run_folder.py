@@ -72,7 +72,7 @@ class RunFolder:
             for key in _CHOSEN_AT_START
             if getattr(config, key) is None and saved.get(key) is not None
         }
-        if "val_seed" not in saved and saved.get("val_split"):
+        if "val_seed" not in saved and saved.get("val_split") and _legacy_split(saved, config):
             # Saved before runs had a val_seed: its split was drawn with its seed.
             chosen["val_seed"] = saved.get("seed")
         return dataclasses.replace(config, **chosen) if chosen else config
@@ -292,6 +292,15 @@ _DERIVED = {
 _CHOSEN_AT_START = ("stream",)
 
 
+def _legacy_split(before: dict, config) -> bool:
+    """Whether `config` resumes a run saved before `val_seed` with that run's split:
+    its `val_seed` is unset or the one `seed` derives, not one given otherwise."""
+    return config.val_seed is None or config.val_seed in (
+        _DERIVED["val_seed"](before),
+        before.get("seed"),
+    )
+
+
 def _differences(before: dict, config) -> list[str]:
     """The settings of `config` that differ from the saved `before` (see `settings_differ`)."""
     current = config.as_dict()
@@ -303,7 +312,7 @@ def _differences(before: dict, config) -> list[str]:
         if key in paths and isinstance(a, str) and isinstance(b, str):
             return os.path.realpath(a) == os.path.realpath(b)
         if key == "val_seed" and key not in before:
-            return True  # a run saved before it had one: `choices_of` keeps its split
+            return _legacy_split(before, config)  # `choices_of` keeps its split
         if key in _CHOSEN_AT_START and b is None:
             return True  # the resumed run keeps the saved run's choice (`choices_of`)
         if key in _DERIVED and a == _DERIVED[key](before) and b == _DERIVED[key](current):
