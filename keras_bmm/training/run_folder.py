@@ -63,8 +63,8 @@ class RunFolder:
     def choices_of(self, config):
         """`config` with the unset settings the saved run chose at its start (`stream`).
 
-        A run saved before runs recorded a `val_seed` keeps the split it was
-        drawn with: its `seed`'s.
+        A run saved before a setting existed keeps the value it ran with
+        (`_SAVED_BEFORE`: a `val_seed`-less run, its `seed`'s split).
         """
         saved = self.saved_settings()
         chosen = {
@@ -72,9 +72,9 @@ class RunFolder:
             for key in _CHOSEN_AT_START
             if getattr(config, key) is None and saved.get(key) is not None
         }
-        if "val_seed" not in saved and saved.get("val_split") and _legacy_split(saved, config):
-            # Saved before runs had a val_seed: its split was drawn with its seed.
-            chosen["val_seed"] = saved.get("seed")
+        for key, then in _SAVED_BEFORE.items():
+            if key not in saved and then(saved) is not None and _ran_as_then(key, saved, config):
+                chosen[key] = then(saved)
         return dataclasses.replace(config, **chosen) if chosen else config
 
     def record_choices(self, config) -> None:
@@ -292,13 +292,18 @@ _DERIVED = {
 _CHOSEN_AT_START = ("stream",)
 
 
-def _legacy_split(before: dict, config) -> bool:
-    """Whether `config` resumes a run saved before `val_seed` with that run's split:
-    its `val_seed` is unset or the one `seed` derives, not one given otherwise."""
-    return config.val_seed is None or config.val_seed in (
-        _DERIVED["val_seed"](before),
-        before.get("seed"),
-    )
+#: Settings added since runs were first saved, and the value a run saved before
+#: then ran with (`None`: none): a run's split was drawn with its `seed`.
+_SAVED_BEFORE = {
+    "val_seed": lambda settings: settings.get("seed") if settings.get("val_split") else None,
+}
+
+
+def _ran_as_then(key: str, before: dict, config) -> bool:
+    """Whether `config` resumes a run saved before `key` existed as it ran: its value
+    is unset, or the one its settings derive, or the one the run then had."""
+    value = getattr(config, key)
+    return value is None or value in (_DERIVED[key](before), _SAVED_BEFORE[key](before))
 
 
 def _differences(before: dict, config) -> list[str]:
@@ -311,8 +316,8 @@ def _differences(before: dict, config) -> list[str]:
         a, b = before.get(key), current[key]
         if key in paths and isinstance(a, str) and isinstance(b, str):
             return os.path.realpath(a) == os.path.realpath(b)
-        if key == "val_seed" and key not in before:
-            return _legacy_split(before, config)  # `choices_of` keeps its split
+        if key in _SAVED_BEFORE and key not in before:
+            return _ran_as_then(key, before, config)  # `choices_of` keeps its value
         if key in _CHOSEN_AT_START and b is None:
             return True  # the resumed run keeps the saved run's choice (`choices_of`)
         if key in _DERIVED and a == _DERIVED[key](before) and b == _DERIVED[key](current):
