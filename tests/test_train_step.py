@@ -49,7 +49,7 @@ class PassesPerEpoch(keras.callbacks.Callback):
         self.epochs.append((end[0] - self.start[0], end[1] - self.start[1]))
 
 
-def run(method, fast, epochs=2, dynamic_epochs=0):
+def run(method, fast, epochs=2, dynamic_epochs=0, **kwargs):
     rng = np.random.default_rng(0)
     images = rng.normal(size=(N, 8)).astype(np.float32)
     labels = rng.integers(0, C, N)
@@ -63,6 +63,7 @@ def run(method, fast, epochs=2, dynamic_epochs=0):
         warmup_epochs=1,
         dynamic_epochs=dynamic_epochs,
         fast=fast,
+        **kwargs,
     )
     model.compile(optimizer=keras.optimizers.SGD(0.01))
     passes = PassesPerEpoch(counter)
@@ -98,6 +99,15 @@ def test_fast_arrangement(method):
     """Every step: one training-mode pass on the un-mixed batch (targets,
     posterior, recorded losses; no gradient) and the mixed pass."""
     assert run(method, fast=True) == [(2 * STEPS, 0), (2 * STEPS, 0)]
+
+
+def test_target_refresh_skips_the_pass_between_refreshes():
+    """target_refresh=3, start at epoch 1 of 6: the warm-up and the epochs 1 and
+    4 (every third from the start) and 5 (the last) make the un-mixed pass;
+    epochs 2 and 3 train on the mixed pass alone."""
+    passes = run("m-dyr-h", fast=True, epochs=6, target_refresh=3)
+    fresh, between = (2 * STEPS, 0), (STEPS, 0)
+    assert passes == [fresh, fresh, between, between, fresh, fresh]
 
 
 def test_mixup_baseline_trains_on_mixed_batches_only():

@@ -9,8 +9,14 @@ import time
 COLUMNS = ["method", "runs", "best_%", "last_%", "start", "auc_warmup", "auc_last", "s_per_run"]
 
 
-def digits_runs(noise, noise_type, methods, seeds, warmup_epochs=None, verbose: int = 0):
-    """One run per method and seed; returns a row per run (printed as it ends)."""
+def digits_runs(
+    noise, noise_type, methods, seeds, warmup_epochs=None, verbose: int = 0, overrides=None
+):
+    """One run per method and seed; returns a row per run (printed as it ends).
+
+    `overrides`: other `TrainConfig` settings of every run (e.g.
+    `{"target_refresh": 4}`).
+    """
     import json
 
     from keras_bmm import TrainConfig, train
@@ -30,6 +36,7 @@ def digits_runs(noise, noise_type, methods, seeds, warmup_epochs=None, verbose: 
                 seed=seed,
                 run_dir=tempfile.mkdtemp(prefix="keras-bmm-run-"),
                 verbose=verbose,
+                **(overrides or {}),
             )
             result = train(config, export=False)
             runs.append(

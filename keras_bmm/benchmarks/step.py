@@ -13,8 +13,10 @@ from keras_bmm.data import eval_pipeline, steps_per_epoch, train_pipeline
 
 COLUMNS = ["variant", "train_s", "epoch_s", "images_per_s", "epoch_vs_ce"]
 
-#: `(method, fast, jit_compile)`: each method as the reference arranges its
-#: passes (fast=False), the fast M-DYR-H, and cross-entropy under XLA.
+#: `(method, fast, jit_compile[, target_refresh])`: each method as the
+#: reference arranges its passes (fast=False), the fast M-DYR-H (also an epoch
+#: between refreshes of its targets, `target_refresh` above 1), and
+#: cross-entropy under XLA.
 VARIANTS = (
     ("ce", True, False),
     ("mixup", False, False),
@@ -22,10 +24,14 @@ VARIANTS = (
     ("m-dyr-s", False, False),
     ("md-dyr-sh", False, False),
     ("m-dyr-h", True, False),
+    ("m-dyr-h", True, False, 2),
     ("md-dyr-sh", True, False),
     ("ce", True, True),
     ("pass", True, False),
 )
+
+#: Refresh intervals whose average epoch the table derives (`refresh_rows`).
+REFRESH_EVERY = (2, 4, 8)
 
 #: The pseudo-method that times the fast step's extra pass alone: one
 #: training-mode forward pass per batch, without gradient.
@@ -46,7 +52,15 @@ def benchmark_images(data_dir: str | None, num_images: int, seed: int = 0, size:
     return images, rng.integers(0, 10, num_images).astype(np.int32)
 
 
-def variant_name(method: str, fast: bool, jit: bool) -> str:
+def _variant(variant) -> tuple:
+    """`(method, fast, jit_compile, target_refresh)` of a `VARIANTS` entry."""
+    method, fast, jit, *rest = variant
+    return method, fast, jit, (rest[0] if rest else 1)
+
+
+def variant_name(method: str, fast: bool, jit: bool, refresh: int = 1) -> str:
+    if refresh > 1:
+        return f"{method} (fast, between refreshes)"
     if method == PASS:
         return "un-mixed pass alone"
     if method == "ce":
@@ -54,7 +68,7 @@ def variant_name(method: str, fast: bool, jit: bool) -> str:
     return f"{method} ({'fast' if fast else 'reference passes'})"
 
 
-def prepare_variant(method, fast, jit, images, labels, width, batch_size):
+def prepare_variant(method, fast, jit, images, labels, width, batch_size, refresh=1):
     """`epoch`: a callable that runs one training epoch and returns the seconds
     spent in its train steps (the rest of the epoch is the mixture fit and,
     for the reference arrangement, its loss-tracking pass).
@@ -62,8 +76,10 @@ def prepare_variant(method, fast, jit, images, labels, width, batch_size):
     The epoch runs in the bootstrapping phase (a mixture is fitted
     beforehand, warm-up 0), with the `BMMCallback` the method trains with:
     the reference arrangement fits on a separate pass over the training set,
-    the fast one on the losses its steps record. The input batches are cached
-    in memory, so that the steps, not the pipeline, are timed.
+    the fast one on the losses its steps record. With `refresh` above 1
+    (`target_refresh`), a first epoch (untimed) refreshes the targets and
+    the timed one is an epoch between refreshes. The input batches are
+    cached in memory, so that the steps, not the pipeline, are timed.
     """
     import keras
 
@@ -90,6 +106,7 @@ def prepare_variant(method, fast, jit, images, labels, width, batch_size):
         warmup_epochs=0,
         dynamic_epochs=0,
         fast=fast,
+        target_refresh=refresh,
         weight_decay=1e-4,
         seed=0,
     )
@@ -100,15 +117,17 @@ def prepare_variant(method, fast, jit, images, labels, width, batch_size):
     callback.set_model(model)
     callback.on_train_begin()
 
-    def epoch() -> float:
-        callback.on_epoch_begin(0)
+    def epoch(number: int = 0 if refresh == 1 else 1) -> float:
+        callback.on_epoch_begin(number)
         start = time.perf_counter()
         for x, y in batches:
             model.train_on_batch(x, y)
         train_s = time.perf_counter() - start
-        callback.on_epoch_end(0)
+        callback.on_epoch_end(number)
         return train_s
 
+    if refresh > 1:
+        epoch(0)  # the refresh that the timed epochs reuse
     return epoch
 
 
@@ -143,9 +162,10 @@ def step_benchmark(
         pass), images/s and `epoch_vs_ce`.
     """
     images, labels = benchmark_images(data_dir, num_images)
+    variants = [_variant(v) for v in variants]
     prepared = [
-        prepare_variant(method, fast, jit, images, labels, width, batch_size)
-        for method, fast, jit in variants
+        prepare_variant(method, fast, jit, images, labels, width, batch_size, refresh)
+        for method, fast, jit, refresh in variants
     ]
     for epoch in prepared:  # tracing and caches, untimed
         epoch()
@@ -156,17 +176,18 @@ def step_benchmark(
             start = time.perf_counter()
             train_times[i].append(epoch())
             times[i].append(time.perf_counter() - start)
-    base = next((i for i, (m, _, jit) in enumerate(variants) if m == "ce" and not jit), None)
+    base = next((i for i, (m, _, jit, _) in enumerate(variants) if m == "ce" and not jit), None)
     rows = []
-    for i, (method, fast, jit) in enumerate(variants):
+    for i, (method, fast, jit, refresh) in enumerate(variants):
         epoch_s = statistics.median(times[i])
         ratios = [t / b for t, b in zip(times[i], times[base])] if base is not None else []
         rows.append(
             {
-                "variant": variant_name(method, fast, jit),
+                "variant": variant_name(method, fast, jit, refresh),
                 "method": method,
                 "fast": fast,
                 "jit_compile": jit,
+                "target_refresh": refresh,
                 "train_s": statistics.median(train_times[i]),
                 "epoch_s": epoch_s,
                 "images_per_s": len(labels) / epoch_s,
@@ -174,7 +195,46 @@ def step_benchmark(
                 "epoch_s_all": times[i],
             }
         )
-    return rows
+    return rows + refresh_rows(rows, len(labels))
+
+
+def refresh_rows(rows: list[dict], num_images: int, every=REFRESH_EVERY) -> list[dict]:
+    """The average epoch of fast M-DYR-H with fresh targets every `k` epochs.
+
+    One epoch in `k` is a refresh (the fast row's epoch), the other `k - 1`
+    reuse its targets (the "between refreshes" row): per round,
+    `(fast + (k - 1) * between) / k`, and its ratio to that round's `ce`.
+    Nothing when the table lacks the rows.
+    """
+    by_name = {r["variant"]: r for r in rows}
+    fast = by_name.get("m-dyr-h (fast)")
+    between = by_name.get("m-dyr-h (fast, between refreshes)")
+    base = by_name.get("ce")
+    if not (fast and between and base):
+        return []
+    derived = []
+    for k in every:
+        times = [
+            (f + (k - 1) * b) / k for f, b in zip(fast["epoch_s_all"], between["epoch_s_all"])
+        ]
+        train = (fast["train_s"] + (k - 1) * between["train_s"]) / k
+        ratios = [t / c for t, c in zip(times, base["epoch_s_all"])]
+        epoch_s = statistics.median(times)
+        derived.append(
+            {
+                "variant": f"m-dyr-h (fast, targets every {k} epochs; average)",
+                "method": "m-dyr-h",
+                "fast": True,
+                "jit_compile": False,
+                "target_refresh": k,
+                "train_s": train,
+                "epoch_s": epoch_s,
+                "images_per_s": num_images / epoch_s,
+                "epoch_vs_ce": statistics.median(ratios),
+                "epoch_s_all": times,
+            }
+        )
+    return derived
 
 
 def _pass_alone(images, width, input_shape):

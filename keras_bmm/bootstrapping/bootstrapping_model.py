@@ -13,6 +13,7 @@ from keras_bmm.bootstrapping.methods import (
     check_dynamic_targets,
     check_method,
     check_method_settings,
+    check_target_refresh,
     compiles_apart,
     uses_mixture,
 )
@@ -81,6 +82,13 @@ class BootstrappingModel(SoftTargetModel):
             reference code (a fresh `lam` during dynamic mixup, 0.5 each
             while bootstrapping).
         fast: the fast arrangement of passes (`True`) or the reference's.
+        target_refresh: M-DYR-H with `fast=True`: bootstrapping epochs
+            between fresh targets. Above 1, only every `target_refresh`-th
+            bootstrapping epoch (and the last) makes the un-mixed pass and
+            refits the mixture; the epochs between reuse each sample's
+            arg-max class and p(noisy) of the last refresh, and train at
+            about cross-entropy's cost. 1 (the default) is the paper's
+            method.
         seed: seed of mixup's draws.
         **kwargs: passed on to `keras.Model`.
 
@@ -114,6 +122,7 @@ class BootstrappingModel(SoftTargetModel):
         posterior_clip: float = 1e-4,
         dynamic_targets: str = "input",
         fast: bool = True,
+        target_refresh: int = 1,
         seed: int | None = None,
         auto_warmup: AutoWarmup | dict | None = None,
         **kwargs,
@@ -130,6 +139,7 @@ class BootstrappingModel(SoftTargetModel):
             final_temperature,
         )
         check_dynamic_targets(dynamic_targets)
+        check_target_refresh(target_refresh, method, fast)
         self.backbone = backbone
         self.method = method
         self.num_samples = None if num_samples is None else int(num_samples)
@@ -146,6 +156,7 @@ class BootstrappingModel(SoftTargetModel):
         self.posterior_clip = float(posterior_clip)
         self.dynamic_targets = dynamic_targets
         self.fast = bool(fast)
+        self.target_refresh = int(target_refresh)
         self.seed = seed
         start = -1 if auto else self.warmup_epochs
         self.schedule = PhaseSchedule(
@@ -157,6 +168,7 @@ class BootstrappingModel(SoftTargetModel):
             start_epoch=start,
             warmup_rule=self.auto_warmup,
             reserve_epochs=self.dynamic_epochs + 1 if method == "md-dyr-sh" else 1,
+            target_refresh=self.target_refresh,
             name="noise_state",
         )
         self.mixup_sampler = MixupSampler(mixup_alpha, seed, name="mixup_sampler")
@@ -211,6 +223,7 @@ class BootstrappingModel(SoftTargetModel):
             "posterior_clip": self.posterior_clip,
             "dynamic_targets": self.dynamic_targets,
             "fast": self.fast,
+            "target_refresh": self.target_refresh,
             "seed": self.seed,
             "auto_warmup": None if self.auto_warmup is None else self.auto_warmup.get_config(),
         }
@@ -275,14 +288,17 @@ class BootstrappingModel(SoftTargetModel):
         lam, permutation = draws
         target_lam = lam
         predictions = None
-        if self.fast:
-            # The mixup baseline records its losses without touching batch norm.
-            predictions, clean_losses = passes.unmixed_pass(
-                self, images, labels, training=self.uses_bmm
+        if self.fast and self.target_refresh > 1:
+            refreshing = state.is_refreshing()
+            predictions, clean_losses = tf.cond(
+                refreshing,
+                lambda: self._unmixed_pass(images, index, labels),
+                lambda: passes.last_refresh_targets(state, index, labels, num_classes),
             )
             target_logits = predictions
-            checks.append(guards.check_losses(clean_losses, index))
-            self.noise_state.record(index, clean_losses, predictions, labels)
+        elif self.fast:
+            predictions, clean_losses = self._unmixed_pass(images, index, labels)
+            target_logits = predictions
         elif self.uses_bmm:
             in_use = tf.logical_or(phase.bootstrapping, phase.dynamic_mixup)
             target_logits, clean_losses = passes.reference_passes(
@@ -320,12 +336,25 @@ class BootstrappingModel(SoftTargetModel):
         )
         checks.append(guards.check_losses(mixed_losses, index))
         self._apply(tape, scaled_loss, checks)
-        if predictions is None:
+        if predictions is None or self.target_refresh > 1:
             # No un-mixed pass: score the mixed pass against each input's larger part.
             weights = tf.broadcast_to(tf.reshape(lam, [-1]), [batch])
-            labels = tf.where(weights >= 0.5, labels, tf.gather(labels, permutation))
-            predictions = tf.stop_gradient(logits)
+            mixed_labels = tf.where(weights >= 0.5, labels, tf.gather(labels, permutation))
+            mixed_predictions = tf.stop_gradient(tf.cast(logits, tf.float32))
+            if predictions is None:
+                labels, predictions = mixed_labels, mixed_predictions
+            else:  # the epoch's steps may or may not make the pass
+                labels = tf.where(refreshing, labels, mixed_labels)
+                predictions = tf.where(refreshing, predictions, mixed_predictions)
         return self._update_trackers(loss, labels, predictions, sample_weight)
+
+    def _unmixed_pass(self, images, index, labels):
+        """The fast arrangement's pass on the un-mixed batch, recorded; `(logits, losses)`."""
+        # The mixup baseline records its losses without touching batch norm.
+        predictions, losses = passes.unmixed_pass(self, images, labels, training=self.uses_bmm)
+        with tf.control_dependencies([guards.check_losses(losses, index)]):
+            self.noise_state.record(index, losses, predictions, labels)
+            return tf.identity(predictions), tf.identity(losses)
 
     def _cross_entropy_step(self, images, index, labels, sample_weight, checks):
         with tf.GradientTape() as tape:

@@ -89,6 +89,33 @@ def check_method_settings(
         raise ValueError(f"final_temperature must be in (0, 1], got {final_temperature}.")
 
 
+def check_target_refresh(target_refresh, method: str, fast: bool) -> None:
+    """Checks `target_refresh`, the bootstrapping epochs between fresh targets.
+
+    Above 1 the step reuses, between refreshes, each sample's arg-max class
+    and loss of the last refresh epoch: that is a hard target, so only
+    `"m-dyr-h"` with the fast arrangement (whose pass records them) takes it.
+
+    Args:
+        target_refresh: a whole number >= 1 (1: every epoch, the paper's).
+        method: one of `METHODS`.
+        fast: whether the fast arrangement of passes is used.
+
+    Raises:
+        ValueError: naming the setting and what it needs.
+    """
+    if isinstance(target_refresh, bool) or not isinstance(target_refresh, int) or (
+        target_refresh < 1
+    ):
+        raise ValueError(f"target_refresh must be a whole number >= 1, got {target_refresh!r}.")
+    if target_refresh > 1 and (method != "m-dyr-h" or not fast):
+        raise ValueError(
+            f"target_refresh={target_refresh} reuses the hard targets and losses the fast "
+            "step recorded at the last refresh: it needs method='m-dyr-h' with fast=True, "
+            f"got method={method!r}, fast={fast}."
+        )
+
+
 def compiles_apart(method: str, jit_compile: bool | str, replicas: int) -> bool:
     """Whether `BootstrappingModel` XLA-compiles its train step apart from the step's start.
 

@@ -55,6 +55,8 @@ class NoiseModelState(keras.layers.Layer):
             `AutoWarmup` chooses it during training.
         warmup_rule: the `AutoWarmup` that chooses it (with `start_epoch=-1`).
         reserve_epochs: epochs the rule keeps after the start it chooses.
+        target_refresh: bootstrapping epochs between refreshes of the
+            targets (see `refreshes`); 1 refreshes every epoch.
         **kwargs: passed on to `keras.layers.Layer`.
 
     Example:
@@ -73,6 +75,7 @@ class NoiseModelState(keras.layers.Layer):
         start_epoch: int = 0,
         warmup_rule=None,
         reserve_epochs: int = 1,
+        target_refresh: int = 1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -85,6 +88,12 @@ class NoiseModelState(keras.layers.Layer):
         self.last_fit = None
         self.warmup_rule = warmup_rule
         self.reserve_epochs = int(reserve_epochs)
+        self.target_refresh = int(target_refresh)
+        if self.target_refresh > 1 and self.num_samples is None:
+            raise ValueError(
+                "target_refresh > 1 reuses each sample's recorded loss and prediction "
+                "between refreshes: it needs num_samples."
+            )
 
         def weight(name, shape, dtype="float32", initializer="zeros"):
             return self.add_weight(
@@ -115,6 +124,9 @@ class NoiseModelState(keras.layers.Layer):
         self.start_reason = weight(
             "start_reason", (2,), initializer=keras.initializers.Constant([-1.0, np.nan])
         )
+        # Whether this epoch's steps make their un-mixed pass (`refreshes`); set
+        # with the epoch, so not saved.
+        self.refreshing = weight("refreshing", (), dtype="int32", initializer="ones")
         self.previous_losses = None
         if self.num_samples is not None:
             # The last epoch's losses, for the next epoch's signal (saved: a
@@ -203,9 +215,52 @@ class NoiseModelState(keras.layers.Layer):
         self.bounds.assign(np.asarray(bounds, np.float32))
         self.fitted.assign(1)
 
-    def set_epoch(self, epoch: int) -> None:
-        """Tells the train step which epoch it is in."""
+    def set_epoch(self, epoch: int, epochs: int | None = None) -> None:
+        """Tells the train step which epoch it is in, and whether it refreshes.
+
+        Args:
+            epoch: the (0-based) epoch.
+            epochs: the run's epochs, when known (its last epoch refreshes).
+        """
         self.epoch.assign(int(epoch))
+        self.refreshing.assign(int(self.refreshes(epoch, epochs)))
+
+    def refreshes(self, epoch: int, epochs: int | None = None) -> bool:
+        """Whether the steps of `epoch` make fresh targets and record losses.
+
+        Every warm-up epoch does; once bootstrapping, every `target_refresh`-th
+        epoch from the start, and the run's last. In between, the steps
+        reuse each sample's loss and arg-max class of the last refresh
+        (`last_refresh`) and nothing is recorded, so the mixture is not fitted.
+
+        Args:
+            epoch: the (0-based) epoch.
+            epochs: the run's epochs, when known.
+        """
+        start = self.chosen_start()
+        if self.target_refresh == 1 or start is None or epoch <= start:
+            return True
+        last = epochs is not None and int(epoch) >= int(epochs) - 1
+        return last or (int(epoch) - start) % self.target_refresh == 0
+
+    def is_refreshing(self) -> tf.Tensor:
+        """Scalar bool tensor: this epoch's steps make fresh targets (`refreshes`)."""
+        return tf.convert_to_tensor(self.refreshing) > 0
+
+    def last_refresh(self, index):
+        """Each sample's loss and arg-max class at the last refresh, for the train step.
+
+        Args:
+            index: int tensor `(batch,)` of sample positions.
+
+        Returns:
+            `(losses, predicted)`: float32 losses (NaN: unknown) and int32
+            classes (-1: unknown).
+        """
+        index = tf.reshape(tf.cast(index, tf.int32), [-1])
+        losses = tf.gather(tf.convert_to_tensor(self.previous_losses), index)
+        predicted = tf.gather(tf.convert_to_tensor(self.previous_predictions), index)
+        return losses, tf.cast(predicted, tf.int32)
 
     def chosen_start(self) -> int | None:
         """The epoch bootstrapping starts at, or `None` while it is still to be chosen."""

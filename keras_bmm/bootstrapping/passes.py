@@ -72,6 +72,40 @@ def unmixed_pass(forward, images, labels, training: bool = True):
     return logits, per_sample_cross_entropy(labels, logits)
 
 
+def last_refresh_targets(state, index, labels, num_classes):
+    """What a step without its un-mixed pass bootstraps from: the last refresh's record.
+
+    Each sample's arg-max class and loss, recorded in the last epoch that
+    made the pass (`NoiseModelState.last_refresh`), stand in for the pass's
+    logits and losses. A sample with none recorded (e.g. a file that did not
+    decode then) gets its given label as the prediction and a zero loss, so
+    its target stays its given label.
+
+    Args:
+        state: the model's `NoiseModelState`.
+        index: int tensor `(batch,)`, each sample's position in the training set.
+        labels: the batch's integer labels.
+        num_classes: number of classes.
+
+    Returns:
+        `(target_logits, losses)`: one-hot rows of the recorded classes
+        (their arg-max is that class) and the recorded losses.
+
+    Raises:
+        ValueError: when the inputs carry no `"index"`.
+    """
+    if index is None:
+        raise ValueError(
+            "target_refresh > 1 reuses each sample's recorded prediction: feed the inputs "
+            'as {"image": images, "index": sample_indices}.'
+        )
+    losses, predicted = state.last_refresh(index)
+    known = tf.logical_and(predicted >= 0, tf.math.is_finite(losses))
+    predicted = tf.where(known, predicted, tf.cast(labels, tf.int32))
+    target_logits = tf.one_hot(predicted, num_classes, dtype=tf.float32)
+    return target_logits, tf.where(known, losses, tf.zeros_like(losses))
+
+
 def reference_passes(forward, images, labels, bootstrapping, active, num_classes):
     """The reference code's extra passes, each only in the phase that uses it.
 

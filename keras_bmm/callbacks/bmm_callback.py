@@ -61,7 +61,9 @@ class BMMCallback(keras.callbacks.Callback):
     counted from 1 as Keras counts epochs, once known) and, given
     `noise_mask`, `bmm_auc`, `bmm_precision`, `bmm_recall` and
     `true_noise_fraction`. Place this callback before others
-    that read the logs (e.g. `CSVLogger`).
+    that read the logs (e.g. `CSVLogger`). A model with `target_refresh`
+    above 1 records nothing between refreshes: those epochs keep the
+    mixture and repeat its logs.
 
     Args:
         data: optional `tf.data.Dataset` of `(x, y)` batches over the training
@@ -158,7 +160,7 @@ class BMMCallback(keras.callbacks.Callback):
         self._unseen = 0
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.state.set_epoch(epoch)
+        self.state.set_epoch(epoch, (self.params or {}).get("epochs"))
         self.state.reset_losses()
 
     def _gather(self, epoch):
@@ -195,6 +197,15 @@ class BMMCallback(keras.callbacks.Callback):
         return losses.astype(np.float64), seen, predicted, labels
 
     def on_epoch_end(self, epoch, logs=None):
+        if not self.state.is_refreshing():
+            # Between refreshes (`target_refresh`) nothing was recorded: the
+            # mixture in use stays, and so do its logs.
+            entries = dict(self.epoch_logs[-1]) if self.epoch_logs else {"epoch": epoch}
+            entries["epoch"] = epoch
+            self.epoch_logs.append(entries)
+            if logs is not None:
+                logs.update({k: v for k, v in entries.items() if k != "epoch"})
+            return
         losses, seen, predicted, labels = self._gather(epoch)
         unseen = int((~seen).sum())
         if unseen != self._unseen:  # said once, and again only if the count changes

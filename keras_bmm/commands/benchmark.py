@@ -129,6 +129,14 @@ def build_parser(prog: str = "benchmark.py") -> argparse.ArgumentParser:
     digits.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     digits.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     digits.add_argument("--warmup-epochs", default=None, help="N or auto (default: 25)")
+    digits.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        type=parse_setting,
+        metavar="KEY=VALUE",
+        help="another TrainConfig setting for these runs (repeatable), e.g. target_refresh=4",
+    )
     for p in (step, pipe, bmm, rec, acc, stream, digits, *map(sub.choices.get, EXTRA)):
         p.add_argument("--json", help="write the rows to this JSON file")
         p.add_argument("--markdown", action="store_true", help="print a Markdown table")
@@ -208,7 +216,12 @@ def main(argv=None, prog: str = "benchmark.py") -> list[dict]:
         from keras_bmm.benchmarks.digits import COLUMNS, digits_runs, digits_table
 
         runs = digits_runs(
-            args.noise, args.noise_type, args.methods, args.seeds, args.warmup_epochs
+            args.noise,
+            args.noise_type,
+            args.methods,
+            args.seeds,
+            args.warmup_epochs,
+            overrides=dict(args.set),
         )
         rows = digits_table(runs)
     elif args.benchmark == "stream":

@@ -155,6 +155,7 @@ def build_model(
         temperature_epochs=config.temperature_epochs,
         dynamic_targets=config.dynamic_targets,
         fast=config.fast,
+        target_refresh=config.target_refresh,
         seed=config.seed,
     )
     schedule = learning_rate_schedule(config, steps_per_epoch(num_samples, config.batch_size))

@@ -202,6 +202,12 @@ class TrainConfig:
         "(default); off: the reference code's passes (the paper preset)",
         type=bool,
     )
+    target_refresh: int | None = setting(
+        "m-dyr-h (fast): bootstrapping epochs between fresh targets; above 1 the epochs "
+        "between reuse the last refresh's targets and p(noisy) and skip the un-mixed pass "
+        "(default 1, the paper's)",
+        type=int,
+    )
     eval_every: int | None = setting(
         "test-set evaluation every N epochs, and after the last (default 1)",
         type=int,

@@ -293,9 +293,11 @@ _CHOSEN_AT_START = ("stream",)
 
 
 #: Settings added since runs were first saved, and the value a run saved before
-#: then ran with (`None`: none): a run's split was drawn with its `seed`.
+#: then ran with (`None`: none): a run's split was drawn with its `seed`, and its
+#: targets were fresh every epoch.
 _SAVED_BEFORE = {
     "val_seed": lambda settings: settings.get("seed") if settings.get("val_split") else None,
+    "target_refresh": lambda settings: 1,
 }
 
 
@@ -303,7 +305,8 @@ def _ran_as_then(key: str, before: dict, config) -> bool:
     """Whether `config` resumes a run saved before `key` existed as it ran: its value
     is unset, or the one its settings derive, or the one the run then had."""
     value = getattr(config, key)
-    return value is None or value in (_DERIVED[key](before), _SAVED_BEFORE[key](before))
+    derived = _DERIVED[key](before) if key in _DERIVED else None
+    return value is None or value in (derived, _SAVED_BEFORE[key](before))
 
 
 def _differences(before: dict, config) -> list[str]:

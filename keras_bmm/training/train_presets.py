@@ -24,6 +24,7 @@ BASE_DEFAULTS = {
     "strategy": "default",
     "mixed_precision": False,
     "fast": True,
+    "target_refresh": 1,
     "eval_every": 1,
     "dynamic_targets": "input",
     "skip_bad_files": False,

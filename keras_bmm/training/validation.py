@@ -6,6 +6,7 @@ from keras_bmm.bootstrapping.methods import (
     DYNAMIC_TARGETS,
     check_method,
     check_method_settings,
+    check_target_refresh,
 )
 from keras_bmm.data.registry import source_of
 from keras_bmm.distribute import STRATEGIES
@@ -50,6 +51,10 @@ def validate(config) -> None:
         )
     except ValueError as error:
         raise ConfigError(str(error).split(" ", 1)[0], str(error)) from None
+    try:
+        check_target_refresh(config.target_refresh, config.method, config.fast)
+    except ValueError as error:
+        raise ConfigError("target_refresh", str(error)) from None
     check_auto_warmup(config)
     if config.mixed_precision not in (True, False, "auto"):
         raise ConfigError(

@@ -1,0 +1,190 @@
+"""`target_refresh`: epochs between refreshes bootstrap from the last refresh's record."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from test_objectives import C, one_step_setup, reference_loss
+
+from keras_bmm import BMMCallback, BootstrappingModel
+from keras_bmm.benchmarks.reference import log_softmax, remap
+from keras_bmm.bootstrapping.noise_model_state import NoiseModelState
+from keras_bmm.data import train_pipeline
+from keras_bmm.training import ConfigError, TrainConfig
+from keras_bmm.training.run_folder import RunFolder
+
+N = 32
+
+
+def stale_setup(seed=1):
+    """A target_refresh=2 model in epoch 1 (start 0: between refreshes), with a
+    record of the last refresh that the test chose, some of it unknown."""
+    model, x, y, r = one_step_setup("m-dyr-h", seed=seed, num_samples=N, target_refresh=2)
+    rng = np.random.default_rng(seed + 100)
+    losses = rng.uniform(0.3, 4.5, N)
+    predicted = rng.integers(0, C, N)
+    predicted[:3] = -1  # unseen at the last refresh (e.g. a file that did not decode)
+    losses[3] = np.nan
+    model.noise_state.previous_losses.assign(losses.astype(np.float32))
+    model.noise_state.previous_predictions.assign(predicted.astype(np.float32))
+    model.noise_state.set_epoch(1)
+    return model, x, y, r, losses, predicted
+
+
+def posterior(losses, mixture, bounds=(0.5, 4.0)):
+    """p(noisy | loss) as one_step_setup computes it for its B."""
+    normalized = remap((losses - bounds[0]) / (bounds[1] - bounds[0] + 1e-6))
+    return np.interp(normalized, np.linspace(0, 1, mixture.size), mixture)
+
+
+def test_a_step_between_refreshes_bootstraps_from_the_last_refresh():
+    """The reported loss is the paper's M-DYR-H loss (numpy reference) with z the
+    recorded arg-max class and B read from the recorded loss; an unknown
+    record keeps the given label. Nothing is recorded; the accuracy scores the
+    mixed pass against each input's larger part."""
+    model, x, y, r, losses, predicted = stale_setup()
+    table = model.noise_state.table.numpy().astype(np.float64)
+    known = (predicted >= 0) & np.isfinite(losses)
+    z = np.where(known, predicted, y)
+    b = np.clip(posterior(np.where(known, losses, 0.0), table), 1e-4, 1 - 1e-4)
+    clean_logits = np.eye(C)[z] * 10.0  # arg-max z: the hard target
+    mixed_logits = r["mixed_x"] @ r["kernel"] + r["bias"]
+    expected = reference_loss(
+        mixed_logits, clean_logits, y, b, r["lam"], r["perm"], "hard", reg_weight=0.5
+    )
+    logs = model.train_on_batch({"image": x, "index": np.arange(N)}, y, return_dict=True)
+    assert logs["loss"] == pytest.approx(expected, rel=1e-4)
+    # Not the loss of fresh targets (the un-mixed pass's).
+    fresh = reference_loss(
+        mixed_logits, r["clean_logits"], y, r["b"], r["lam"], r["perm"], "hard", 0.5
+    )
+    assert abs(fresh - expected) > 1e-2
+    larger = y if r["lam"] >= 0.5 else y[r["perm"]]
+    assert logs["accuracy"] == pytest.approx(np.mean(mixed_logits.argmax(1) == larger))
+    _, counts = model.noise_state.recorded_losses()
+    assert counts.sum() == 0
+
+
+def test_a_refresh_step_is_the_paper_step_and_records():
+    """In a refresh epoch the step is the paper's (fresh targets), as with
+    target_refresh=1, and records every sample."""
+    model, x, y, r, _, _ = stale_setup()
+    model.noise_state.set_epoch(2)  # (2 - 0) % 2 == 0
+    mixed_logits = r["mixed_x"] @ r["kernel"] + r["bias"]
+    expected = reference_loss(
+        mixed_logits, r["clean_logits"], y, r["b"], r["lam"], r["perm"], "hard", 0.5
+    )
+    logs = model.train_on_batch({"image": x, "index": np.arange(N)}, y, return_dict=True)
+    assert logs["loss"] == pytest.approx(expected, rel=1e-4)
+    recorded, counts = model.noise_state.recorded_losses()
+    clean_losses = -log_softmax(r["clean_logits"])[np.arange(N), y]
+    assert (counts == 1).all()
+    np.testing.assert_allclose(recorded, clean_losses, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "start,every,epochs,expected",
+    [
+        # warm-up 0-2, start 3, then every 4th epoch from it, and the last (11)
+        (3, 4, 12, [1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1]),
+        (0, 2, 5, [1, 0, 1, 0, 1]),
+        (2, 1, 5, [1, 1, 1, 1, 1]),
+    ],
+)
+def test_which_epochs_refresh(start, every, epochs, expected):
+    state = NoiseModelState(10, start_epoch=start, target_refresh=every)
+    assert [int(state.refreshes(e, epochs)) for e in range(epochs)] == expected
+    # Without the run's length, the last epoch is not known to be one.
+    assert [int(state.refreshes(e)) for e in range(epochs)][:-1] == expected[:-1]
+
+
+def test_a_start_still_to_choose_refreshes():
+    state = NoiseModelState(
+        10, start_epoch=-1, warmup_rule=object(), target_refresh=3
+    )
+    assert all(state.refreshes(e, 20) for e in range(20))
+    state.choose_start(4)
+    assert [int(state.refreshes(e, 20)) for e in range(4, 9)] == [1, 0, 0, 1, 0]
+
+
+def small_fit(target_refresh, epochs=5):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 64)
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4,))
+    backbone = keras.Model(inputs, keras.layers.Dense(3)(inputs))
+    model = BootstrappingModel(
+        backbone, "m-dyr-h", num_samples=64, warmup_epochs=1, target_refresh=target_refresh, seed=0
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.05))
+    callback = BMMCallback()
+    history = model.fit(
+        train_pipeline(x, y, 16, seed=0, augment=False, epochs=epochs),
+        epochs=epochs,
+        steps_per_epoch=4,
+        callbacks=[callback],
+        verbose=0,
+    )
+    return model, callback, history
+
+
+def test_the_mixture_is_kept_between_refreshes_and_fitted_at_the_last_epoch():
+    """target_refresh=3, start 1, 5 epochs: epochs 2 and 3 fit nothing (their
+    logs repeat the mixture in use); epoch 4, the last, refreshes and fits."""
+    model, callback, history = small_fit(3)
+    alphas = history.history["bmm_alpha_noisy"]
+    assert alphas[2] == alphas[3] == alphas[1]
+    assert alphas[4] != alphas[1]
+    assert callback.state.last_fit.epoch == 4
+    _, counts = model.noise_state.recorded_losses()
+    assert (counts == 1).all()
+    assert [e["epoch"] for e in callback.epoch_logs] == [0, 1, 2, 3, 4]
+
+
+def test_target_refresh_round_trips_and_is_checked():
+    model, _, _ = small_fit(2, epochs=2)
+    config = model.get_config()
+    assert config["target_refresh"] == 2
+    assert BootstrappingModel.from_config(json.loads(json.dumps(config))).target_refresh == 2
+    backbone = model.backbone
+    for kwargs, match in [
+        (dict(method="m-dyr-s", num_samples=4, target_refresh=2), "method='m-dyr-s'"),
+        (dict(method="m-dyr-h", num_samples=4, target_refresh=2, fast=False), "fast=False"),
+        (dict(method="m-dyr-h", num_samples=4, target_refresh=0), "whole number >= 1"),
+        (dict(method="m-dyr-h", num_samples=4, target_refresh=1.5), "whole number >= 1"),
+        (dict(method="m-dyr-h", target_refresh=2), "needs num_samples"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            BootstrappingModel(backbone, **kwargs)
+
+
+def test_a_step_between_refreshes_needs_sample_indices():
+    model, x, y, _, _, _ = stale_setup()
+    with pytest.raises(ValueError, match='"index"'):
+        model.train_on_batch(x, y)
+
+
+def test_the_setting_is_checked_before_training():
+    with pytest.raises(ConfigError) as error:
+        TrainConfig(dataset="digits", method="ce", target_refresh=2).resolved()
+    assert error.value.field == "target_refresh"
+    assert TrainConfig(dataset="digits", target_refresh=4).resolved().target_refresh == 4
+    assert "target-refresh4" in TrainConfig(dataset="digits", target_refresh=4).resolved().name
+
+
+def test_a_run_saved_before_the_setting_resumes_as_it_ran(tmp_path):
+    """config.json of a run saved before target_refresh existed: it refreshed
+    every epoch, so a resume without the flag (or with 1) is no difference,
+    and with another value it is."""
+    config = TrainConfig(dataset="digits", run_dir=str(tmp_path)).resolved()
+    saved = config.as_dict()
+    del saved["target_refresh"]
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    folder = RunFolder(str(tmp_path))
+    unset = TrainConfig(dataset="digits", run_dir=str(tmp_path))
+    assert folder.choices_of(unset).target_refresh == 1
+    assert not folder.settings_differ(config)
+    other = TrainConfig(dataset="digits", run_dir=str(tmp_path), target_refresh=3).resolved()
+    assert "target_refresh" in folder.settings_differ(other)
