@@ -235,10 +235,14 @@ def test_two_workers_stream_their_own_files_and_record_every_sample_once(tmp_pat
     assert os.path.exists(tmp_path / "run" / "worker-1" / "noise_report.csv")
 
 
-def test_mirrored_train_with_a_last_batch_smaller_than_the_replicas(tmp_path):
+@pytest.mark.parametrize("target_refresh", [1, 2])
+def test_mirrored_train_with_a_last_batch_smaller_than_the_replicas(tmp_path, target_refresh):
     """9 images in batches of 4 on 2 replicas: the last batch of 1 would leave a
     replica an empty batch (an error in the step, NaN in batch norm's statistics);
-    it joins the batch before, and every sample is trained and recorded once."""
+    it joins the batch before, and every sample is trained and recorded once.
+    With target_refresh=2 (4 epochs, start 1), epoch 2 is between refreshes:
+    its steps skip the pass (inside a branch, batch norm and all) and record
+    nothing."""
     from helpers.images import write_folder
 
     root = write_folder(tmp_path / "ds", ["a", "b", "c"], per_class=3)
@@ -248,6 +252,7 @@ def test_mirrored_train_with_a_last_batch_smaller_than_the_replicas(tmp_path):
             os.path.join(HELPERS, "mirrored_train_run.py"),
             root,
             str(tmp_path / "run"),
+            str(target_refresh),
         ],
         capture_output=True,
         text=True,
@@ -257,7 +262,10 @@ def test_mirrored_train_with_a_last_batch_smaller_than_the_replicas(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = last_json_line(proc.stdout)
     assert out["replicas"] == 2 and out["batch_norm"] > 0
-    assert out["counts"] == [[1] * 9, [1] * 9]
+    if target_refresh == 1:
+        assert out["counts"] == [[1] * 9, [1] * 9]
+    else:
+        assert out["counts"] == [[1] * 9, [1] * 9, [0] * 9, [1] * 9]
     assert all(out["finite"].values()), [p for p, ok in out["finite"].items() if not ok]
     assert np.isfinite(out["loss"]).all()
 

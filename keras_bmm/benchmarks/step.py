@@ -214,9 +214,7 @@ def refresh_rows(rows: list[dict], num_images: int, every=REFRESH_EVERY) -> list
         return []
     derived = []
     for k in every:
-        times = [
-            (f + (k - 1) * b) / k for f, b in zip(fast["epoch_s_all"], between["epoch_s_all"])
-        ]
+        times = [(f + (k - 1) * b) / k for f, b in zip(fast["epoch_s_all"], between["epoch_s_all"])]
         train = (fast["train_s"] + (k - 1) * between["train_s"]) / k
         ratios = [t / c for t, c in zip(times, base["epoch_s_all"])]
         epoch_s = statistics.median(times)

@@ -288,17 +288,17 @@ class BootstrappingModel(SoftTargetModel):
         lam, permutation = draws
         target_lam = lam
         predictions = None
-        if self.fast and self.target_refresh > 1:
-            refreshing = state.is_refreshing()
-            predictions, clean_losses = tf.cond(
-                refreshing,
-                lambda: self._unmixed_pass(images, index, labels),
-                lambda: passes.last_refresh_targets(state, index, labels, num_classes),
+        if self.fast:
+            refreshing = state.is_refreshing() if self.target_refresh > 1 else None
+            # The mixup baseline records its losses without touching batch norm.
+            predictions, clean_losses = passes.unmixed_or_last_refresh(
+                self, images, index, labels, refreshing, num_classes, training=self.uses_bmm
             )
             target_logits = predictions
-        elif self.fast:
-            predictions, clean_losses = self._unmixed_pass(images, index, labels)
-            target_logits = predictions
+            checks.append(guards.check_losses(clean_losses, index))
+            # Recorded outside the branch (a replica's write synchronises); an
+            # epoch between refreshes adds nothing.
+            state.record(index, clean_losses, predictions, labels, include=refreshing)
         elif self.uses_bmm:
             in_use = tf.logical_or(phase.bootstrapping, phase.dynamic_mixup)
             target_logits, clean_losses = passes.reference_passes(
@@ -347,14 +347,6 @@ class BootstrappingModel(SoftTargetModel):
                 labels = tf.where(refreshing, labels, mixed_labels)
                 predictions = tf.where(refreshing, predictions, mixed_predictions)
         return self._update_trackers(loss, labels, predictions, sample_weight)
-
-    def _unmixed_pass(self, images, index, labels):
-        """The fast arrangement's pass on the un-mixed batch, recorded; `(logits, losses)`."""
-        # The mixup baseline records its losses without touching batch norm.
-        predictions, losses = passes.unmixed_pass(self, images, labels, training=self.uses_bmm)
-        with tf.control_dependencies([guards.check_losses(losses, index)]):
-            self.noise_state.record(index, losses, predictions, labels)
-            return tf.identity(predictions), tf.identity(losses)
 
     def _cross_entropy_step(self, images, index, labels, sample_weight, checks):
         with tf.GradientTape() as tape:

@@ -104,8 +104,10 @@ def check_target_refresh(target_refresh, method: str, fast: bool) -> None:
     Raises:
         ValueError: naming the setting and what it needs.
     """
-    if isinstance(target_refresh, bool) or not isinstance(target_refresh, int) or (
-        target_refresh < 1
+    if (
+        isinstance(target_refresh, bool)
+        or not isinstance(target_refresh, int)
+        or (target_refresh < 1)
     ):
         raise ValueError(f"target_refresh must be a whole number >= 1, got {target_refresh!r}.")
     if target_refresh > 1 and (method != "m-dyr-h" or not fast):

@@ -327,7 +327,7 @@ class NoiseModelState(keras.layers.Layer):
         if self.record_table is not None:
             self.record_table.assign(np.zeros((self.num_samples, RECORD_COLUMNS), np.float32))
 
-    def record(self, index, losses, logits=None, labels=None):
+    def record(self, index, losses, logits=None, labels=None, include=None):
         """Adds a batch's per-sample losses and predictions to the record (inside the train step).
 
         Args:
@@ -337,6 +337,8 @@ class NoiseModelState(keras.layers.Layer):
             logits: optional `(batch, C)` predictions on the un-mixed batch,
                 whose arg-max is recorded (and compared with `labels`).
             labels: the batch's given labels (with `logits`).
+            include: optional scalar bool tensor; False adds nothing (a step
+                between refreshes, `refreshes`).
         """
         if index is None or self.record_table is None:
             return
@@ -352,6 +354,8 @@ class NoiseModelState(keras.layers.Layer):
                 predicted, given = tf.cast(predicted, tf.float32), tf.cast(labels, tf.float32)
             given = -tf.ones_like(losses) if given is None else given
             rows = tf.stack([losses, tf.ones_like(losses), hits, predicted, given], 1)
+            if include is not None:
+                rows = rows * tf.cast(include, tf.float32)
             # The backend variable's sparse update: O(batch), summed across replicas.
             self.record_table.value.scatter_add(tf.IndexedSlices(rows, index))
 

@@ -72,6 +72,28 @@ def unmixed_pass(forward, images, labels, training: bool = True):
     return logits, per_sample_cross_entropy(labels, logits)
 
 
+def unmixed_or_last_refresh(forward, images, index, labels, refreshing, num_classes, training=True):
+    """The fast arrangement's `(logits, losses)`: the un-mixed pass, or between
+    refreshes (`refreshing` False) the last refresh's record instead.
+
+    Args:
+        forward: the model (its `noise_state` holds the record).
+        images: the batch.
+        index: each sample's position in the training set.
+        labels: its integer labels.
+        refreshing: scalar bool tensor, or `None` (the pass, always).
+        num_classes: number of classes.
+        training: the mode of the pass.
+    """
+    if refreshing is None:
+        return unmixed_pass(forward, images, labels, training=training)
+    return tf.cond(
+        refreshing,
+        lambda: unmixed_pass(forward, images, labels, training=training),
+        lambda: last_refresh_targets(forward.noise_state, index, labels, num_classes),
+    )
+
+
 def last_refresh_targets(state, index, labels, num_classes):
     """What a step without its un-mixed pass bootstraps from: the last refresh's record.
 

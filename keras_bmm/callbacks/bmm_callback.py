@@ -63,7 +63,7 @@ class BMMCallback(keras.callbacks.Callback):
     `true_noise_fraction`. Place this callback before others
     that read the logs (e.g. `CSVLogger`). A model with `target_refresh`
     above 1 records nothing between refreshes: those epochs keep the
-    mixture and repeat its logs.
+    mixture, log its entries again and no signal (NaN).
 
     Args:
         data: optional `tf.data.Dataset` of `(x, y)` batches over the training
@@ -198,13 +198,7 @@ class BMMCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if not self.state.is_refreshing():
-            # Between refreshes (`target_refresh`) nothing was recorded: the
-            # mixture in use stays, and so do its logs.
-            entries = dict(self.epoch_logs[-1]) if self.epoch_logs else {"epoch": epoch}
-            entries["epoch"] = epoch
-            self.epoch_logs.append(entries)
-            if logs is not None:
-                logs.update({k: v for k, v in entries.items() if k != "epoch"})
+            self._log(epoch, self._kept_mixture_entries(), logs)
             return
         losses, seen, predicted, labels = self._gather(epoch)
         unseen = int((~seen).sum())
@@ -237,15 +231,7 @@ class BMMCallback(keras.callbacks.Callback):
         self.state.set_mixture(mixture, bounds)
         self.state.last_fit = MixtureFit(epoch, mixture, bounds, losses, seen)
         posterior = self.state.posterior(observed).numpy()
-        clean, noisy = mixture.clean_component, mixture.noisy_component
-        entries = {
-            "bmm_alpha_clean": float(mixture.alphas[clean]),
-            "bmm_beta_clean": float(mixture.betas[clean]),
-            "bmm_alpha_noisy": float(mixture.alphas[noisy]),
-            "bmm_beta_noisy": float(mixture.betas[noisy]),
-            "bmm_weight_noisy": float(mixture.weights[noisy]),
-            "bmm_noise_fraction": float(posterior.mean()),
-        }
+        entries = _mixture_entries(mixture.alphas, mixture.betas, mixture.weights, posterior)
         known = predicted[seen] >= 0
         hits = np.where(known, predicted[seen] == labels[seen], np.nan)
         signals = {
@@ -264,14 +250,35 @@ class BMMCallback(keras.callbacks.Callback):
         self._decide_start(epoch)
         entries.update({n: signals.get(n, np.nan) for n in SIGNALS if n != "noise_fraction"})
         entries["warmup_signal"] = entries.pop("settling")
+        if self.noise_mask is not None:
+            entries.update(detection_metrics(self.noise_mask[seen], posterior))
+        self._log(epoch, entries, logs)
+
+    def _log(self, epoch: int, entries: dict, logs) -> None:
+        """Adds the start (`bootstrap_epoch`) and writes the epoch's entries."""
         start = self.state.chosen_start()
         # 1-based, as Keras counts epochs: the first epoch that bootstraps.
         entries["bootstrap_epoch"] = float("nan") if start is None else float(start + 1)
-        if self.noise_mask is not None:
-            entries.update(detection_metrics(self.noise_mask[seen], posterior))
         self.epoch_logs.append({"epoch": epoch, **entries})
         if logs is not None:
             logs.update(entries)
+
+    def _kept_mixture_entries(self) -> dict:
+        """An epoch between refreshes (`target_refresh`) recorded nothing: the
+        entries of the mixture it kept, read from the model's state (so a
+        resumed run logs the same); no new signal."""
+        state = self.state
+        alphas, betas, weights = keras.ops.convert_to_numpy(state.parameters).astype(np.float64)
+        losses = keras.ops.convert_to_numpy(state.previous_losses)
+        seen = np.isfinite(losses)
+        posterior = state.posterior(losses[seen]).numpy()
+        entries = _mixture_entries(alphas, betas, weights, posterior)
+        entries["label_agreement"] = np.nan
+        entries.update({n: np.nan for n in SIGNALS if n not in ("noise_fraction", "settling")})
+        entries["warmup_signal"] = np.nan
+        if self.noise_mask is not None:
+            entries.update(detection_metrics(self.noise_mask[seen], posterior))
+        return entries
 
     def replay_start_reason(self, epochs: int | None = None) -> str | None:
         """Why the start rule chose the model's start, asked again of the signals it keeps.
@@ -326,3 +333,17 @@ class BMMCallback(keras.callbacks.Callback):
                 "a start.",
                 stacklevel=2,
             )
+
+
+def _mixture_entries(alphas, betas, weights, posterior) -> dict:
+    """The epoch logs' entries of a mixture and its p(noisy) of the samples seen."""
+    noisy = int(np.argmax(np.asarray(alphas) / (np.asarray(alphas) + np.asarray(betas))))
+    clean = 1 - noisy
+    return {
+        "bmm_alpha_clean": float(alphas[clean]),
+        "bmm_beta_clean": float(betas[clean]),
+        "bmm_alpha_noisy": float(alphas[noisy]),
+        "bmm_beta_noisy": float(betas[noisy]),
+        "bmm_weight_noisy": float(weights[noisy]),
+        "bmm_noise_fraction": float(np.mean(posterior)),
+    }

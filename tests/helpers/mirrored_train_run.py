@@ -3,7 +3,8 @@
 The last global batch holds one sample, fewer than the replicas. Prints, as
 JSON, how often each sample's loss was recorded per epoch, whether every
 weight (batch norm's moving statistics included) is finite, and the losses.
-Usage: mirrored_train_run.py DATA_ROOT RUN_DIR
+Usage: mirrored_train_run.py DATA_ROOT RUN_DIR [TARGET_REFRESH]
+(with TARGET_REFRESH above 1: 4 epochs, so that epoch 2 is between refreshes)
 Run as a separate process: logical devices must be set before TensorFlow starts.
 """
 
@@ -21,7 +22,7 @@ from counts import Counts  # noqa: E402
 from keras_bmm import TrainConfig, train  # noqa: E402
 
 
-def main(data_root, run_dir):
+def main(data_root, run_dir, target_refresh="1"):
     counts = Counts()
     config = TrainConfig(
         dataset="folder",
@@ -31,8 +32,9 @@ def main(data_root, run_dir):
         model="small_cnn",
         width=8,
         method="m-dyr-h",
-        epochs=2,
+        epochs=2 if int(target_refresh) == 1 else 4,
         warmup_epochs=1,
+        target_refresh=int(target_refresh),
         batch_size=4,
         learning_rate=0.05,
         lr_milestones=(),
@@ -59,4 +61,4 @@ def main(data_root, run_dir):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:4])
