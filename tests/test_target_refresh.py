@@ -10,6 +10,7 @@ from test_objectives import C, one_step_setup, reference_loss
 from keras_bmm import BMMCallback, BootstrappingModel
 from keras_bmm.benchmarks.reference import log_softmax, remap
 from keras_bmm.bootstrapping.noise_model_state import NoiseModelState
+from keras_bmm.bootstrapping.schedule import refreshes
 from keras_bmm.data import train_pipeline
 from keras_bmm.training import ConfigError, TrainConfig
 from keras_bmm.training.run_folder import RunFolder
@@ -93,17 +94,24 @@ def test_a_refresh_step_is_the_paper_step_and_records():
     ],
 )
 def test_which_epochs_refresh(start, every, epochs, expected):
-    state = NoiseModelState(10, start_epoch=start, target_refresh=every)
-    assert [int(state.refreshes(e, epochs)) for e in range(epochs)] == expected
+    assert [int(refreshes(e, start, every, epochs)) for e in range(epochs)] == expected
     # Without the run's length, the last epoch is not known to be one.
-    assert [int(state.refreshes(e)) for e in range(epochs)][:-1] == expected[:-1]
+    assert [int(refreshes(e, start, every)) for e in range(epochs)][:-1] == expected[:-1]
 
 
-def test_a_start_still_to_choose_refreshes():
+def test_the_state_tells_the_step_whether_the_epoch_refreshes():
+    """While a rule has still to choose the start, every epoch refreshes; once
+    chosen (epoch 4), every third epoch from it."""
     state = NoiseModelState(10, start_epoch=-1, warmup_rule=object(), target_refresh=3)
-    assert all(state.refreshes(e, 20) for e in range(20))
+
+    def fresh(epoch):
+        state.set_epoch(epoch, 20)
+        return int(state.is_refreshing())
+
+    assert [fresh(e) for e in range(4)] == [1, 1, 1, 1]
     state.choose_start(4)
-    assert [int(state.refreshes(e, 20)) for e in range(4, 9)] == [1, 0, 0, 1, 0]
+    assert [fresh(e) for e in range(4, 9)] == [1, 0, 0, 1, 0]
+    assert fresh(19) == 1  # the last
 
 
 def small_fit(target_refresh, epochs=5):

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_bmm.bootstrapping.schedule import refreshes
 from keras_bmm.bootstrapping.warmup_signals import SIGNALS
 from keras_bmm.mixture.normalization import normalize_losses
 from keras_bmm.mixture.posterior_table import TABLE_SIZE, table_lookup
@@ -56,7 +57,7 @@ class NoiseModelState(keras.layers.Layer):
         warmup_rule: the `AutoWarmup` that chooses it (with `start_epoch=-1`).
         reserve_epochs: epochs the rule keeps after the start it chooses.
         target_refresh: bootstrapping epochs between refreshes of the
-            targets (see `refreshes`); 1 refreshes every epoch.
+            targets (`schedule.refreshes`); 1 refreshes every epoch.
         **kwargs: passed on to `keras.layers.Layer`.
 
     Example:
@@ -124,7 +125,7 @@ class NoiseModelState(keras.layers.Layer):
         self.start_reason = weight(
             "start_reason", (2,), initializer=keras.initializers.Constant([-1.0, np.nan])
         )
-        # Whether this epoch's steps make their un-mixed pass (`refreshes`); set
+        # Whether this epoch's steps make their un-mixed pass; set
         # with the epoch, so not saved.
         self.refreshing = weight("refreshing", (), dtype="int32", initializer="ones")
         self.previous_losses = None
@@ -223,44 +224,12 @@ class NoiseModelState(keras.layers.Layer):
             epochs: the run's epochs, when known (its last epoch refreshes).
         """
         self.epoch.assign(int(epoch))
-        self.refreshing.assign(int(self.refreshes(epoch, epochs)))
-
-    def refreshes(self, epoch: int, epochs: int | None = None) -> bool:
-        """Whether the steps of `epoch` make fresh targets and record losses.
-
-        Every warm-up epoch does; once bootstrapping, every `target_refresh`-th
-        epoch from the start, and the run's last. In between, the steps
-        reuse each sample's loss and arg-max class of the last refresh
-        (`last_refresh`) and nothing is recorded, so the mixture is not fitted.
-
-        Args:
-            epoch: the (0-based) epoch.
-            epochs: the run's epochs, when known.
-        """
-        start = self.chosen_start()
-        if self.target_refresh == 1 or start is None or epoch <= start:
-            return True
-        last = epochs is not None and int(epoch) >= int(epochs) - 1
-        return last or (int(epoch) - start) % self.target_refresh == 0
+        fresh = refreshes(epoch, self.chosen_start(), self.target_refresh, epochs)
+        self.refreshing.assign(int(fresh))
 
     def is_refreshing(self) -> tf.Tensor:
-        """Scalar bool tensor: this epoch's steps make fresh targets (`refreshes`)."""
+        """Scalar bool tensor: this epoch's steps make fresh targets (`schedule.refreshes`)."""
         return tf.convert_to_tensor(self.refreshing) > 0
-
-    def last_refresh(self, index):
-        """Each sample's loss and arg-max class at the last refresh, for the train step.
-
-        Args:
-            index: int tensor `(batch,)` of sample positions.
-
-        Returns:
-            `(losses, predicted)`: float32 losses (NaN: unknown) and int32
-            classes (-1: unknown).
-        """
-        index = tf.reshape(tf.cast(index, tf.int32), [-1])
-        losses = tf.gather(tf.convert_to_tensor(self.previous_losses), index)
-        predicted = tf.gather(tf.convert_to_tensor(self.previous_predictions), index)
-        return losses, tf.cast(predicted, tf.int32)
 
     def chosen_start(self) -> int | None:
         """The epoch bootstrapping starts at, or `None` while it is still to be chosen."""
@@ -338,7 +307,7 @@ class NoiseModelState(keras.layers.Layer):
                 whose arg-max is recorded (and compared with `labels`).
             labels: the batch's given labels (with `logits`).
             include: optional scalar bool tensor; False adds nothing (a step
-                between refreshes, `refreshes`).
+                between refreshes of the targets).
         """
         if index is None or self.record_table is None:
             return

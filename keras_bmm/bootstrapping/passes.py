@@ -98,7 +98,8 @@ def last_refresh_targets(state, index, labels, num_classes):
     """What a step without its un-mixed pass bootstraps from: the last refresh's record.
 
     Each sample's arg-max class and loss, recorded in the last epoch that
-    made the pass (`NoiseModelState.last_refresh`), stand in for the pass's
+    made the pass (the state's `previous_predictions`, `previous_losses`),
+    stand in for the pass's
     logits and losses. A sample with none recorded (e.g. a file that did not
     decode then) gets its given label as the prediction and a zero loss, so
     its target stays its given label.
@@ -121,7 +122,10 @@ def last_refresh_targets(state, index, labels, num_classes):
             "target_refresh > 1 reuses each sample's recorded prediction: feed the inputs "
             'as {"image": images, "index": sample_indices}.'
         )
-    losses, predicted = state.last_refresh(index)
+    index = tf.reshape(tf.cast(index, tf.int32), [-1])
+    losses = tf.gather(tf.convert_to_tensor(state.previous_losses), index)
+    predicted = tf.gather(tf.convert_to_tensor(state.previous_predictions), index)
+    predicted = tf.cast(predicted, tf.int32)
     known = tf.logical_and(predicted >= 0, tf.math.is_finite(losses))
     predicted = tf.where(known, predicted, tf.cast(labels, tf.int32))
     target_logits = tf.one_hot(predicted, num_classes, dtype=tf.float32)

@@ -1,4 +1,4 @@
-"""`PhaseSchedule`: which phase of the method an epoch is in."""
+"""`PhaseSchedule`: which phase of the method an epoch is in (and `refreshes`)."""
 
 from __future__ import annotations
 
@@ -79,3 +79,25 @@ class PhaseSchedule:
         fraction = step / max(self.temperature_epochs - 1, 1)
         temperature = 1.0 + (self.final_temperature - 1.0) * fraction
         return Phase(tf.logical_and(active, since >= 0), active, temperature)
+
+
+def refreshes(epoch: int, start: int | None, every: int, epochs: int | None = None) -> bool:
+    """Whether the steps of `epoch` make fresh bootstrap targets (`target_refresh`).
+
+    Every epoch before the start does (the warm-up records the losses the
+    mixture is fitted on); from the start, every `every`-th epoch and the
+    run's last. In between, the steps reuse the last refresh's record.
+
+    Args:
+        epoch: the (0-based) epoch.
+        start: the epoch bootstrapping starts, or `None` while still to choose.
+        every: `target_refresh`, >= 1 (1: every epoch).
+        epochs: the run's epochs, when known.
+
+    Returns:
+        True when the epoch refreshes.
+    """
+    if every == 1 or start is None or epoch <= start:
+        return True
+    last = epochs is not None and int(epoch) >= int(epochs) - 1
+    return last or (int(epoch) - int(start)) % int(every) == 0
