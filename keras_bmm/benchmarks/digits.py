@@ -24,25 +24,26 @@ def digits_runs(
 
     if warmup_epochs is not None and str(warmup_epochs).isdigit():
         warmup_epochs = int(warmup_epochs)
+    overrides = dict(overrides or {})
+
+    def config_of(method, seed, run_dir=None):
+        settings = dict(warmup_epochs=warmup_epochs, noise=noise, noise_type=noise_type)
+        settings.update(method=method, seed=seed, run_dir=run_dir, verbose=verbose)
+        return TrainConfig(**{**settings, **overrides})
+
+    for method in methods:  # a bad setting stops here, before any run
+        config_of(method, seeds[0]).resolved()
     runs = []
     for method in methods:
         for seed in seeds:
             start = time.perf_counter()
-            config = TrainConfig(
-                warmup_epochs=warmup_epochs,
-                noise=noise,
-                noise_type=noise_type,
-                method=method,
-                seed=seed,
-                run_dir=tempfile.mkdtemp(prefix="keras-bmm-run-"),
-                verbose=verbose,
-                **(overrides or {}),
-            )
+            config = config_of(method, seed, tempfile.mkdtemp(prefix="keras-bmm-run-"))
             result = train(config, export=False)
             runs.append(
                 dict(
                     method=method,
                     seed=seed,
+                    settings=overrides,
                     wrong_labels=result.noise.achieved_rate,
                     best=result.best_test_accuracy,
                     last=result.last_test_accuracy,

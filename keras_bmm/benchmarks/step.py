@@ -199,12 +199,14 @@ def step_benchmark(
 
 
 def refresh_rows(rows: list[dict], num_images: int, every=REFRESH_EVERY) -> list[dict]:
-    """The average epoch of fast M-DYR-H with fresh targets every `k` epochs.
+    """The average bootstrapping epoch of fast M-DYR-H with fresh targets every `k` epochs.
 
-    One epoch in `k` is a refresh (the fast row's epoch), the other `k - 1`
-    reuse its targets (the "between refreshes" row): per round,
-    `(fast + (k - 1) * between) / k`, and its ratio to that round's `ce`.
-    Nothing when the table lacks the rows.
+    Of the bootstrapping epochs, one in `k` is a refresh (the fast row's
+    epoch), the other `k - 1` reuse its targets (the "between refreshes"
+    row): per round, `(fast + (k - 1) * between) / k`, and its ratio to that
+    round's `ce`. The warm-up's epochs and the run's last all refresh, so a
+    whole run saves less (`(warm-up + 1)` refresh epochs more). Nothing when
+    the table lacks the rows.
     """
     by_name = {r["variant"]: r for r in rows}
     fast = by_name.get("m-dyr-h (fast)")
@@ -220,7 +222,7 @@ def refresh_rows(rows: list[dict], num_images: int, every=REFRESH_EVERY) -> list
         epoch_s = statistics.median(times)
         derived.append(
             {
-                "variant": f"m-dyr-h (fast, targets every {k} epochs; average)",
+                "variant": f"m-dyr-h (fast, targets every {k} epochs; bootstrapping average)",
                 "method": "m-dyr-h",
                 "fast": True,
                 "jit_compile": False,

@@ -337,15 +337,11 @@ class BootstrappingModel(SoftTargetModel):
         checks.append(guards.check_losses(mixed_losses, index))
         self._apply(tape, scaled_loss, checks)
         if predictions is None or self.target_refresh > 1:
-            # No un-mixed pass: score the mixed pass against each input's larger part.
+            # No un-mixed pass (in every epoch): score the mixed pass against
+            # each input's larger part.
             weights = tf.broadcast_to(tf.reshape(lam, [-1]), [batch])
-            mixed_labels = tf.where(weights >= 0.5, labels, tf.gather(labels, permutation))
-            mixed_predictions = tf.stop_gradient(tf.cast(logits, tf.float32))
-            if predictions is None:
-                labels, predictions = mixed_labels, mixed_predictions
-            else:  # the epoch's steps may or may not make the pass
-                labels = tf.where(refreshing, labels, mixed_labels)
-                predictions = tf.where(refreshing, predictions, mixed_predictions)
+            labels = tf.where(weights >= 0.5, labels, tf.gather(labels, permutation))
+            predictions = tf.stop_gradient(logits)
         return self._update_trackers(loss, labels, predictions, sample_weight)
 
     def _cross_entropy_step(self, images, index, labels, sample_weight, checks):

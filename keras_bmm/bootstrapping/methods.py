@@ -7,6 +7,8 @@ command line can check its flags before TensorFlow is imported.
 
 from __future__ import annotations
 
+import numbers
+
 #: The objectives of `BootstrappingModel`, by name.
 METHODS = ("ce", "mixup", "m-dyr-h", "m-dyr-s", "md-dyr-sh")
 
@@ -104,11 +106,8 @@ def check_target_refresh(target_refresh, method: str, fast: bool) -> None:
     Raises:
         ValueError: naming the setting and what it needs.
     """
-    if (
-        isinstance(target_refresh, bool)
-        or not isinstance(target_refresh, int)
-        or (target_refresh < 1)
-    ):
+    whole = isinstance(target_refresh, numbers.Integral) and not isinstance(target_refresh, bool)
+    if not whole or target_refresh < 1:
         raise ValueError(f"target_refresh must be a whole number >= 1, got {target_refresh!r}.")
     if target_refresh > 1 and (method != "m-dyr-h" or not fast):
         raise ValueError(

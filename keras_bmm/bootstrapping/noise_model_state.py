@@ -125,9 +125,11 @@ class NoiseModelState(keras.layers.Layer):
         self.start_reason = weight(
             "start_reason", (2,), initializer=keras.initializers.Constant([-1.0, np.nan])
         )
-        # Whether this epoch's steps make their un-mixed pass; set
-        # with the epoch, so not saved.
-        self.refreshing = weight("refreshing", (), dtype="int32", initializer="ones")
+        # With target_refresh: whether this epoch's steps make their un-mixed
+        # pass; set with the epoch, so not saved.
+        self.refreshing = None
+        if self.target_refresh > 1:
+            self.refreshing = weight("refreshing", (), dtype="int32", initializer="ones")
         self.previous_losses = None
         if self.num_samples is not None:
             # The last epoch's losses, for the next epoch's signal (saved: a
@@ -224,11 +226,17 @@ class NoiseModelState(keras.layers.Layer):
             epochs: the run's epochs, when known (its last epoch refreshes).
         """
         self.epoch.assign(int(epoch))
+        if self.refreshing is None:
+            return
         fresh = refreshes(epoch, self.chosen_start(), self.target_refresh, epochs)
+        if not fresh:  # nothing to reuse (e.g. a new model given initial_epoch): refresh
+            fresh = not np.isfinite(keras.ops.convert_to_numpy(self.previous_losses)).any()
         self.refreshing.assign(int(fresh))
 
     def is_refreshing(self) -> tf.Tensor:
         """Scalar bool tensor: this epoch's steps make fresh targets (`schedule.refreshes`)."""
+        if self.refreshing is None:
+            return tf.constant(True)
         return tf.convert_to_tensor(self.refreshing) > 0
 
     def chosen_start(self) -> int | None:

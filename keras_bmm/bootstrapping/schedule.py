@@ -87,6 +87,8 @@ def refreshes(epoch: int, start: int | None, every: int, epochs: int | None = No
     Every epoch before the start does (the warm-up records the losses the
     mixture is fitted on); from the start, every `every`-th epoch and the
     run's last. In between, the steps reuse the last refresh's record.
+    Bootstrapping needs a fitted mixture, so it begins at epoch 1 at the
+    earliest: a start at 0 is counted from 1.
 
     Args:
         epoch: the (0-based) epoch.
@@ -97,7 +99,8 @@ def refreshes(epoch: int, start: int | None, every: int, epochs: int | None = No
     Returns:
         True when the epoch refreshes.
     """
-    if every == 1 or start is None or epoch <= start:
+    if every == 1 or start is None:
         return True
+    start = max(int(start), 1)
     last = epochs is not None and int(epoch) >= int(epochs) - 1
-    return last or (int(epoch) - int(start)) % int(every) == 0
+    return epoch <= start or last or (int(epoch) - start) % int(every) == 0

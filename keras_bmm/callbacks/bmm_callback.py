@@ -110,6 +110,7 @@ class BMMCallback(keras.callbacks.Callback):
         self.epoch_logs = []
         self.start_reason = None
         self._unseen = 0
+        self._warned_records = False
 
     @property
     def state(self) -> NoiseModelState:
@@ -158,6 +159,7 @@ class BMMCallback(keras.callbacks.Callback):
         self.epoch_logs = []
         self.start_reason = None
         self._unseen = 0
+        self._warned_records = False
 
     def on_epoch_begin(self, epoch, logs=None):
         self.state.set_epoch(epoch, (self.params or {}).get("epochs"))
@@ -233,6 +235,7 @@ class BMMCallback(keras.callbacks.Callback):
         posterior = self.state.posterior(observed).numpy()
         entries = _mixture_entries(mixture.alphas, mixture.betas, mixture.weights, posterior)
         known = predicted[seen] >= 0
+        self._warn_unusable_records(epoch, predicted)
         hits = np.where(known, predicted[seen] == labels[seen], np.nan)
         signals = {
             "clean_agreement": clean_agreement(hits, posterior),
@@ -262,6 +265,22 @@ class BMMCallback(keras.callbacks.Callback):
         self.epoch_logs.append({"epoch": epoch, **entries})
         if logs is not None:
             logs.update(entries)
+
+    def _warn_unusable_records(self, epoch: int, predicted) -> None:
+        """With `target_refresh`, says (once) when many samples have no single
+        record to bootstrap from until the next refresh."""
+        if self.state.target_refresh == 1 or self._warned_records:
+            return
+        unusable = int((predicted < 0).sum())
+        if unusable > 0.1 * predicted.size:
+            self._warned_records = True
+            warnings.warn(
+                f"Epoch {epoch + 1}: {unusable} of {predicted.size} samples were not trained "
+                "exactly once this epoch; with target_refresh they keep their given labels "
+                "until the next refresh. Feed each sample once per epoch (e.g. "
+                "keras_bmm.data.train_pipeline(..., epochs=None), no steps_per_epoch).",
+                stacklevel=2,
+            )
 
     def _kept_mixture_entries(self) -> dict:
         """An epoch between refreshes (`target_refresh`) recorded nothing: the
