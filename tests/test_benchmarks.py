@@ -75,6 +75,7 @@ def test_step_benchmark_rows():
         ("ce", True, False),
         ("m-dyr-h", False, False),
         ("m-dyr-h", True, False),
+        ("m-dyr-h", True, False, 2),
         ("pass", True, False),
     )
     rows = step_benchmark(num_images=64, width=4, batch_size=32, repeats=1, variants=variants)
@@ -82,8 +83,12 @@ def test_step_benchmark_rows():
         "ce",
         "m-dyr-h (reference passes)",
         "m-dyr-h (fast)",
+        "m-dyr-h (fast, between refreshes)",
         "un-mixed pass alone",
+        *(f"m-dyr-h (fast, targets every {k} epochs; bootstrapping average)" for k in (2, 4, 8)),
     ]
+    fast, between = rows[2]["epoch_s_all"][0], rows[3]["epoch_s_all"][0]
+    assert rows[6]["epoch_s_all"] == [pytest.approx((fast + 3 * between) / 4)]
     assert rows[0]["epoch_vs_ce"] == 1.0
     for row in rows:
         assert row["epoch_s"] >= row["train_s"] > 0 and row["images_per_s"] > 0

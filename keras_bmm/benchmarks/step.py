@@ -117,8 +117,12 @@ def prepare_variant(method, fast, jit, images, labels, width, batch_size, refres
     callback.set_model(model)
     callback.on_train_begin()
 
-    def epoch(number: int = 0 if refresh == 1 else 1) -> float:
+    # Bootstrapping starts at epoch 1 at the earliest (`schedule.refreshes`):
+    # with `refresh`, epoch 1 refreshes and epoch 2 reuses its record.
+    def epoch(number: int = 0 if refresh == 1 else 2) -> float:
         callback.on_epoch_begin(number)
+        if bool(model.noise_state.is_refreshing()) != (number < 2):
+            raise RuntimeError(f"Epoch {number} of the step benchmark refreshes wrongly.")
         start = time.perf_counter()
         for x, y in batches:
             model.train_on_batch(x, y)
@@ -127,7 +131,7 @@ def prepare_variant(method, fast, jit, images, labels, width, batch_size, refres
         return train_s
 
     if refresh > 1:
-        epoch(0)  # the refresh that the timed epochs reuse
+        epoch(1)  # the refresh that the timed epochs reuse
     return epoch
 
 
