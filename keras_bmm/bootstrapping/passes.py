@@ -99,10 +99,9 @@ def last_refresh_targets(state, index, labels, num_classes):
 
     Each sample's arg-max class and loss, recorded in the last epoch that
     made the pass (the state's `previous_predictions`, `previous_losses`),
-    stand in for the pass's
-    logits and losses. A sample with none recorded (e.g. a file that did not
-    decode then) gets its given label as the prediction and a zero loss, so
-    its target stays its given label.
+    stand in for the pass's logits and losses. A sample with none recorded
+    (e.g. a file that did not decode then) gets its given label as the
+    prediction and a zero loss, so its target stays its given label.
 
     Args:
         state: the model's `NoiseModelState`.
