@@ -17,7 +17,7 @@ from keras_bmm.bootstrapping.warmup_signals import (
     prediction_changes,
     rank_stability,
 )
-from keras_bmm.mixture.beta_mixture import BetaMixture, fit_losses
+from keras_bmm.mixture.beta_mixture import BetaMixture, fit_losses, noisy_component
 from keras_bmm.mixture.detection import detection_metrics
 from keras_bmm.mixture.normalization import loss_bounds
 
@@ -356,7 +356,7 @@ class BMMCallback(keras.callbacks.Callback):
 
 def _mixture_entries(alphas, betas, weights, posterior) -> dict:
     """The epoch logs' entries of a mixture and its p(noisy) of the samples seen."""
-    noisy = int(np.argmax(np.asarray(alphas) / (np.asarray(alphas) + np.asarray(betas))))
+    noisy = noisy_component(alphas, betas)
     clean = 1 - noisy
     return {
         "bmm_alpha_clean": float(alphas[clean]),

@@ -197,8 +197,7 @@ class BetaMixture:
     @property
     def noisy_component(self) -> int:
         """Index of the component with the larger mean (the noisy one)."""
-        means = self.alphas / (self.alphas + self.betas)
-        return int(np.argmax(means))
+        return noisy_component(self.alphas, self.betas)
 
     @property
     def clean_component(self) -> int:
@@ -255,6 +254,12 @@ class BetaMixture:
             f"betas={np.round(self.betas, 4).tolist()}, "
             f"weights={np.round(self.weights, 4).tolist()}, degenerate={self.degenerate})"
         )
+
+
+def noisy_component(alphas, betas) -> int:
+    """Index of the Beta component with the larger mean, `alpha / (alpha + beta)`."""
+    alphas, betas = np.asarray(alphas, np.float64), np.asarray(betas, np.float64)
+    return int(np.argmax(alphas / (alphas + betas)))
 
 
 def fit_losses(
